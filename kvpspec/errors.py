@@ -1,0 +1,128 @@
+"""Diagnostics: one error family, one registry of codes, one printer.
+
+A diagnostic is printed as ``path:line:col: error: message [code]`` followed by
+the source line and a ``^~~~`` marker under the offending text (mypy's
+``--pretty``). Every code a user can see is listed in ``CODES`` with a one-line
+description; ``docs/language.md`` lists the same table.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
+
+#: Every diagnostic code, with what it means. Stable: tools and tests match on it.
+CODES: dict[str, str] = {
+    # reading and syntax
+    "io": "the file cannot be read",
+    "encoding": "the file is not valid UTF-8",
+    "empty": "the file holds no spec",
+    "syntax": "the text does not follow the grammar",
+    "unclosed-string": "a string is not closed on its line",
+    "unclosed-block": "a `{` has no matching `}`",
+    "unknown-keyword": "a word that is not a keyword stands where a keyword must",
+    "missing-code": "an option or rule has a label but no code",
+    "too-deep": "blocks or parentheses nest deeper than the limit",
+    # declarations
+    "duplicate": "a name, code or declaration is given twice",
+    "unknown-field": "a study field that does not exist",
+    "bad-value": "a value of the wrong form (date, kind, e-mail, ...)",
+    "undefined-ref": "a reference to a name that is not declared",
+    # questions and scales
+    "no-options": "a choice question without options or scale",
+    "options-and-scale": "a question with both a scale and its own options",
+    "bad-range": "a range whose low end is above its high end",
+    "range-kind": "a range on a question that is not numeric",
+    "code-not-in-scale": "a code that the question or scale does not have",
+    "missing-in-range": "a missing code inside the valid range of a numeric question",
+    "read-unknown-code": "read-aloud names an option that does not exist",
+    "specify-kind": "a specify follow-up on a question without options",
+    "recorded-condition": "a recorded item cannot have read-aloud options",
+    # routing
+    "forward-ref": "routing refers to a question not yet asked",
+    "self-ref": "a question's condition refers to itself",
+    "goto-backward": "a goto that jumps back would ask questions twice (a cycle)",
+    "goto-into-block": "a goto into a conditional block or section",
+    "end-disposition": "an early end names a disposition that is not declared",
+    "cycle": "derived variables that depend on each other in a cycle",
+    # expressions
+    "type": "an expression whose operands have the wrong type",
+    "unknown-test": "an `is` test that does not exist",
+    "unknown-function": "a call to a function that does not exist",
+    # recodes
+    "recode-overlap": "two rules of a recode map the same value",
+    "recode-gap": "a value of the source that no rule maps",
+    "recode-source": "a recode over a variable it cannot recode",
+    # fieldwork and analyses
+    "aapor": "an AAPOR category or rate that does not exist",
+    "personal-data": "a personal-data sample field used in analysis or recode",
+    "analysis-var": "an analysis over a variable that cannot be tabulated",
+    "fill": "a fill that names an unknown field",
+    # warnings
+    "unused-scale": "a scale that no question uses",
+}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    message: str
+    file: str = "<spec>"
+    line: int = 0
+    column: int = 0
+    end_line: int = 0
+    end_column: int = 0
+    severity: Severity = "error"
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        assert self.code in CODES, f"unregistered diagnostic code {self.code!r}"
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.file, self.line, self.column, self.code)
+
+    def headline(self) -> str:
+        where = f"{self.file}:{self.line}:{self.column}" if self.line else self.file
+        return f"{where}: {self.severity}: {self.message} [{self.code}]"
+
+
+class SpecError(Exception):
+    """Raised when a spec cannot be turned into a model; carries the diagnostics."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=lambda d: d.sort_key)
+        super().__init__("\n".join(d.headline() for d in self.diagnostics))
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str:
+    """`` ; did you mean `x`?`` for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def render(diag: Diagnostic, source: str | None) -> str:
+    """The headline, the offending source line and a caret under the span."""
+    out = [diag.headline()]
+    if source is not None and diag.line > 0:
+        lines = source.splitlines()
+        if diag.line <= len(lines):
+            text = lines[diag.line - 1].replace("\t", " ")
+            out.append("    " + text)
+            start = max(diag.column, 1)
+            if diag.end_line == diag.line and diag.end_column > start:
+                width = diag.end_column - start
+            else:
+                width = max(1, len(text) - start + 1) if diag.end_line > diag.line else 1
+            width = max(1, min(width, max(1, len(text) - start + 1)))
+            out.append("    " + " " * (start - 1) + "^" + "~" * (width - 1))
+    for note in diag.notes:
+        out.append(f"    note: {note}")
+    return "\n".join(out)
+
+
+def render_all(diags: Iterable[Diagnostic], sources: dict[str, str]) -> str:
+    return "\n".join(render(d, sources.get(d.file)) for d in diags)

@@ -1,0 +1,489 @@
+"""The survey model: one frozen pydantic class per construct of the language.
+
+The model is faithful to what the author wrote (a grid is a grid, a recode keeps
+its rules); lowering into variables and lookup tables lives in ``lower.py``.
+Every node carries a ``span`` (file, line, column, end) that is left out of the
+exported IR, so two specs that say the same thing export the same JSON.
+
+Nodes are built by the parser with ``model_construct`` (the parser has already
+enforced their shape); ``tests/test_model.py`` validates every node of the KVP
+spec against its declared schema so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Span(BaseModel):
+    """Where a node stands in its source file (1-based lines and columns)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    file: str = "<spec>"
+    line: int = 1
+    column: int = 1
+    end_line: int = 1
+    end_column: int = 1
+
+
+class Node(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    span: Span | None = Field(default=None, exclude=True, repr=False)
+
+
+# ---------------------------------------------------------------- text
+
+
+class Text(Node):
+    """User text with optional translations: ``"Norge" @en "Norway"``.
+
+    ``{name}`` inside the text is a fill: a sample field, an earlier answer or,
+    in documents, a study fact such as ``{institute.contact}``.
+    """
+
+    text: str
+    translations: dict[str, str] = {}
+
+    def get(self, language: str | None = None) -> str:
+        if language and language in self.translations:
+            return self.translations[language]
+        return self.text
+
+
+# ---------------------------------------------------------------- expressions
+
+
+class Literal_(Node):
+    node: Literal["literal"] = "literal"
+    value: int | float | str | bool
+
+
+class Ref(Node):
+    node: Literal["ref"] = "ref"
+    name: str
+
+
+class Call(Node):
+    node: Literal["call"] = "call"
+    func: str
+    args: tuple[Expr, ...] = ()
+
+
+class Unary(Node):
+    node: Literal["unary"] = "unary"
+    op: Literal["not", "-"]
+    operand: Expr
+
+
+class Binary(Node):
+    node: Literal["binary"] = "binary"
+    op: Literal["+", "-", "*", "/"]
+    left: Expr
+    right: Expr
+
+
+class Compare(Node):
+    node: Literal["compare"] = "compare"
+    op: Literal["==", "!=", "<", "<=", ">", ">="]
+    left: Expr
+    right: Expr
+
+
+class ValueSpec(Node):
+    """One item of a value set: ``3``, ``2..5``, ``..24``, ``56..``, ``"x"``, ``else``."""
+
+    kind: Literal["single", "range", "upto", "from", "string", "else"]
+    low: int | float | None = None
+    high: int | float | None = None
+    text: str | None = None
+
+    def contains(self, value: int | float) -> bool:
+        if self.kind == "else":
+            return True
+        if self.kind == "string":
+            return False
+        if self.low is not None and value < self.low:
+            return False
+        if self.high is not None and value > self.high:
+            return False
+        return True
+
+
+class In(Node):
+    node: Literal["in"] = "in"
+    operand: Expr
+    values: tuple[ValueSpec, ...]
+    negated: bool = False
+
+
+class BoolOp(Node):
+    node: Literal["boolop"] = "boolop"
+    op: Literal["and", "or"]
+    operands: tuple[Expr, ...]
+
+
+class Test(Node):
+    """``q4_other is answered``, ``q3 is not missing``, ``q1 is dont_know``."""
+
+    node: Literal["test"] = "test"
+    operand: Expr
+    test: str
+    negated: bool = False
+
+
+Expr = Annotated[
+    Union[Literal_, Ref, Call, Unary, Binary, Compare, In, BoolOp, Test], Field(discriminator="node")
+]
+
+# ---------------------------------------------------------------- study metadata
+
+
+class Period(Node):
+    start: str
+    end: str
+
+
+class Organisation(Node):
+    name: Text | None = None
+    short: str | None = None
+    department: Text | None = None
+    address: Text | None = None
+    contact: Text | None = None
+    email: str | None = None
+    phone: str | None = None
+    web: str | None = None
+
+
+class Study(Node):
+    title: Text | None = None
+    subtitle: Text | None = None
+    sponsor: Organisation | None = None
+    client: Organisation | None = None
+    institute: Organisation | None = None
+    agency: Organisation | None = None
+    period: Period | None = None
+    minutes: int | None = None
+    mode: str | None = None
+    population: Text | None = None
+    privacy: Text | None = None
+    languages: tuple[str, ...] = ()
+    report: Text | None = None
+    version: str | None = None
+
+
+# ---------------------------------------------------------------- scales, options
+
+MissingKind = Literal["dont_know", "refused", "not_applicable"]
+MISSING_KINDS: tuple[str, ...] = ("dont_know", "refused", "not_applicable")
+
+
+class Specify(Node):
+    """The follow-up text of an 'other, specify' option: ``specify q4_other "NOTÉR"``."""
+
+    name: str
+    label: Text | None = None
+
+
+class Option(Node):
+    code: int
+    label: Text
+    missing: MissingKind | None = None
+    specify: Specify | None = None
+    goto: str | None = None
+    end: int | None = None
+    exclusive: bool = False
+
+
+class CodeRange(Node):
+    low: int
+    high: int
+
+
+class ReadAloud(Node):
+    """Which options the interviewer reads out (``read 1..4``); ``none`` reads none."""
+
+    ranges: tuple[CodeRange, ...] = ()
+    none: bool = False
+
+    def codes(self) -> set[int]:
+        out: set[int] = set()
+        for r in self.ranges:
+            out.update(range(r.low, r.high + 1))
+        return out
+
+
+class Scale(Node):
+    name: str
+    label: Text | None = None
+    options: tuple[Option, ...] = ()
+    read: ReadAloud | None = None
+
+
+# ---------------------------------------------------------------- interview items
+
+QuestionKind = Literal["single", "multiple", "integer", "decimal", "text"]
+
+
+class NumRange(Node):
+    low: int | float
+    high: int | float
+
+
+class Question(Node):
+    node: Literal["question"] = "question"
+    name: str
+    kind: QuestionKind | None = None
+    label: Text
+    scale: str | None = None
+    options: tuple[Option, ...] = ()
+    read: ReadAloud | None = None
+    notes: tuple[Text, ...] = ()
+    instructions: tuple[Text, ...] = ()
+    range: NumRange | None = None
+    condition: Expr | None = None
+    number: str | None = None
+    recorded: bool = False
+
+
+class GridItem(Node):
+    name: str
+    label: Text
+
+
+class Grid(Node):
+    node: Literal["grid"] = "grid"
+    name: str
+    label: Text | None = None
+    scale: str
+    items: tuple[GridItem, ...] = ()
+    read: ReadAloud | None = None
+    notes: tuple[Text, ...] = ()
+    instructions: tuple[Text, ...] = ()
+    condition: Expr | None = None
+    number: str | None = None
+
+
+class Say(Node):
+    node: Literal["say"] = "say"
+    text: Text
+
+
+class Instruction(Node):
+    node: Literal["instruction"] = "instruction"
+    text: Text
+
+
+class Heading(Node):
+    node: Literal["heading"] = "heading"
+    text: Text
+
+
+class IfBlock(Node):
+    node: Literal["if"] = "if"
+    condition: Expr
+    then: tuple[Item, ...] = ()
+    otherwise: tuple[Item, ...] | None = None
+
+
+class Section(Node):
+    node: Literal["section"] = "section"
+    title: Text
+    items: tuple[Item, ...] = ()
+
+
+class Intro(Node):
+    """The introduction and screener: its questions route the call, not the data."""
+
+    node: Literal["intro"] = "intro"
+    items: tuple[Item, ...] = ()
+
+
+class Closing(Node):
+    node: Literal["closing"] = "closing"
+    items: tuple[Item, ...] = ()
+
+
+Item = Annotated[
+    Union[Question, Grid, Say, Instruction, Heading, IfBlock, Section, Intro, Closing],
+    Field(discriminator="node"),
+]
+
+
+class Interview(Node):
+    items: tuple[Item, ...] = ()
+
+
+# ---------------------------------------------------------------- fieldwork
+
+SampleKind = Literal["single", "multiple", "integer", "decimal", "text"]
+
+
+class SampleField(Node):
+    name: str
+    kind: SampleKind | None = None
+    label: Text
+    personal: bool = False
+    formula: Expr | None = None
+    options: tuple[Option, ...] = ()
+
+
+class Disposition(Node):
+    code: int
+    label: Text
+    aapor: str
+
+
+AAPOR_CATEGORIES: dict[str, str] = {
+    "I": "complete interview",
+    "P": "partial interview",
+    "R": "refusal or break-off",
+    "NC": "non-contact",
+    "O": "other eligible non-interview",
+    "UH": "unknown if eligible (no answer, not reached)",
+    "UO": "unknown eligibility, other",
+    "NE": "not eligible",
+}
+AAPOR_RATES: tuple[str, ...] = ("RR1", "RR2", "RR3", "RR4", "RR5", "RR6")
+
+
+class Rate(Node):
+    name: str
+    label: Text
+    aapor: str | None = None
+    eligibility: float | None = None
+    formula: Expr | None = None
+
+
+class Fieldwork(Node):
+    sample: tuple[SampleField, ...] = ()
+    dispositions: tuple[Disposition, ...] = ()
+    rates: tuple[Rate, ...] = ()
+
+
+# ---------------------------------------------------------------- recodes, derived
+
+
+class RecodeRule(Node):
+    values: tuple[ValueSpec, ...]
+    code: int
+    label: Text
+    missing: MissingKind | None = None
+
+
+class Recode(Node):
+    """A recode of one variable (``from q11``) or a reusable one over a scale
+    (``from scale enig``), applied as ``enig2(q10a)``."""
+
+    name: str
+    label: Text | None = None
+    source: str
+    source_is_scale: bool = False
+    rules: tuple[RecodeRule, ...] = ()
+
+
+class Derive(Node):
+    name: str
+    label: Text | None = None
+    expr: Expr
+
+
+# ---------------------------------------------------------------- analyses
+
+
+class Term(Node):
+    """A variable in an analysis, possibly through a scale recode: ``enig2(q10a)``."""
+
+    name: str
+    recode: str | None = None
+
+    @property
+    def display(self) -> str:
+        return f"{self.recode}({self.name})" if self.recode else self.name
+
+
+class Frequencies(Node):
+    node: Literal["frequencies"] = "frequencies"
+    terms: tuple[Term, ...]
+
+
+class Crosstab(Node):
+    node: Literal["crosstab"] = "crosstab"
+    row: Term
+    column: Term
+    test: str | None = None
+
+
+class Summary(Node):
+    node: Literal["summary"] = "summary"
+    terms: tuple[Term, ...]
+
+
+class Rates(Node):
+    node: Literal["rates"] = "rates"
+    names: tuple[str, ...]
+
+
+class AnalysisNote(Node):
+    node: Literal["note"] = "note"
+    text: Text
+
+
+AnalysisStatement = Annotated[
+    Union[Frequencies, Crosstab, Summary, Rates, AnalysisNote], Field(discriminator="node")
+]
+
+
+class Analysis(Node):
+    name: str
+    label: Text
+    statements: tuple[AnalysisStatement, ...] = ()
+
+
+# ---------------------------------------------------------------- documents
+
+DocBlockKind = Literal[
+    "title",
+    "heading",
+    "paragraph",
+    "list",
+    "numbered",
+    "signature",
+    "blanks",
+    "table",
+    "tally",
+    "pagebreak",
+]
+
+
+class DocBlock(Node):
+    kind: DocBlockKind
+    texts: tuple[Text, ...] = ()
+    name: str | None = None
+
+
+class Document(Node):
+    name: str
+    title: Text
+    kind: str | None = None
+    blocks: tuple[DocBlock, ...] = ()
+
+
+# ---------------------------------------------------------------- the spec
+
+
+class Spec(Node):
+    name: str
+    title: Text
+    study: Study | None = None
+    scales: tuple[Scale, ...] = ()
+    interview: Interview | None = None
+    fieldwork: Fieldwork | None = None
+    recodes: tuple[Recode, ...] = ()
+    derives: tuple[Derive, ...] = ()
+    analyses: tuple[Analysis, ...] = ()
+    documents: tuple[Document, ...] = ()
+

@@ -460,9 +460,11 @@ DocBlockKind = Literal[
 
 
 class DocBlock(Node):
+    """One block of a document; ``table`` lists sample fields as columns."""
+
     kind: DocBlockKind
     texts: tuple[Text, ...] = ()
-    name: str | None = None
+    names: tuple[str, ...] = ()
 
 
 class Document(Node):

@@ -56,6 +56,16 @@ class _Stmt:
         self.span = span
 
 
+class _Bound:
+    """A number with its position (bounds of ranges and value sets)."""
+
+    __slots__ = ("value", "span")
+
+    def __init__(self, value: int | float, span: m.Span):
+        self.value = value
+        self.span = span
+
+
 class _TooDeep(Exception):
     def __init__(self, token: Token):
         self.token = token
@@ -466,7 +476,7 @@ class SpecTransformer(Transformer):
         return _Stmt("note", ch[1], self._span(ch))
 
     def range_stmt(self, ch: list[Any]) -> m.NumRange:
-        low, high = ch[1], ch[3]
+        low, high = ch[1].value, ch[3].value
         span = self._span(ch)
         if low > high:
             self._error("bad-range", f"the range {low}..{high} is empty: write the low end first", span)
@@ -559,13 +569,13 @@ class SpecTransformer(Transformer):
     def grid_item(self, ch: list[Any]) -> m.GridItem:
         return m.GridItem.model_construct(name=ch[0].value, label=ch[1], span=self._span(ch))
 
-    def bound(self, ch: list[Token]) -> int | float:
+    def bound(self, ch: list[Token]) -> _Bound:
         tok = ch[0]
-        return float(tok) if tok.type == "DECIMAL" else int(tok)
+        return _Bound(float(tok) if tok.type == "DECIMAL" else int(tok), self._span(ch))
 
-    def neg_bound(self, ch: list[Token]) -> int | float:
+    def neg_bound(self, ch: list[Token]) -> _Bound:
         tok = ch[1]
-        return -float(tok) if tok.type == "DECIMAL" else -int(tok)
+        return _Bound(-float(tok) if tok.type == "DECIMAL" else -int(tok), self._span(ch))
 
     # ------------------------------------------------------------ fieldwork
 
@@ -635,7 +645,7 @@ class SpecTransformer(Transformer):
 
     def aapor_rate(self, ch: list[Any]) -> tuple[str, Any, Any]:
         eligibility = ch[3] if len(ch) > 3 else None
-        return "aapor", ch[1].value, float(eligibility) if eligibility is not None else None
+        return "aapor", ch[1].value, float(eligibility.value) if eligibility is not None else None
 
     def formula_rate(self, ch: list[Any]) -> tuple[str, Any, Any]:
         return "formula", ch[0], None
@@ -672,7 +682,9 @@ class SpecTransformer(Transformer):
         return tuple(c for c in ch if isinstance(c, m.ValueSpec))
 
     def _value(self, kind: str, ch: list[Any], low: Any = None, high: Any = None, text: Any = None) -> m.ValueSpec:
-        span = self._span([c for c in ch if isinstance(c, Token)] or ch)
+        span = self._span(ch)
+        low = low.value if isinstance(low, _Bound) else low
+        high = high.value if isinstance(high, _Bound) else high
         if kind == "range" and low > high:
             self._error("bad-range", f"the range {low}..{high} is empty: write the low end first", span)
         return m.ValueSpec.model_construct(kind=kind, low=low, high=high, text=text, span=span)
@@ -753,9 +765,9 @@ class SpecTransformer(Transformer):
     def doc_kind(self, ch: list[Token]) -> _Stmt:
         return _Stmt("kind", ch[1].value, self._span(ch))
 
-    def _block(self, kind: str, ch: list[Any], name: str | None = None) -> m.DocBlock:
+    def _block(self, kind: str, ch: list[Any], names: tuple[str, ...] = ()) -> m.DocBlock:
         texts = tuple(c for c in ch if isinstance(c, m.Text))
-        return m.DocBlock.model_construct(kind=kind, texts=texts, name=name, span=self._span(ch))
+        return m.DocBlock.model_construct(kind=kind, texts=texts, names=names, span=self._span(ch))
 
     def doc_title(self, ch: list[Any]) -> m.DocBlock:
         return self._block("title", ch)
@@ -779,7 +791,7 @@ class SpecTransformer(Transformer):
         return self._block("blanks", ch)
 
     def doc_table(self, ch: list[Token]) -> m.DocBlock:
-        return self._block("table", ch, name=ch[1].value)
+        return self._block("table", ch, names=tuple(t.value for t in ch[1:] if t.type == "NAME"))
 
     def doc_tally(self, ch: list[Any]) -> m.DocBlock:
         return self._block("tally", ch)
@@ -899,6 +911,7 @@ def parser() -> Lark:
             transformer=_TRANSFORMER,
             lexer_callbacks=callbacks,
             cache=True,
+            start=["start", "expr"],
         )
     return _PARSER
 
@@ -953,7 +966,7 @@ def parse_text(source: str, file: str = "<spec>") -> ParseResult:
     _COMMENTS.clear()
     _BRACES.clear()
     try:
-        spec = p.parse(source)
+        spec = p.parse(source, start="start")
     except _TooDeep as exc:
         tok = exc.token
         raise SpecError(
@@ -976,6 +989,19 @@ def parse_text(source: str, file: str = "<spec>") -> ParseResult:
             [Diagnostic("too-deep", "the spec nests too deeply to read", file, 1, 1, 1, 1)]
         ) from None
     return ParseResult(spec, source, file, list(_TRANSFORMER.diagnostics), list(_COMMENTS))
+
+
+def parse_expr(text: str, file: str = "<expr>") -> m.Expr:
+    """Parse one expression, e.g. ``q4 == 2 and q3 > 10``."""
+    p = parser()
+    _TRANSFORMER.reset(file)
+    _BRACES.clear()
+    try:
+        return p.parse(text, start="expr")
+    except _TooDeep as exc:
+        raise SpecError([Diagnostic("too-deep", "the expression nests too deeply", file, exc.token.line, exc.token.column)]) from None
+    except UnexpectedInput as exc:
+        raise SpecError([syntax_diagnostic(exc, text, file, list(_BRACES))]) from None
 
 
 def parse_file(path: str | Path) -> ParseResult:

@@ -1,0 +1,3 @@
+from kvpspec.cli import main
+
+main()

@@ -1,0 +1,209 @@
+"""The command line: ``kvpspec check | export | fmt``.
+
+Exit codes: 0 clean, 1 errors in the spec (or, for ``fmt --check``, a file
+that would change), 2 usage or I/O errors. Diagnostics go to stderr as
+``path:line:col: error: message [code]`` with the source line and a caret.
+Nothing here imports pandas or scipy: ``check`` must start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, NoReturn
+
+import click
+
+from kvpspec import __version__
+from kvpspec.errors import Diagnostic, SpecError, render
+
+EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def _print_diagnostics(diags: list[Diagnostic], source: str | None) -> None:
+    for d in diags:
+        click.echo(render(d, source), err=True)
+
+
+def _load(path: str):
+    """Compile a spec, printing its diagnostics. Returns (compiled | None, exit code)."""
+    from kvpspec.compile import compile_file
+
+    try:
+        compiled = compile_file(path)
+    except SpecError as exc:
+        source = _source_of(path)
+        _print_diagnostics(exc.diagnostics, source)
+        io = any(d.code == "io" for d in exc.diagnostics)
+        return None, EXIT_USAGE if io else EXIT_SPEC
+    except RecursionError:
+        click.echo(f"{path}: error: the spec nests too deeply to check [too-deep]", err=True)
+        return None, EXIT_SPEC
+    _print_diagnostics(compiled.diagnostics, compiled.result.source)
+    return compiled, EXIT_OK if compiled.ok else EXIT_SPEC
+
+
+def _source_of(path: str) -> str | None:
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    return data.decode("utf-8", errors="replace").removeprefix("\ufeff")
+
+
+def _write(text: str, output: str | None) -> None:
+    if output is None or output == "-":
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _usage_error(f"cannot write {output}: {exc.strerror or exc}")
+
+
+def _usage_error(message: str) -> NoReturn:
+    click.echo(f"kvpspec: error: {message}", err=True)
+    sys.exit(EXIT_USAGE)
+
+
+def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn an unexpected exception into one line instead of a traceback."""
+
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except (SystemExit, KeyboardInterrupt, click.exceptions.Exit, click.ClickException):
+            raise
+        except RecursionError:
+            click.echo("kvpspec: error: the input nests too deeply [too-deep]", err=True)
+            sys.exit(EXIT_SPEC)
+        except Exception as exc:  # pragma: no cover - a bug in kvpspec
+            if os.environ.get("KVPSPEC_DEBUG"):
+                raise
+            click.echo(
+                f"kvpspec: internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in kvpspec; run with KVPSPEC_DEBUG=1 for details and report it.",
+                err=True,
+            )
+            sys.exit(EXIT_INTERNAL)
+
+    wrapper.__name__ = fn.__name__
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kvpspec")
+def cli() -> None:
+    """kvpspec: survey questionnaires as code.
+
+    Write one .survey spec; check it, format it, and export it.
+    """
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when a spec is clean.")
+@_guard
+def check(specs: tuple[str, ...], quiet: bool) -> None:
+    """Check specs and report every problem found.
+
+    Exit 0 when clean (warnings allowed), 1 when a spec has errors, 2 when a
+    file cannot be read.
+    """
+    worst = EXIT_OK
+    errors = warnings = 0
+    for path in specs:
+        compiled, code = _load(path)
+        if compiled is not None:
+            errors += len(compiled.errors)
+            warnings += len(compiled.diagnostics) - len(compiled.errors)
+        elif code == EXIT_SPEC:
+            errors += 1
+        worst = max(worst, code)
+    if worst == EXIT_OK:
+        if not quiet:
+            note = f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""
+            click.echo(f"Success: no errors in {len(specs)} spec{'s' if len(specs) != 1 else ''}{note}")
+    elif worst == EXIT_SPEC:
+        click.echo(
+            f"Found {errors} error{'s' if errors != 1 else ''} in {len(specs)} spec{'s' if len(specs) != 1 else ''}",
+            err=True,
+        )
+    sys.exit(worst)
+
+
+EXPORT_FORMATS = ("ir", "codebook")
+
+
+@cli.command()
+@click.argument("format", metavar="FORMAT")
+@click.argument("spec", metavar="SPEC")
+@click.option("-o", "--output", metavar="FILE", help="Write here instead of standard output.")
+@click.option("--language", metavar="LANG", help="Labels in this translation (codebook).")
+@_guard
+def export(format: str, spec: str, output: str | None, language: str | None) -> None:
+    """Export SPEC as FORMAT: ir (the model as canonical JSON) or codebook."""
+    if format not in EXPORT_FORMATS:
+        from kvpspec.errors import did_you_mean
+
+        _usage_error(
+            f"unknown export format `{format}`{did_you_mean(format, EXPORT_FORMATS)} "
+            f"(formats: {', '.join(EXPORT_FORMATS)})"
+        )
+    compiled, code = _load(spec)
+    if compiled is None or code != EXIT_OK:
+        sys.exit(code)
+    if format == "ir":
+        data: Any = {"survey": compiled.spec.name, "version": compiled.version, "spec": compiled.ir()}
+    else:
+        from kvpspec.codebook import codebook
+
+        data = codebook(compiled, language)
+    _write(json.dumps(data, ensure_ascii=False, indent=2) + "\n", output)
+
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC...")
+@click.option("--check", "check_only", is_flag=True, help="Change nothing; exit 1 if a file would change.")
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the formatted spec instead of rewriting it.")
+@_guard
+def fmt(specs: tuple[str, ...], check_only: bool, to_stdout: bool) -> None:
+    """Rewrite specs in the canonical layout, keeping every comment."""
+    from kvpspec.fmt import format_spec
+    from kvpspec.parse import parse_file
+
+    worst = EXIT_OK
+    for path in specs:
+        try:
+            result = parse_file(path)
+        except SpecError as exc:
+            _print_diagnostics(exc.diagnostics, _source_of(path))
+            worst = max(worst, EXIT_USAGE if any(d.code == "io" for d in exc.diagnostics) else EXIT_SPEC)
+            continue
+        text = format_spec(result)
+        if to_stdout:
+            sys.stdout.write(text)
+        elif text != result.source:
+            if check_only:
+                click.echo(f"would reformat {path}", err=True)
+                worst = max(worst, EXIT_SPEC)
+            else:
+                try:
+                    Path(path).write_text(text, encoding="utf-8")
+                except OSError as exc:
+                    click.echo(f"kvpspec: error: cannot write {path}: {exc.strerror or exc}", err=True)
+                    worst = max(worst, EXIT_USAGE)
+                    continue
+                click.echo(f"reformatted {path}", err=True)
+    sys.exit(worst)
+
+
+def main() -> None:
+    cli(prog_name="kvpspec")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,32 @@
+"""The codebook: every variable with its codes, labels, missing codes and range."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kvpspec.compile import Compiled
+
+
+def codebook(c: Compiled, language: str | None = None) -> dict[str, Any]:
+    """``{"survey", "version", "variables": [...]}`` in interview order.
+
+    Response variables come first (questions, grid items, specify texts), then
+    recodes and derived variables, then the sample fields; the intro's screener
+    questions route the call and are not data, so they are not listed.
+    """
+    variables = []
+    for v in c.lowered.data_variables():
+        variables.append(
+            {
+                "name": v.name,
+                "label": v.label.get(language),
+                "type": v.type,
+                "values": {str(code): text.get(language) for code, text in v.values},
+                "missing": [str(code) for code, _ in v.missing],
+                "min": v.min,
+                "max": v.max,
+                "personal": v.personal,
+                "role": v.role,
+            }
+        )
+    return {"survey": c.spec.name, "version": c.version, "variables": variables}

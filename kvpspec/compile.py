@@ -1,0 +1,67 @@
+"""Parse, check and lower a spec in one call: what every command starts from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from kvpspec import model as m
+from kvpspec.checks import check
+from kvpspec.errors import Diagnostic
+from kvpspec.lower import Lowered, lower
+from kvpspec.parse import ParseResult, parse_file, parse_text
+
+
+@dataclass
+class Compiled:
+    """A parsed spec with its diagnostics (syntax-level and semantic)."""
+
+    result: ParseResult
+    diagnostics: list[Diagnostic]
+
+    @property
+    def spec(self) -> m.Spec:
+        return self.result.spec
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.severity == "error"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @cached_property
+    def lowered(self) -> Lowered:
+        return lower(self.spec)
+
+    def ir(self) -> dict[str, Any]:
+        """The canonical JSON form of the model (spans left out)."""
+        return self.spec.model_dump(mode="json")
+
+    @cached_property
+    def version(self) -> str:
+        """A content hash: equal for specs that say the same thing."""
+        text = json.dumps(self.ir(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _compile(result: ParseResult) -> Compiled:
+    diags = list(result.diagnostics)
+    diags.extend(check(result.spec, result.file))
+    diags.sort(key=lambda d: d.sort_key)
+    return Compiled(result, diags)
+
+
+def compile_text(source: str, file: str = "<spec>") -> Compiled:
+    """Parse and check spec text. Raises ``SpecError`` on a syntax error."""
+    return _compile(parse_text(source, file))
+
+
+def compile_file(path: str | Path) -> Compiled:
+    """Parse and check a spec file. Raises ``SpecError`` on I/O or syntax errors."""
+    return _compile(parse_file(path))

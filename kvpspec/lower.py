@@ -1,0 +1,328 @@
+"""Lowering: the author's model into flat variables and lookup tables.
+
+A grid becomes one variable per item (``q8`` + ``a`` = ``q8a``), a specify
+option becomes a text variable, a recode becomes a lookup table, and every
+variable gets one record of what it holds (codes, labels, missing codes,
+range). Generators and checks read these instead of re-deriving them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator
+
+from kvpspec import model as m
+
+#: The codebook types of the design.
+VariableType = str  # "single" | "multiple" | "integer" | "decimal" | "text" | "derived"
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One column of the data (or of the sample file, for ``role == "sample"``)."""
+
+    name: str
+    label: m.Text
+    type: VariableType
+    role: str  # question, item, specify, recode, derive, sample, screener
+    node: m.Node
+    values: tuple[tuple[int, m.Text], ...] = ()
+    missing: tuple[tuple[int, str], ...] = ()
+    min: int | float | None = None
+    max: int | float | None = None
+    personal: bool = False
+    #: for specify texts: the question and the option code that asks for them
+    parent: str | None = None
+    parent_code: int | None = None
+    #: for recodes and their applications: the recode and its source variable
+    recode: str | None = None
+    source: str | None = None
+    #: what a value is, for expressions: code, number, text or bool
+    value_kind: str = "code"
+    read: frozenset[int] = frozenset()
+
+    @property
+    def codes(self) -> tuple[int, ...]:
+        return tuple(code for code, _ in self.values)
+
+    @property
+    def missing_codes(self) -> frozenset[int]:
+        return frozenset(code for code, _ in self.missing)
+
+    def missing_kind(self, code: int) -> str | None:
+        for c, kind in self.missing:
+            if c == code:
+                return kind
+        return None
+
+    @property
+    def substantive_codes(self) -> tuple[int, ...]:
+        miss = self.missing_codes
+        return tuple(c for c in self.codes if c not in miss)
+
+
+def applied_name(recode: str, variable: str) -> str:
+    """The name of a scale recode applied to a variable: ``enig2(q10a)`` is ``q10a_enig2``."""
+    return f"{variable}_{recode}"
+
+
+def walk_items(items: tuple[m.Item, ...] | None) -> Iterator[m.Item]:
+    """Every interview item in document order, blocks entered."""
+    for item in items or ():
+        yield item
+        if isinstance(item, (m.Section, m.Intro, m.Closing)):
+            yield from walk_items(item.items)
+        elif isinstance(item, m.IfBlock):
+            yield from walk_items(item.then)
+            yield from walk_items(item.otherwise)
+
+
+def intro_names(spec: m.Spec) -> set[str]:
+    names: set[str] = set()
+    if spec.interview:
+        for item in walk_items(spec.interview.items):
+            if isinstance(item, m.Intro):
+                for sub in walk_items(item.items):
+                    if isinstance(sub, (m.Question, m.Grid)):
+                        names.add(sub.name)
+                        if isinstance(sub, m.Question):
+                            names.update(o.specify.name for o in sub.options if o.specify)
+    return names
+
+
+@dataclass
+class Lowered:
+    spec: m.Spec
+    scales: dict[str, m.Scale]
+    variables: dict[str, Variable] = field(default_factory=dict)
+    recodes: dict[str, m.Recode] = field(default_factory=dict)
+
+    def question_options(self, q: m.Question | m.Grid) -> tuple[m.Option, ...]:
+        if isinstance(q, m.Question) and q.options and not q.scale:
+            return q.options
+        scale = self.scales.get(q.scale or "")
+        if scale is None:
+            return q.options if isinstance(q, m.Question) else ()
+        if isinstance(q, m.Question) and q.options:
+            return q.options
+        return scale.options
+
+    def read_codes(self, q: m.Question | m.Grid) -> frozenset[int]:
+        read = q.read
+        if read is None and q.scale in self.scales:
+            read = self.scales[q.scale].read  # type: ignore[index]
+        return frozenset(read.codes()) if read is not None else frozenset()
+
+    def data_variables(self) -> list[Variable]:
+        """The codebook's variables: response data, derived and sample fields."""
+        return [v for v in self.variables.values() if v.role != "screener"]
+
+
+def question_kind(q: m.Question) -> str:
+    if q.kind:
+        return q.kind
+    return "single"
+
+
+def lower(spec: m.Spec) -> Lowered:
+    """Build the variable table. Tolerates errors: checks report them."""
+    scales = {}
+    for s in spec.scales:
+        scales.setdefault(s.name, s)
+    low = Lowered(spec, scales)
+    for r in spec.recodes:
+        low.recodes.setdefault(r.name, r)
+    screener = intro_names(spec)
+    variables = low.variables
+
+    def add(v: Variable) -> None:
+        variables.setdefault(v.name, v)
+
+    if spec.interview:
+        for item in walk_items(spec.interview.items):
+            if isinstance(item, m.Question):
+                _lower_question(low, item, add, "screener" if item.name in screener else "question")
+            elif isinstance(item, m.Grid):
+                options = low.question_options(item)
+                read = low.read_codes(item)
+                for gi in item.items:
+                    add(
+                        Variable(
+                            name=item.name + gi.name,
+                            label=gi.label,
+                            type="single",
+                            role="screener" if item.name in screener else "item",
+                            node=gi,
+                            values=tuple((o.code, o.label) for o in options),
+                            missing=tuple((o.code, o.missing) for o in options if o.missing),
+                            read=read,
+                        )
+                    )
+
+    for r in spec.recodes:
+        if not r.source_is_scale:
+            add(_recode_variable(r, r.name, r.source, r))
+    for d in spec.derives:
+        add(
+            Variable(
+                name=d.name,
+                label=d.label or m.Text.model_construct(text=d.name, translations={}),
+                type="derived",
+                role="derive",
+                node=d,
+                value_kind="number",
+            )
+        )
+    # scale recodes applied in analyses become variables of their own
+    for a in spec.analyses:
+        for term in analysis_terms(a):
+            if term.recode and term.recode in low.recodes:
+                r = low.recodes[term.recode]
+                add(_recode_variable(r, applied_name(r.name, term.name), term.name, term))
+    if spec.fieldwork:
+        for f in spec.fieldwork.sample:
+            options = f.options
+            if not options and f.name == "disposition":
+                options = tuple(
+                    m.Option.model_construct(
+                        code=d.code, label=d.label, missing=None, specify=None, goto=None, end=None,
+                        exclusive=False, span=d.span,
+                    )
+                    for d in spec.fieldwork.dispositions
+                )
+            kind = f.kind or ("single" if options else "text")
+            add(
+                Variable(
+                    name=f.name,
+                    label=f.label,
+                    type=kind,
+                    role="sample",
+                    node=f,
+                    values=tuple((o.code, o.label) for o in options),
+                    missing=tuple((o.code, o.missing) for o in options if o.missing),
+                    personal=f.personal,
+                    value_kind=_value_kind(kind),
+                )
+            )
+            for o in options:
+                if o.specify:
+                    add(
+                        Variable(
+                            name=o.specify.name,
+                            label=o.specify.label or o.label,
+                            type="text",
+                            role="sample",
+                            node=o.specify,
+                            personal=f.personal,
+                            parent=f.name,
+                            parent_code=o.code,
+                            value_kind="text",
+                        )
+                    )
+    return low
+
+
+def _value_kind(kind: str) -> str:
+    return {"integer": "number", "decimal": "number", "text": "text"}.get(kind, "code")
+
+
+def _lower_question(low: Lowered, q: m.Question, add, role: str) -> None:
+    kind = question_kind(q)
+    options = low.question_options(q)
+    values = tuple((o.code, o.label) for o in options)
+    missing = tuple((o.code, o.missing) for o in options if o.missing)
+    add(
+        Variable(
+            name=q.name,
+            label=q.label,
+            type=kind,
+            role=role,
+            node=q,
+            values=values,
+            missing=missing,
+            min=q.range.low if q.range else None,
+            max=q.range.high if q.range else None,
+            value_kind=_value_kind(kind),
+            read=low.read_codes(q),
+        )
+    )
+    for o in options:
+        if o.specify:
+            add(
+                Variable(
+                    name=o.specify.name,
+                    label=o.specify.label or o.label,
+                    type="text",
+                    role="screener" if role == "screener" else "specify",
+                    node=o.specify,
+                    parent=q.name,
+                    parent_code=o.code,
+                    value_kind="text",
+                )
+            )
+
+
+def _recode_variable(r: m.Recode, name: str, source: str, node: m.Node) -> Variable:
+    seen: dict[int, m.Text] = {}
+    missing: dict[int, str] = {}
+    for rule in r.rules:
+        seen.setdefault(rule.code, rule.label)
+        if rule.missing:
+            missing.setdefault(rule.code, rule.missing)
+    label = r.label or m.Text.model_construct(text=r.name, translations={})
+    return Variable(
+        name=name,
+        label=label,
+        type="derived",
+        role="recode",
+        node=node,
+        values=tuple(seen.items()),
+        missing=tuple(missing.items()),
+        recode=r.name,
+        source=source,
+    )
+
+
+def analysis_terms(a: m.Analysis) -> Iterator[m.Term]:
+    for s in a.statements:
+        if isinstance(s, (m.Frequencies, m.Summary)):
+            yield from s.terms
+        elif isinstance(s, m.Crosstab):
+            yield s.row
+            yield s.column
+
+
+@dataclass(frozen=True)
+class RecodeTable:
+    """A recode as a lookup: code for each source value, in rule order."""
+
+    recode: str
+    #: (ValueSpec, target code) pairs, tried in order; ``else`` last
+    rules: tuple[tuple[m.ValueSpec, int], ...]
+    #: the source's missing codes: ranges do not reach them, single values do
+    missing: frozenset[int | float] = frozenset()
+
+    def lookup(self, value: int | float | None) -> int | None:
+        if value is None:
+            return None
+        fallback = None
+        is_missing = value in self.missing
+        for spec, code in self.rules:
+            if spec.kind == "else":
+                fallback = code
+            elif matches(spec, value, is_missing):
+                return code
+        return fallback
+
+
+def matches(spec: m.ValueSpec, value: int | float, is_missing: bool) -> bool:
+    """Does a recode value item take this value? Ranges take substantive values only."""
+    if spec.kind == "single":
+        return value == spec.low
+    if spec.kind in ("range", "upto", "from"):
+        return not is_missing and spec.contains(value)
+    return spec.kind == "else"
+
+
+def recode_table(r: m.Recode, missing: frozenset[int | float] = frozenset()) -> RecodeTable:
+    return RecodeTable(r.name, tuple((v, rule.code) for rule in r.rules for v in rule.values), missing)

@@ -1070,7 +1070,7 @@ def syntax_diagnostic(exc: UnexpectedInput, source: str, file: str, open_braces:
             if rest.startswith('"""'):
                 msg = 'this `"""` string is never closed; end it with `"""`'
             else:
-                msg = 'this string is not closed on its line; end it with `"` (use `"""` for text over several lines)'
+                msg = "this string is not closed on its line; end it with a double quote (or use triple quotes for text over several lines)"
             return Diagnostic("unclosed-string", msg, file, line, column, line, column + 1)
         if ch == "=" and "COMP_OP" in (exc.allowed or set()):
             return Diagnostic("syntax", "use `==` to compare values", file, line, column, line, column + 1)

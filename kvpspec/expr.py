@@ -151,7 +151,7 @@ class TypeChecker:
             self.report("type", f"text cannot be ordered with `{e.op}`", e)
             return BOOL
         for t, other in ((lt, e.right), (rt, e.left)):
-            if t.kind == "code" and isinstance(other, m.Literal_):
+            if t.var is not None and isinstance(other, m.Literal_):
                 self._check_code(t.var, other.value, other, ordering=e.op not in ("==", "!="))
         return BOOL
 
@@ -189,7 +189,7 @@ class TypeChecker:
             elif t.kind == "bool":
                 self.report("type", "a condition cannot be tested with `in`", e)
                 break
-            elif v.kind == "single" and t.kind == "code":
+            elif v.kind == "single" and t.var is not None:
                 self._check_code(t.var, v.low, v)
             elif v.kind == "range" and t.kind == "code" and t.var is not None:
                 var = t.var

@@ -27,6 +27,8 @@ from kvpspec.errors import Diagnostic, SpecError, did_you_mean
 
 #: How deep ``{``, ``(`` and ``[`` may nest before the spec is refused.
 MAX_DEPTH = 100
+#: How deep an expression's operators may nest (``1 + 1 + ...`` nests one per ``+``).
+MAX_EXPR_DEPTH = 200
 
 
 @dataclass
@@ -67,8 +69,8 @@ class _Bound:
 
 
 class _TooDeep(Exception):
-    def __init__(self, token: Token):
-        self.token = token
+    def __init__(self, token: Any):
+        self.token = token  # a Token, or anything with line, column, end_line, end_column
 
 
 def _start(x: Any) -> tuple[int, int]:
@@ -131,6 +133,15 @@ class SpecTransformer(Transformer):
     def reset(self, file: str) -> None:
         self.file = file
         self.diagnostics = []
+        self._depth: dict[int, int] = {}
+
+    def _nest(self, node: Any, *children: Any) -> Any:
+        """Track how deep an expression nests; refuse more than MAX_DEPTH."""
+        depth = 1 + max((self._depth.get(id(c), 0) for c in children), default=0)
+        if depth > MAX_EXPR_DEPTH:
+            raise _TooDeep(node.span)
+        self._depth[id(node)] = depth
+        return node
 
     # ------------------------------------------------------------ helpers
 
@@ -803,29 +814,30 @@ class SpecTransformer(Transformer):
 
     def or_expr(self, ch: list[Any]) -> m.BoolOp:
         operands = tuple(self._items(ch))
-        return m.BoolOp.model_construct(op="or", operands=operands, span=self._span(ch))
+        return self._nest(m.BoolOp.model_construct(op="or", operands=operands, span=self._span(ch)), *operands)
 
     def and_expr(self, ch: list[Any]) -> m.BoolOp:
         operands = tuple(self._items(ch))
-        return m.BoolOp.model_construct(op="and", operands=operands, span=self._span(ch))
+        return self._nest(m.BoolOp.model_construct(op="and", operands=operands, span=self._span(ch)), *operands)
 
     def not_(self, ch: list[Any]) -> m.Unary:
-        return m.Unary.model_construct(op="not", operand=ch[1], span=self._span(ch))
+        return self._nest(m.Unary.model_construct(op="not", operand=ch[1], span=self._span(ch)), ch[1])
 
     def compare(self, ch: list[Any]) -> m.Compare:
-        return m.Compare.model_construct(op=ch[1].value, left=ch[0], right=ch[2], span=self._span(ch))
+        node = m.Compare.model_construct(op=ch[1].value, left=ch[0], right=ch[2], span=self._span(ch))
+        return self._nest(node, ch[0], ch[2])
 
     def in_(self, ch: list[Any]) -> m.In:
-        return m.In.model_construct(operand=ch[0], values=ch[2], negated=False, span=self._span(ch))
+        return self._nest(m.In.model_construct(operand=ch[0], values=ch[2], negated=False, span=self._span(ch)), ch[0])
 
     def not_in(self, ch: list[Any]) -> m.In:
-        return m.In.model_construct(operand=ch[0], values=ch[3], negated=True, span=self._span(ch))
+        return self._nest(m.In.model_construct(operand=ch[0], values=ch[3], negated=True, span=self._span(ch)), ch[0])
 
     def is_test(self, ch: list[Any]) -> m.Test:
-        return m.Test.model_construct(operand=ch[0], test=ch[2].value, negated=False, span=self._span(ch))
+        return self._nest(m.Test.model_construct(operand=ch[0], test=ch[2].value, negated=False, span=self._span(ch)), ch[0])
 
     def is_not_test(self, ch: list[Any]) -> m.Test:
-        return m.Test.model_construct(operand=ch[0], test=ch[3].value, negated=True, span=self._span(ch))
+        return self._nest(m.Test.model_construct(operand=ch[0], test=ch[3].value, negated=True, span=self._span(ch)), ch[0])
 
     def value_group(self, ch: list[Any]) -> tuple[m.ValueSpec, ...]:
         return tuple(c for c in ch if isinstance(c, m.ValueSpec))
@@ -834,10 +846,11 @@ class SpecTransformer(Transformer):
         return (self._value("range", ch, ch[0], ch[2]),)
 
     def binop(self, ch: list[Any]) -> m.Binary:
-        return m.Binary.model_construct(op=ch[1].value, left=ch[0], right=ch[2], span=self._span(ch))
+        node = m.Binary.model_construct(op=ch[1].value, left=ch[0], right=ch[2], span=self._span(ch))
+        return self._nest(node, ch[0], ch[2])
 
     def neg(self, ch: list[Any]) -> m.Unary:
-        return m.Unary.model_construct(op="-", operand=ch[1], span=self._span(ch))
+        return self._nest(m.Unary.model_construct(op="-", operand=ch[1], span=self._span(ch)), ch[1])
 
     def int_lit(self, ch: list[Token]) -> m.Literal_:
         return m.Literal_.model_construct(value=int(ch[0]), span=self._span(ch))
@@ -859,7 +872,7 @@ class SpecTransformer(Transformer):
 
     def call(self, ch: list[Any]) -> m.Call:
         args = tuple(c for c in ch[2:-1] if c is not None and not isinstance(c, Token))
-        return m.Call.model_construct(func=ch[0].value, args=args, span=self._span(ch))
+        return self._nest(m.Call.model_construct(func=ch[0].value, args=args, span=self._span(ch)), *args)
 
     def atom(self, ch: list[Any]) -> Any:
         # only the parenthesised form reaches here: "(" expr ")"
@@ -973,7 +986,7 @@ def parse_text(source: str, file: str = "<spec>") -> ParseResult:
             [
                 Diagnostic(
                     "too-deep",
-                    f"blocks and brackets nest more than {MAX_DEPTH} deep here",
+                    f"blocks, brackets or operators nest more than {MAX_DEPTH} deep here",
                     file,
                     tok.line,
                     tok.column,
@@ -999,7 +1012,9 @@ def parse_expr(text: str, file: str = "<expr>") -> m.Expr:
     try:
         return p.parse(text, start="expr")
     except _TooDeep as exc:
-        raise SpecError([Diagnostic("too-deep", "the expression nests too deeply", file, exc.token.line, exc.token.column)]) from None
+        raise SpecError(
+            [Diagnostic("too-deep", "the expression nests too deeply", file, exc.token.line, exc.token.column)]
+        ) from None
     except UnexpectedInput as exc:
         raise SpecError([syntax_diagnostic(exc, text, file, list(_BRACES))]) from None
 

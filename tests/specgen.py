@@ -1,0 +1,141 @@
+"""Hypothesis strategies that write spec text: random but well-formed surveys.
+
+The specs exercise every construct the formatter prints (labels with hostile
+characters and translations, options with flags, grids, conditions, recodes,
+fieldwork, analyses, documents) so that formatter properties are tested on
+more than the KVP spec.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from kvpspec.fmt import quote
+
+KEYWORDS = {
+    "survey", "study", "scale", "interview", "fieldwork", "recode", "derive", "analysis",
+    "document", "question", "grid", "say", "instruction", "heading", "if", "else", "section",
+    "intro", "closing", "note", "range", "ask", "number", "recorded", "read", "none", "missing",
+    "specify", "goto", "end", "exclusive", "sample", "field", "personal", "dispositions",
+    "aapor", "rate", "eligibility", "from", "frequencies", "crosstab", "by", "test", "summary",
+    "kind", "title", "paragraph", "list", "numbered", "signature", "blanks", "table", "tally",
+    "pagebreak", "and", "or", "not", "in", "is", "true", "false", "single", "multiple",
+    "integer", "decimal", "text",
+}
+
+text = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="{}"),
+    min_size=1,
+    max_size=30,
+)
+langs = st.sampled_from(["en", "se", "ar", "so"])
+
+
+@st.composite
+def labels(draw) -> str:
+    out = quote(draw(text))
+    for lang in draw(st.lists(langs, unique=True, max_size=2)):
+        out += f" @{lang} {quote(draw(text))}"
+    return out
+
+
+@st.composite
+def specs(draw) -> str:
+    """A valid spec: a scale, questions (some routed), a grid, recodes, fieldwork, analyses."""
+    lines = [f"survey gen {draw(labels())}", ""]
+    lines += ["study {", f"  title {draw(labels())}", "  minutes 10", "}", ""]
+    n_opts = draw(st.integers(2, 6))
+    lines.append(f"scale s1 {draw(labels())} {{")
+    if draw(st.booleans()):
+        lines.append(f"  read 1..{n_opts - 1}")
+    for code in range(1, n_opts + 1):
+        flag = " missing dont_know" if code == n_opts else ""
+        lines.append(f"  {code} {draw(labels())}{flag}")
+    lines += ["}", ""]
+    lines.append("fieldwork {")
+    lines.append("  sample {")
+    lines.append(f"    field fornavn text {draw(labels())} personal")
+    lines.append("  }")
+    lines.append("  dispositions {")
+    lines.append(f"    1 {draw(labels())} aapor I")
+    lines.append(f"    2 {draw(labels())} aapor R")
+    lines.append("  }")
+    lines.append(f"  rate r1 {draw(labels())} = count(1) / count()")
+    lines.append("}")
+    lines.append("")
+    lines.append("interview {")
+    n = draw(st.integers(1, 8))
+    asked: list[tuple[str, str]] = []
+    for i in range(1, n + 1):
+        kind = draw(st.sampled_from(["scale", "integer", "text", "own", "say", "instruction"]))
+        name = f"q{i}"
+        cond = ""
+        if asked and draw(st.booleans()):
+            prev, pkind = draw(st.sampled_from(asked))
+            if pkind == "scale":
+                cond = f"ask if {prev} == {draw(st.integers(1, n_opts))}"
+            elif pkind == "integer":
+                cond = f"ask if {prev} > {draw(st.integers(0, 50))} or {prev} is missing"
+            elif pkind == "own":
+                cond = f"ask if {prev} in [1, 2] and not {prev} == 3"
+            else:
+                cond = f"ask if {prev} is answered"
+        if kind == "say":
+            lines.append(f"  say {draw(labels())}")
+            continue
+        if kind == "instruction":
+            lines.append(f"  instruction {draw(labels())}")
+            continue
+        if kind == "scale":
+            body = [cond] if cond else []
+            lines.append(f"  question {name} {draw(labels())} scale s1" + (" {" if body else ""))
+            if body:
+                lines += [f"    {b}" for b in body] + ["  }"]
+        elif kind == "integer":
+            lines.append(f"  question {name} integer {draw(labels())} {{")
+            if cond:
+                lines.append(f"    {cond}")
+            lines.append(f"    note {draw(labels())}")
+            lines.append("    range 0..90")
+            lines.append(f"    99 {draw(labels())} missing dont_know")
+            lines.append("  }")
+        elif kind == "text":
+            lines.append(f"  question {name} text {draw(labels())}" + (f" {{ {cond} }}" if cond else ""))
+        else:
+            lines.append(f"  question {name} single {draw(labels())} {{")
+            if cond:
+                lines.append(f"    {cond}")
+            lines.append(f"    1 {draw(labels())}")
+            lines.append(f"    2 {draw(labels())} specify {name}_other {draw(labels())}")
+            lines.append(f"    3 {draw(labels())} missing refused")
+            lines.append("  }")
+        asked.append((name, kind))
+    lines.append(f"  grid g1 {draw(labels())} scale s1 {{")
+    for letter in "abc"[: draw(st.integers(1, 3))]:
+        lines.append(f"    {letter} {draw(labels())}")
+    lines.append("  }")
+    lines.append("}")
+    lines.append("")
+    ints = [name for name, kind in asked if kind == "integer"]
+    if ints:
+        lines.append(f"recode r_{ints[0]} {draw(labels())} from {ints[0]} {{")
+        lines.append(f"  ..40 -> 1 {draw(labels())}")
+        lines.append(f"  41.. -> 2 {draw(labels())}")
+        lines.append(f"  99 -> 9 {draw(labels())} missing dont_know")
+        lines.append("}")
+        lines.append("")
+    lines.append(f"recode s1b {draw(labels())} from scale s1 {{")
+    lines.append(f"  1..{n_opts - 1} -> 1 {draw(labels())}")
+    lines.append(f"  {n_opts} -> 9 {draw(labels())} missing dont_know")
+    lines.append("}")
+    lines.append("")
+    lines.append(f"analysis a1 {draw(labels())} {{")
+    lines.append("  frequencies s1b(g1a)")
+    lines.append("  rate r1")
+    lines.append("}")
+    lines.append("")
+    lines.append(f"document d1 {draw(labels())} {{")
+    lines.append(f"  paragraph {draw(labels())}")
+    lines.append(f"  blanks {draw(labels())}, {draw(labels())}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,125 @@
+"""The expression language's one meaning: missing codes, unanswered variables, types."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from kvpspec.compile import compile_text
+from kvpspec.expr import Evaluator
+from kvpspec.lower import lower
+from kvpspec.parse import parse_expr, parse_text
+
+SPEC = """survey s "S"
+scale enig "Enig" {
+  1 "Helt enig"
+  2 "Delvis enig"
+  3 "Uenig"
+  9 "Vet ikke" missing dont_know
+}
+interview {
+  question q1 "Enig?" scale enig
+  question q3 integer "År" {
+    range 0..60
+    99 "Vet ikke" missing dont_know
+  }
+  question q5 multiple "Hva?" {
+    1 "A"
+    2 "B"
+    3 "Ingen" exclusive
+  }
+  question q6 text "Navn?"
+}
+recode enig2 "E" from scale enig {
+  1, 2 -> 1 "Enig"
+  3    -> 2 "Uenig"
+  9    -> 9 "Vet ikke" missing dont_know
+}
+recode band "B" from q3 {
+  ..10 -> 1 "lav"
+  11.. -> 2 "høy"
+  99   -> 9 "vet ikke" missing dont_know
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def ev() -> Evaluator:
+    spec = parse_text(SPEC).spec
+    low = lower(spec)
+    return Evaluator(low.variables, low.recodes)
+
+
+def truth(ev: Evaluator, text: str, **record) -> bool:
+    return ev.truth(parse_expr(text), record)
+
+
+def test_spec_is_clean() -> None:
+    assert compile_text(SPEC).diagnostics == []
+
+
+def test_missing_codes_are_not_numbers(ev) -> None:
+    assert not truth(ev, "q3 > 10", q3=99)
+    assert truth(ev, "q3 == 99", q3=99)
+    assert not truth(ev, "q3 in 0..200", q3=99)
+    assert truth(ev, "q3 is missing", q3=99)
+    assert truth(ev, "q3 is dont_know", q3=99)
+    assert truth(ev, "q3 is answered", q3=99)
+    assert truth(ev, "q3 in [99]", q3=99)
+
+
+def test_unanswered_comparisons_are_false(ev) -> None:
+    assert not truth(ev, "q1 == 1")
+    assert not truth(ev, "q1 != 1")
+    assert not truth(ev, "q1 not in [1, 2]")
+    assert truth(ev, "not q1 == 1")
+    assert truth(ev, "q1 is missing")
+    assert not truth(ev, "q1 is answered")
+    assert truth(ev, "q6 is missing", q6="")
+
+
+def test_multiple_choice_membership(ev) -> None:
+    chosen = frozenset({1, 2})
+    assert truth(ev, "q5 == 2", q5=chosen)
+    assert not truth(ev, "q5 == 3", q5=chosen)
+    assert truth(ev, "q5 in [2, 3]", q5=chosen)
+    assert truth(ev, "q5 is missing", q5=frozenset())
+
+
+def test_arithmetic_ignores_missing(ev) -> None:
+    assert ev.value(parse_expr("q3 + 1"), {"q3": 99}) is None
+    assert ev.value(parse_expr("q3 * 2"), {"q3": 4}) == 8
+    assert ev.value(parse_expr("q3 / 0"), {"q3": 4}) is None
+
+
+def test_recodes_map_missing_codes_only_by_value(ev) -> None:
+    assert ev.value(parse_expr("enig2(q1)"), {"q1": 2}) == 1
+    assert ev.value(parse_expr("enig2(q1)"), {"q1": 9}) == 9
+    done = ev.complete({"q3": 99})
+    assert done["band"] == 9
+    assert ev.complete({"q3": 60})["band"] == 2
+    assert ev.complete({})["band"] is None
+
+
+@given(st.integers(0, 60) | st.just(99))
+def test_band_is_missing_exactly_when_q3_is(ev, q3: int) -> None:
+    band = ev.complete({"q3": q3})["band"]
+    assert (band == 9) == (q3 == 99)
+
+
+@pytest.mark.parametrize(
+    "condition, message",
+    [
+        ("q1 == 5", "`q1` has no code 5 (its codes: 1, 2, 3, 9)"),
+        ("q3 == 75", "`q3` cannot be 75: its range is 0..60 and its missing codes 99"),
+        ("q6 == 1", "cannot compare text with a number"),
+        ("q1 + 1", "this is a number, not a condition; compare it, e.g. `q1 + 1 == 1`"),
+        ("q1 is dontknow", "`is dontknow` is not a test; did you mean `dont_know`? "
+         "(tests: answered, missing, dont_know, refused, not_applicable)"),
+    ],
+)
+def test_type_errors(condition: str, message: str) -> None:
+    text = SPEC.replace('question q6 text "Navn?"', f'question q6 text "Navn?"\n  question q7 "Z" scale enig {{ ask if {condition} }}')
+    compiled = compile_text(text)
+    assert [d.message for d in compiled.errors] == [message]

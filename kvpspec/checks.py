@@ -205,11 +205,6 @@ class Checker:
                     self.check_read(item.read, {o.code for o in scale.options}, f"scale `{scale.name}`")
                 if not item.items:
                     self.error("no-options", f"grid `{item.name}` has no items", item)
-                names: dict[str, m.GridItem] = {}
-                for gi in item.items:
-                    if gi.name in names:
-                        self.error("duplicate", f"item `{gi.name}` is used twice in grid `{item.name}`", gi)
-                    names[gi.name] = gi
 
     def check_question(self, q: m.Question) -> None:
         kind = q.kind or "single"
@@ -235,7 +230,7 @@ class Checker:
                 self.error("range-kind", f"`range` is for integer and decimal questions, not {kind}", q.range)
         else:
             if q.scale:
-                self.error("range-kind", f"a {kind} question cannot use a scale", q)
+                self.error("range-kind", f"{_a(kind)} question cannot use a scale", q)
             if kind == "text" and q.options:
                 self.error("specify-kind", "a text question cannot have options", q.options[0])
             if kind in ("integer", "decimal"):
@@ -268,7 +263,7 @@ class Checker:
                         "in a multiple-choice question only an `exclusive` option can `goto` or `end`",
                         o,
                     )
-        elif any(o.exclusive for o in q.options):
+        elif any(o.exclusive for o in options):
             self.error("syntax", "`exclusive` is for options of multiple-choice questions", q)
         codes = {o.code for o in options}
         self.check_read(q.read, codes, where)
@@ -316,8 +311,8 @@ class Checker:
                     elif not _prefix(t.depth_path, f.depth_path):
                         self.error(
                             "goto-into-block",
-                            f"`goto {o.goto}` jumps into a block; jump to the block's first item "
-                            f"or to an item outside it",
+                            f"`goto {o.goto}` jumps into an `if` block, past its condition; "
+                            f"jump to an item outside the block",
                             o,
                         )
                 if o.end is not None and o.end not in dispositions:
@@ -405,7 +400,7 @@ class Checker:
         for f in fw.sample:
             self.check_options(f.options, f"sample field `{f.name}`")
             if f.kind in ("integer", "decimal", "text") and f.options:
-                self.error("specify-kind", f"a {f.kind} sample field cannot have options", f.options[0])
+                self.error("specify-kind", f"{_a(f.kind)} sample field cannot have options", f.options[0])
             if f.formula is not None:
                 earlier = {g.name for g in fw.sample[: fw.sample.index(f)]}
 
@@ -540,8 +535,8 @@ class Checker:
                     r,
                 )
                 return
-            if isinstance(var.min, int) and isinstance(var.max, int) and var.max - var.min <= 100_000:
-                domain = list(range(var.min, var.max + 1))
+            if var.type == "integer" and var.max - var.min <= 100_000:
+                domain = list(range(int(var.min), int(var.max) + 1))
             else:
                 self._check_intervals(r, specs, var)
                 domain = []
@@ -578,18 +573,42 @@ class Checker:
                 )
 
     def _check_intervals(self, r: m.Recode, specs, var: Variable) -> None:
-        """Gaps for a recode over a continuous range: check interval coverage."""
+        """Gaps and overlaps of a recode over a continuous range, interval by interval.
+
+        Intervals are closed, so ``0..4`` and ``5..10`` leave (4, 5) unmapped on a
+        decimal question, while ``0..5`` and ``5..10`` overlap at 5.
+        """
         intervals = sorted(
-            ((v.low if v.low is not None else float("-inf"), v.high if v.high is not None else float("inf")) for v, _ in specs if v.kind in ("single", "range", "upto", "from")),
+            (
+                v.low if v.low is not None else float("-inf"),
+                v.high if v.high is not None else float("inf"),
+                v,
+            )
+            for v, _ in specs
+            if v.kind in ("single", "range", "upto", "from") and v.low not in var.missing_codes
         )
+        has_else = any(v.kind == "else" for v, _ in specs)
         cursor = var.min
-        for low, high in intervals:
-            if low > cursor:  # type: ignore[operator]
-                self.error("recode-gap", f"recode `{r.name}` leaves values from {_n(cursor)} to {_n(low)} unmapped", r)
-                return
-            cursor = max(cursor, high)  # type: ignore[type-var]
-        if cursor < var.max:  # type: ignore[operator]
-            self.error("recode-gap", f"recode `{r.name}` leaves values above {_n(cursor)} unmapped", r)
+        started = False
+        reach: float | None = None
+        for low, high, v in intervals:
+            if high < var.min or low > var.max:  # type: ignore[operator]
+                continue
+            if reach is not None and low <= reach:
+                self.error("recode-overlap", f"{_n(max(low, var.min))} is mapped by two rules of recode `{r.name}`", v)
+            if not has_else:
+                if (not started and low > var.min) or (started and low > cursor):  # type: ignore[operator]
+                    self.error(
+                        "recode-gap",
+                        f"recode `{r.name}` leaves values between {_n(cursor)} and {_n(low)} of `{r.source}` unmapped",
+                        r,
+                    )
+                    return
+                started = True
+                cursor = max(cursor, high)  # type: ignore[type-var]
+            reach = high if reach is None else max(reach, high)
+        if not has_else and (not started or cursor < var.max):  # type: ignore[operator]
+            self.error("recode-gap", f"recode `{r.name}` leaves values above {_n(cursor)} of `{r.source}` unmapped", r)
 
     # ------------------------------------------------------------ derived
 
@@ -842,6 +861,11 @@ def _names_of(own: str, low: Lowered) -> set[str]:
 def _prefix(target: tuple[int, ...], source: tuple[int, ...]) -> bool:
     """A goto may land in the block it leaves from or in an enclosing one."""
     return source[: len(target)] == target
+
+
+def _a(word: str) -> str:
+    """``a text``, ``an integer``."""
+    return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
 def _n(x) -> str:

@@ -150,6 +150,16 @@ class TypeChecker:
         if e.op not in ("==", "!=") and lt.kind == "text":
             self.report("type", f"text cannot be ordered with `{e.op}`", e)
             return BOOL
+        if e.op not in ("==", "!="):
+            for t in (lt, rt):
+                if t.var is not None and t.var.type == "multiple":
+                    self.report(
+                        "type",
+                        f"`{t.var.name}` is multiple choice and cannot be ordered with `{e.op}`; "
+                        f"test codes with `==` or `in`",
+                        e,
+                    )
+                    return BOOL
         for t, other in ((lt, e.right), (rt, e.left)):
             if t.var is not None and isinstance(other, m.Literal_):
                 self._check_code(t.var, other.value, other, ordering=e.op not in ("==", "!="))
@@ -222,7 +232,7 @@ class TypeChecker:
             self.report("type", f"`is {e.test}` tests a variable, not an expression", e.operand)
             return BOOL
         t = self.infer(e.operand)
-        if e.test in ("dont_know", "refused", "not_applicable") and t.kind == "code" and t.var is not None:
+        if e.test in ("dont_know", "refused", "not_applicable") and t.var is not None:
             kinds = {k for _, k in t.var.missing}
             if e.test not in kinds and t.var.role != "derive":
                 self.report(
@@ -418,11 +428,19 @@ class Evaluator:
         raw = self._raw(e.operand, record)
         if e.test == "answered":
             result = raw is not None and raw != frozenset()
+        elif isinstance(raw, frozenset):
+            # multiple choice: missing when nothing substantive is chosen
+            var = self.variables.get(e.operand.name) if isinstance(e.operand, m.Ref) else None
+            miss = var.missing_codes if var is not None else frozenset()
+            if e.test == "missing":
+                result = not (raw - miss)
+            else:
+                result = var is not None and any(var.missing_kind(c) == e.test for c in raw)
         elif e.test == "missing":
-            result = raw is None or raw == frozenset() or self.substantive(e.operand, record) is None
+            result = raw is None or self.substantive(e.operand, record) is None
         else:
             result = False
-            if isinstance(e.operand, m.Ref) and raw is not None and not isinstance(raw, frozenset):
+            if isinstance(e.operand, m.Ref) and raw is not None:
                 var = self.variables.get(e.operand.name)
                 result = var is not None and var.missing_kind(raw) == e.test
         return result != e.negated

@@ -41,7 +41,7 @@ class _Flat:
     index: int
     conds: tuple[m.Expr, ...]
     in_intro: bool
-    depth_path: tuple[int, ...]  # ids of enclosing blocks
+    depth_path: tuple[int, ...]  # ids of the enclosing conditional blocks (if / else)
 
 
 def _neg(e: m.Expr) -> m.Expr:
@@ -74,9 +74,9 @@ def flatten(items: tuple[m.Item, ...]) -> list[_Flat]:
         for item in items or ():
             out.append(_Flat(item, len(out), tuple(conds), in_intro, path))
             if isinstance(item, m.Intro):
-                visit(item.items, conds, True, path + (id(item),))
+                visit(item.items, conds, True, path)
             elif isinstance(item, (m.Section, m.Closing)):
-                visit(item.items, conds, in_intro, path + (id(item),))
+                visit(item.items, conds, in_intro, path)
             elif isinstance(item, m.IfBlock):
                 visit(item.then, conds + [item.condition], in_intro, path + (id(item),))
                 if item.otherwise is not None:

@@ -123,3 +123,47 @@ def test_type_errors(condition: str, message: str) -> None:
     text = SPEC.replace('question q6 text "Navn?"', f'question q6 text "Navn?"\n  question q7 "Z" scale enig {{ ask if {condition} }}')
     compiled = compile_text(text)
     assert [d.message for d in compiled.errors] == [message]
+
+
+def test_multiple_choice_missing_tests() -> None:
+    spec = parse_text(
+        'survey s "S"\ninterview {\n  question q2 multiple "Hva?" {\n    1 "A"\n    2 "B"\n'
+        '    9 "Vet ikke" missing dont_know exclusive\n  }\n}\n'
+    ).spec
+    ev = Evaluator(lower(spec).variables)
+    assert ev.truth(parse_expr("q2 is dont_know"), {"q2": frozenset({9})})
+    assert ev.truth(parse_expr("q2 is missing"), {"q2": frozenset({9})})
+    assert not ev.truth(parse_expr("q2 is missing"), {"q2": frozenset({1, 9})})
+    assert not ev.truth(parse_expr("q2 is dont_know"), {"q2": frozenset({1})})
+
+
+DECIMAL = """survey s "S"
+interview {
+  question q1 decimal "Timer" {
+    range 0..10
+  }
+}
+recode t "T" from q1 {
+RULES
+}
+"""
+
+
+@pytest.mark.parametrize(
+    "rules, message",
+    [
+        ('0..4 -> 1 "lav"\n5..10 -> 2 "høy"', "recode `t` leaves values between 4 and 5 of `q1` unmapped"),
+        ('0..5 -> 1 "lav"\n5..10 -> 2 "høy"', "5 is mapped by two rules of recode `t`"),
+        ('..5 -> 1 "lav"\n6.5.. -> 2 "høy"', "recode `t` leaves values between 5 and 6.5 of `q1` unmapped"),
+        ('2..10 -> 1 "lav"', "recode `t` leaves values between 0 and 2 of `q1` unmapped"),
+        ('0..8 -> 1 "lav"', "recode `t` leaves values above 8 of `q1` unmapped"),
+        ('..5 -> 1 "lav"\n5.5.. -> 2 "høy"\n', "recode `t` leaves values between 5 and 5.5 of `q1` unmapped"),
+    ],
+)
+def test_decimal_recode_intervals(rules: str, message: str) -> None:
+    compiled = compile_text(DECIMAL.replace("RULES", rules))
+    assert [d.message for d in compiled.errors] == [message]
+
+
+def test_decimal_recode_total() -> None:
+    assert compile_text(DECIMAL.replace("RULES", '..5 -> 1 "lav"\nelse -> 2 "høy"')).ok

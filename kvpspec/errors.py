@@ -45,7 +45,7 @@ CODES: dict[str, str] = {
     "forward-ref": "routing refers to a question not yet asked",
     "self-ref": "a question's condition refers to itself",
     "goto-backward": "a goto that jumps back would ask questions twice (a cycle)",
-    "goto-into-block": "a goto into a conditional block or section",
+    "goto-into-block": "a goto into an `if` or `else` block",
     "end-disposition": "an early end names a disposition that is not declared",
     "cycle": "derived variables that depend on each other in a cycle",
     # expressions

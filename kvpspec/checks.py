@@ -7,6 +7,7 @@ variables (``lower.py``) and the routing positions (``flow.py``).
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Iterable, Iterator
 
@@ -14,7 +15,7 @@ from kvpspec import model as m
 from kvpspec.errors import Diagnostic, did_you_mean
 from kvpspec.expr import ERROR, NUMBER, Type, TypeChecker
 from kvpspec.flow import flatten, goto_targets, positions
-from kvpspec.lower import Lowered, Variable, intro_names, lower, matches, walk_items
+from kvpspec.lower import Lowered, Variable, computation_order, intro_names, lower, matches, walk_items
 
 FILL_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _FILL_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
@@ -37,6 +38,11 @@ class Checker:
         self.file = file
         self.diags: list[Diagnostic] = []
         self.low: Lowered = lower(spec)
+        self._grids = {
+            item.name: item
+            for item in walk_items(spec.interview.items if spec.interview else ())
+            if isinstance(item, m.Grid)
+        }
 
     # ------------------------------------------------------------ reporting
 
@@ -59,6 +65,20 @@ class Checker:
 
     def warn(self, code: str, message: str, node: m.Node | None) -> None:
         self.error(code, message, node, "warning")
+
+    def unknown_variable(self, name: str, node: m.Node, what: str = "variable", candidates=None) -> None:
+        """Report an unknown name; a grid's own name gets pointed at its items."""
+        grid = self._grids.get(name)
+        if grid is not None and grid.items:
+            first = name + grid.items[0].name
+            self.error(
+                "undefined-ref",
+                f"`{name}` is a grid, not a {what}; use one of its items, e.g. `{first}`",
+                node,
+            )
+            return
+        pool = self.low.variables if candidates is None else candidates
+        self.error("undefined-ref", f"unknown {what} `{name}`{did_you_mean(name, pool)}", node)
 
     # ------------------------------------------------------------ run
 
@@ -107,6 +127,10 @@ class Checker:
         for name, node, what in self.declared_names():
             if name in seen:
                 prev, prev_what = seen[name]
+                if isinstance(node, m.GridItem) and isinstance(prev, m.GridItem) and _same_grid(self._grids, prev, node):
+                    grid = _same_grid(self._grids, prev, node)
+                    self.error("duplicate", f"item `{node.name}` is used twice in grid `{grid}`", node)
+                    continue
                 where = f" on line {prev.span.line}" if prev.span else ""
                 self.error("duplicate", f"`{name}` is already declared as a {prev_what}{where}", node)
             else:
@@ -176,7 +200,7 @@ class Checker:
             for o in s.options:
                 if o.specify or o.goto or o.end is not None:
                     self.error(
-                        "syntax",
+                        "option-flag",
                         "a scale's options cannot carry `specify`, `goto` or `end`; put them on a question's own options",
                         o,
                     )
@@ -201,7 +225,7 @@ class Checker:
                 self.check_question(item)
             elif isinstance(item, m.Grid):
                 scale = self._scale_ref(item.scale, item)
-                if scale is not None:
+                if scale is not None and scale.options:
                     self.check_read(item.read, {o.code for o in scale.options}, f"scale `{scale.name}`")
                 if not item.items:
                     self.error("no-options", f"grid `{item.name}` has no items", item)
@@ -219,7 +243,7 @@ class Checker:
         options = q.options or (scale.options if scale else ())
         self.check_options(q.options, where)
         if kind in ("single", "multiple"):
-            if not options and not (q.scale and scale is None):
+            if not options and not q.scale:
                 self.error(
                     "no-options",
                     f"{where} is a choice question without options; give options, a scale, "
@@ -259,14 +283,17 @@ class Checker:
             for o in options:
                 if (o.goto or o.end is not None) and not o.exclusive:
                     self.error(
-                        "syntax",
+                        "option-flag",
                         "in a multiple-choice question only an `exclusive` option can `goto` or `end`",
                         o,
                     )
-        elif any(o.exclusive for o in options):
-            self.error("syntax", "`exclusive` is for options of multiple-choice questions", q)
+        else:
+            for o in options:
+                if o.exclusive:
+                    self.error("option-flag", "`exclusive` is for options of multiple-choice questions", o)
         codes = {o.code for o in options}
-        self.check_read(q.read, codes, where)
+        if options or not q.scale:
+            self.check_read(q.read, codes, where)
         if q.recorded and q.read is not None and not q.read.none:
             self.error("recorded-condition", f"{where} is recorded by the interviewer, so nothing is read out", q.read)
 
@@ -333,11 +360,7 @@ class Checker:
         def resolve(ref: m.Ref) -> Variable | None:
             var = variables.get(ref.name)
             if var is None:
-                self.error(
-                    "undefined-ref",
-                    f"unknown question `{ref.name}`{did_you_mean(ref.name, variables)}",
-                    ref,
-                )
+                self.unknown_variable(ref.name, ref, "question")
                 return None
             if var.role == "sample":
                 return var
@@ -390,7 +413,7 @@ class Checker:
                 cats = ", ".join(m.AAPOR_CATEGORIES)
                 self.error(
                     "aapor",
-                    f"`{d.aapor}` is not an AAPOR category{did_you_mean(d.aapor, m.AAPOR_CATEGORIES)} "
+                    f"`{d.aapor}` is not an AAPOR category{_case_hint(d.aapor, m.AAPOR_CATEGORIES)} "
                     f"(categories: {cats})",
                     d,
                 )
@@ -405,10 +428,14 @@ class Checker:
                 earlier = {g.name for g in fw.sample[: fw.sample.index(f)]}
 
                 def resolve(ref: m.Ref, earlier=earlier, f=f) -> Variable | None:
+                    if ref.name == f.name:
+                        self.error("self-ref", f"the formula of `{f.name}` refers to `{f.name}` itself", ref)
+                        return None
                     if ref.name not in sample_vars:
+                        others = [n for n in sample_vars if n != f.name]
                         self.error(
                             "undefined-ref",
-                            f"unknown sample field `{ref.name}`{did_you_mean(ref.name, sample_vars)}",
+                            f"unknown sample field `{ref.name}`{did_you_mean(ref.name, others)}",
                             ref,
                         )
                         return None
@@ -423,7 +450,7 @@ class Checker:
                 if r.aapor not in m.AAPOR_RATES:
                     self.error(
                         "aapor",
-                        f"`{r.aapor}` is not an AAPOR response rate{did_you_mean(r.aapor, m.AAPOR_RATES)} "
+                        f"`{r.aapor}` is not an AAPOR response rate{_case_hint(r.aapor, m.AAPOR_RATES)} "
                         f"({', '.join(m.AAPOR_RATES)})",
                         r,
                     )
@@ -466,11 +493,7 @@ class Checker:
             else:
                 var = self.low.variables.get(r.source)
                 if var is None:
-                    self.error(
-                        "undefined-ref",
-                        f"unknown variable `{r.source}`{did_you_mean(r.source, self.low.variables)}",
-                        r,
-                    )
+                    self.unknown_variable(r.source, r)
                     continue
                 if var.personal:
                     self.error(
@@ -480,8 +503,7 @@ class Checker:
                         r,
                     )
                 if var.name == r.name:
-                    self.error("cycle", f"recode `{r.name}` recodes itself", r)
-                    continue
+                    continue  # a cycle, reported with the others
                 if var.value_kind == "text":
                     self.error("recode-source", f"`{r.source}` holds text; only codes and numbers can be recoded", r)
                     continue
@@ -511,9 +533,6 @@ class Checker:
         elses = [v for v, _ in specs if v.kind == "else"]
         for extra in elses[1:]:
             self.error("recode-overlap", "`else` is given twice", extra)
-        for v in specs:
-            if v[0].kind == "string":
-                self.error("type", "a recode maps numbers, not text", v[0])
         if codes is not None:
             domain: list[int | float] = list(codes)
             for v, rule in specs:
@@ -529,11 +548,13 @@ class Checker:
             assert var is not None
             domain = []
             if var.min is None or var.max is None:
-                self.error(
-                    "recode-source",
-                    f"`{r.source}` has no `range`, so the recode cannot be checked for gaps; give it one",
-                    r,
-                )
+                if not elses:
+                    advice = "add an `else` rule" if var.role == "sample" else "give it a `range` or add an `else` rule"
+                    self.error(
+                        "recode-source",
+                        f"`{r.source}` has no `range`, so the recode cannot be checked for gaps; {advice}",
+                        r,
+                    )
                 return
             if var.type == "integer" and var.max - var.min <= 100_000:
                 domain = list(range(int(var.min), int(var.max) + 1))
@@ -614,15 +635,13 @@ class Checker:
 
     def check_derives(self) -> None:
         variables = self.low.variables
-        derive_names = {d.name for d in self.spec.derives}
-        deps: dict[str, set[str]] = {}
         for d in self.spec.derives:
             refs: set[str] = set()
 
             def resolve(ref: m.Ref, refs=refs) -> Variable | None:
                 var = variables.get(ref.name)
                 if var is None:
-                    self.error("undefined-ref", f"unknown variable `{ref.name}`{did_you_mean(ref.name, variables)}", ref)
+                    self.unknown_variable(ref.name, ref)
                     return None
                 if var.personal:
                     self.error("personal-data", f"`{ref.name}` is personal data and cannot enter derived data", ref)
@@ -630,24 +649,15 @@ class Checker:
                 return var
 
             TypeChecker(self._report, resolve, self.low.recodes).infer(d.expr)
-            deps[d.name] = refs & derive_names
-        # cycles among derived variables
-        state: dict[str, int] = {}
-
-        def visit(name: str, stack: list[str]) -> None:
-            state[name] = 1
-            for dep in sorted(deps.get(name, ())):
-                if state.get(dep) == 1:
-                    cycle = stack[stack.index(dep):] + [dep] if dep in stack else [name, dep]
-                    node = next(d for d in self.spec.derives if d.name == name)
-                    self.error("cycle", "derived variables depend on each other: " + " -> ".join(cycle), node)
-                elif state.get(dep) is None:
-                    visit(dep, stack + [dep])
-            state[name] = 2
-
-        for d in self.spec.derives:
-            if state.get(d.name) is None:
-                visit(d.name, [d.name])
+        # cycles among recodes and derived variables
+        _, cycles = computation_order(self.spec)
+        nodes = {r.name: r for r in self.spec.recodes} | {d.name: d for d in self.spec.derives}
+        for cycle in cycles:
+            node = nodes[cycle[0]]
+            if len(cycle) == 2:
+                self.error("cycle", f"`{cycle[0]}` is computed from itself", node)
+            else:
+                self.error("cycle", "computed variables depend on each other: " + " -> ".join(cycle), node)
 
     # ------------------------------------------------------------ analyses
 
@@ -707,11 +717,7 @@ class Checker:
         variables = self.low.variables
         var = variables.get(term.name)
         if var is None:
-            self.error(
-                "undefined-ref",
-                f"unknown variable `{term.name}`{did_you_mean(term.name, variables)}",
-                term,
-            )
+            self.unknown_variable(term.name, term)
             return None
         if term.recode is None:
             return var
@@ -767,8 +773,6 @@ class Checker:
                                 f"unknown sample field `{name}`{did_you_mean(name, sample)}",
                                 b,
                             )
-                if b.kind in ("signature",) and not b.texts:
-                    self.error("bad-value", "a signature needs a name", b)
 
     # ------------------------------------------------------------ fills
 
@@ -795,6 +799,8 @@ class Checker:
                 elif name in pos:
                     if pos[name] >= index:
                         self.error("fill", f"the fill `{{{name}}}` uses an answer not given yet at this point", text)
+                elif name in self._grids:
+                    self.unknown_variable(name, text, "fill")
                 else:
                     candidates = sorted(sample | set(pos))
                     self.error(
@@ -850,6 +856,13 @@ def _item_texts(item: m.Item) -> Iterator[tuple[m.Text, m.Node]]:
             yield t, item
 
 
+def _same_grid(grids: dict[str, m.Grid], a: m.GridItem, b: m.GridItem) -> str | None:
+    for name, grid in grids.items():
+        if any(gi is a for gi in grid.items) and any(gi is b for gi in grid.items):
+            return name
+    return None
+
+
 def _names_of(own: str, low: Lowered) -> set[str]:
     out = {own}
     for v in low.variables.values():
@@ -861,6 +874,15 @@ def _names_of(own: str, low: Lowered) -> set[str]:
 def _prefix(target: tuple[int, ...], source: tuple[int, ...]) -> bool:
     """A goto may land in the block it leaves from or in an enclosing one."""
     return source[: len(target)] == target
+
+
+def _case_hint(word: str, names) -> str:
+    """A hint only for a difference of case (``rr1`` for ``RR1``): short codes mislead otherwise."""
+    for name in names:
+        if name.lower() == word.lower():
+            return f"; did you mean `{name}`?"
+    close = difflib.get_close_matches(word.upper(), list(names), n=1, cutoff=0.75)
+    return f"; did you mean `{close[0]}`?" if close else ""
 
 
 def _a(word: str) -> str:

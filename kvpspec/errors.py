@@ -41,6 +41,7 @@ CODES: dict[str, str] = {
     "read-unknown-code": "read-aloud names an option that does not exist",
     "specify-kind": "a specify follow-up on a question without options",
     "recorded-condition": "a recorded item cannot have read-aloud options",
+    "option-flag": "an option flag where it cannot work (goto on a scale, exclusive on single choice)",
     # routing
     "forward-ref": "routing refers to a question not yet asked",
     "self-ref": "a question's condition refers to itself",

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from kvpspec import model as m
-from kvpspec.lower import RecodeTable, Variable, recode_table
+from kvpspec.lower import RecodeTable, Variable, computation_order, recode_table
 
 TESTS = ("answered", "missing", "dont_know", "refused", "not_applicable")
 
@@ -101,7 +101,7 @@ class TypeChecker:
         if e.func in self.recodes:
             r = self.recodes[e.func]
             if len(e.args) != 1 or not isinstance(e.args[0], m.Ref):
-                self.report("type", f"the recode `{e.func}` takes one variable: `{e.func}(q10a)`", e)
+                self.report("type", f"the recode `{e.func}` takes one variable: `{e.func}(VARIABLE)`", e)
                 return ERROR
             self.infer(e.args[0])
             from kvpspec.lower import _recode_variable  # local: avoids a cycle at import
@@ -205,9 +205,14 @@ class TypeChecker:
                 var = t.var
                 if var.type in ("single", "multiple", "derived") and var.values:
                     if not any(v.contains(c) for c in var.substantive_codes):
+                        skipped = [c for c in var.missing_codes if v.contains(c)]
+                        note = (
+                            f" (ranges skip missing codes such as {_num(min(skipped))}; test it with `==`)"
+                            if skipped else ""
+                        )
                         self.report(
                             "code-not-in-scale",
-                            f"`{var.name}` has no code in {_num(v.low)}..{_num(v.high)}",
+                            f"`{var.name}` has no substantive code in {_num(v.low)}..{_num(v.high)}{note}",
                             v,
                         )
         return BOOL
@@ -289,8 +294,12 @@ class Evaluator:
                  derives: tuple[m.Derive, ...] = ()):
         self.variables = variables
         self.recodes = dict(recodes or {})
-        self.derives = derives
+        self._derives = {d.name: d for d in derives}
         self._tables: dict[tuple[str, str | None], RecodeTable] = {}
+        spec = m.Spec.model_construct(
+            name="", title=None, recodes=tuple(self.recodes.values()), derives=tuple(derives)
+        )
+        self._order, _ = computation_order(spec)
 
     def table(self, recode: str, source: str | None) -> RecodeTable:
         """The lookup table of a recode applied to ``source`` (its missing codes matter)."""
@@ -304,11 +313,12 @@ class Evaluator:
     def complete(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The record with its recodes and derived variables computed."""
         out = dict(record)
-        for name, r in self.recodes.items():
-            if not r.source_is_scale:
+        for name in self._order:
+            r = self.recodes.get(name)
+            if r is not None and not r.source_is_scale:
                 out[name] = self.table(name, r.source).lookup(self._raw(m.Ref.model_construct(name=r.source), out))
-        for d in self.derives:
-            out[d.name] = self.value(d.expr, out)
+            elif name in self._derives:
+                out[name] = self.value(self._derives[name].expr, out)
         return out
 
     def truth(self, e: m.Expr | None, record: Mapping[str, Any]) -> bool:

@@ -8,7 +8,7 @@ range). Generators and checks read these instead of re-deriving them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 from kvpspec import model as m
@@ -219,7 +219,85 @@ def lower(spec: m.Spec) -> Lowered:
                             value_kind="text",
                         )
                     )
+    _type_derives(low)
     return low
+
+
+def dependencies(spec: m.Spec) -> dict[str, set[str]]:
+    """For each recode (of a variable) and derived variable, the computed names it reads."""
+    computed = {r.name for r in spec.recodes if not r.source_is_scale} | {d.name for d in spec.derives}
+    deps: dict[str, set[str]] = {}
+    for r in spec.recodes:
+        if not r.source_is_scale:
+            deps[r.name] = {r.source} & computed
+    for d in spec.derives:
+        deps[d.name] = {name for name in expr_refs(d.expr) if name in computed}
+    return deps
+
+
+def expr_refs(e: m.Expr) -> Iterator[str]:
+    """Every variable name an expression reads."""
+    if isinstance(e, m.Ref):
+        yield e.name
+    for child in _children(e):
+        yield from expr_refs(child)
+
+
+def _children(e: m.Expr) -> tuple[m.Expr, ...]:
+    if isinstance(e, m.Call):
+        return e.args
+    if isinstance(e, m.Unary):
+        return (e.operand,)
+    if isinstance(e, (m.Binary, m.Compare)):
+        return (e.left, e.right)
+    if isinstance(e, (m.In, m.Test)):
+        return (e.operand,)
+    if isinstance(e, m.BoolOp):
+        return e.operands
+    return ()
+
+
+def computation_order(spec: m.Spec) -> tuple[list[str], list[list[str]]]:
+    """Recodes and derived variables in an order that computes sources first,
+    and the cycles (each as a path) that make such an order impossible."""
+    deps = dependencies(spec)
+    order: list[str] = []
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}
+
+    def visit(name: str, path: list[str]) -> None:
+        state[name] = 1
+        for dep in sorted(deps.get(name, ())):
+            if state.get(dep) == 1:
+                cycles.append(path[path.index(dep):] + [dep])
+            elif dep not in state:
+                visit(dep, path + [dep])
+        state[name] = 2
+        order.append(name)
+
+    for name in deps:
+        if name not in state:
+            visit(name, [name])
+    return order, cycles
+
+
+def _type_derives(low: Lowered) -> None:
+    """Give derived variables the kind of value their expression yields."""
+    from kvpspec.expr import TypeChecker  # expr imports this module
+
+    order, _ = computation_order(low.spec)
+    derives = {d.name: d for d in low.spec.derives}
+    for name in order:
+        d = derives.get(name)
+        var = low.variables.get(name)
+        if d is None or var is None or var.node is not d:
+            continue
+        checker = TypeChecker(lambda *_: None, lambda ref: low.variables.get(ref.name), low.recodes)
+        t = checker.infer(d.expr)
+        kind = {"number": "number", "text": "text", "bool": "bool", "code": "code"}.get(t.kind, "number")
+        values = t.var.values if kind == "code" and t.var is not None else ()
+        missing = t.var.missing if kind == "code" and t.var is not None else ()
+        low.variables[name] = replace(var, value_kind=kind, values=values, missing=missing)
 
 
 def _value_kind(kind: str) -> str:

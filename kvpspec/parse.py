@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import textwrap
+from datetime import date
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -118,7 +119,6 @@ _ORG_TEXT = {"name", "department", "address", "contact"}
 _ORG_PLAIN = {"short", "email", "phone", "web"}
 _STUDY_FIELDS = sorted(_STUDY_TEXT | _STUDY_ORGS | {"period", "minutes", "mode", "languages", "version"})
 _ORG_FIELDS = sorted(_ORG_TEXT | _ORG_PLAIN)
-_DATE_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -350,7 +350,9 @@ class SpecTransformer(Transformer):
         return float(ch[0])
 
     def _date(self, tok: Token) -> str:
-        if not _DATE_RE.match(tok.value):
+        try:
+            date.fromisoformat(tok.value)
+        except ValueError:
             self._error("bad-value", f"`{tok.value}` is not a date (YYYY-MM-DD)", self._tok_span(tok))
         return tok.value
 
@@ -388,6 +390,8 @@ class SpecTransformer(Transformer):
         return tuple(options), read
 
     def code(self, ch: list[Token]) -> Token:
+        if len(ch[0].value) > 9:
+            self._error("bad-value", f"the code {ch[0].value} is too large: codes have at most 9 digits", self._tok_span(ch[0]))
         return ch[0]
 
     def option(self, ch: list[Any]) -> m.Option:
@@ -410,7 +414,7 @@ class SpecTransformer(Transformer):
                 f"`{tok.value}` is not a kind of missing{did_you_mean(tok.value, m.MISSING_KINDS)} (kinds: {kinds})",
                 self._tok_span(tok),
             )
-            return None
+            return "dont_know"  # already reported; keep the option a missing code
         return tok.value
 
     def missing_flag(self, ch: list[Token]) -> tuple[str, Any, m.Span]:
@@ -562,16 +566,7 @@ class SpecTransformer(Transformer):
         name = ch[1].value
         scale = ch[3].value
         body = self._body(ch[5:-1], f"grid `{name}`")
-        for bad in ("range", "recorded", "options", "scale"):
-            value = body.pop(bad, None)
-            if value and bad != "options":
-                self._error("syntax", f"`{bad}` cannot be used in a grid", self._span(ch))
-            if value and bad == "options":
-                self._error(
-                    "syntax",
-                    f"a grid takes its options from its scale; declare them in `scale {scale}`",
-                    value[0].span,
-                )
+        body.pop("options", None)  # the grammar admits no options in a grid
         fields = {"read": None, "condition": None, "number": None, "items": (), **body}
         return m.Grid.model_construct(
             name=name, label=ch[2], scale=scale, span=self._span(ch), **fields
@@ -1069,10 +1064,30 @@ def _keywords(expected: set[str]) -> list[str]:
 
 
 def _expected_list(expected: set[str]) -> str:
-    names = sorted({_terminal_text(e) for e in expected})
+    names = sorted({_terminal_text(e) for e in expected if e != "RBRACE"})
     if len(names) > 12:
         names = names[:12] + ["..."]
+    if "RBRACE" in expected:
+        names.insert(0, "`}`")
     return ", ".join(names)
+
+
+#: Keywords that begin a declaration or an interview item: seeing one where a
+#: block's body should go on usually means that block lacks its `}`.
+_STARTERS = {
+    "SURVEY", "STUDY", "SCALE", "INTERVIEW", "FIELDWORK", "RECODE", "DERIVE", "ANALYSIS",
+    "DOCUMENT", "QUESTION", "GRID", "SECTION", "INTRO", "CLOSING", "IF", "SAY", "HEADING",
+    "SAMPLE", "DISPOSITIONS", "FIELD",
+}
+
+
+def _equals_hint(source: str, pos: int | None) -> str:
+    after = source[pos + 1 : pos + 2] if pos is not None else ""
+    if after == ">":
+        return "write `>=` for 'greater than or equal'"
+    if after == "<":
+        return "write `<=` for 'less than or equal'"
+    return "use `==` to compare values"
 
 
 def syntax_diagnostic(exc: UnexpectedInput, source: str, file: str, open_braces: list[Token]) -> Diagnostic:
@@ -1080,15 +1095,30 @@ def syntax_diagnostic(exc: UnexpectedInput, source: str, file: str, open_braces:
     line, column = exc.line, exc.column
     if isinstance(exc, UnexpectedCharacters):
         ch = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
+        pos = exc.pos_in_stream
+        if ch == '"' and source[max(pos - 2, 0) : pos + 1] == '"""' and pos >= 2:
+            # `"""Hei` never closed: the lexer read `""` as an empty string
+            return Diagnostic(
+                "unclosed-string",
+                'this triple-quoted string is never closed; end it with three double quotes',
+                file, line, column - 2, line, column + 1,
+            )
         if ch == '"':
             rest = source[exc.pos_in_stream :]
             if rest.startswith('"""'):
-                msg = 'this `"""` string is never closed; end it with `"""`'
+                msg = "this triple-quoted string is never closed; end it with three double quotes"
             else:
                 msg = "this string is not closed on its line; end it with a double quote (or use triple quotes for text over several lines)"
             return Diagnostic("unclosed-string", msg, file, line, column, line, column + 1)
         if ch == "=" and "COMP_OP" in (exc.allowed or set()):
-            return Diagnostic("syntax", "use `==` to compare values", file, line, column, line, column + 1)
+            return Diagnostic("syntax", _equals_hint(source, pos), file, line, column, line, column + 1)
+        if ch.isalpha() and not ch.isascii():
+            return Diagnostic(
+                "syntax",
+                f"`{ch}` cannot be used in a name: names are written with a-z, A-Z, 0-9 and `_` "
+                f"(labels in quotes may use any letter)",
+                file, line, column, line, column + 1,
+            )
         shown = ch if ch.isprintable() and ch not in " \t" else repr(ch)
         allowed = _expected_list(set(exc.allowed or ()))
         msg = f"unexpected character `{shown}`" + (f"; expected {allowed}" if allowed else "")
@@ -1142,7 +1172,18 @@ def syntax_diagnostic(exc: UnexpectedInput, source: str, file: str, open_braces:
     if tok.type == "RBRACE" and open_braces == [] and "RBRACE" not in expected:
         return diag("syntax", "this `}` closes no block")
     if tok.type == "EQUAL" and "COMP_OP" in expected:
-        return diag("syntax", "use `==` to compare values")
+        return diag("syntax", _equals_hint(source, getattr(tok, "start_pos", None)))
+    if (
+        open_braces
+        and "RBRACE" in expected
+        and tok.type in _STARTERS
+        and tok.type not in expected
+    ):
+        brace = open_braces[-1]
+        return diag(
+            "unclosed-block",
+            f"unexpected `{tok.value}`: the `{{` on line {brace.line} is not closed; add `}}` before this line",
+        )
     shown = tok.value if tok.type != "$END" else "end of file"
     if len(shown) > 40:
         shown = shown[:37] + "..."

@@ -463,14 +463,16 @@ class SpecTransformer(Transformer):
         return m.Section.model_construct(title=ch[1], items=tuple(self._items(ch[2:])), span=self._span(ch))
 
     def if_block(self, ch: list[Any]) -> m.IfBlock:
-        otherwise = ch[-1]
+        else_block = ch[-1]
         then = tuple(self._items(ch[3:-2]))
+        otherwise = tuple(self._items(else_block)) if else_block is not None else None
+        end = else_block[-1] if else_block is not None else ch[-2]
         return m.IfBlock.model_construct(
-            condition=ch[1], then=then, otherwise=otherwise, span=self._span(ch)
+            condition=ch[1], then=then, otherwise=otherwise, span=self._span([ch[0], end])
         )
 
-    def else_block(self, ch: list[Any]) -> tuple[Any, ...]:
-        return tuple(self._items(ch))
+    def else_block(self, ch: list[Any]) -> list[Any]:
+        return ch
 
     def say(self, ch: list[Any]) -> m.Say:
         return m.Say.model_construct(text=ch[1], span=self._span(ch))
@@ -485,7 +487,7 @@ class SpecTransformer(Transformer):
         return _Stmt("scale", ch[1].value, self._span(ch))
 
     def question_body(self, ch: list[Any]) -> list[Any]:
-        return ch[1:-1]
+        return ch  # braces kept: the question's span ends at its `}`
 
     def note(self, ch: list[Any]) -> _Stmt:
         return _Stmt("note", ch[1], self._span(ch))
@@ -543,9 +545,11 @@ class SpecTransformer(Transformer):
 
     def question(self, ch: list[Any]) -> m.Question:
         name = ch[1].value
-        stmts = list(ch[5] or [])
+        body = ch[5]
+        stmts = list(body[1:-1]) if body else []
         if ch[4] is not None:
             stmts.insert(0, ch[4])
+        span = self._span([ch[0], body[-1] if body else ch[4] or ch[3]])
         body = self._body(stmts, f"question `{name}`")
         body.pop("items", None)
         fields = {
@@ -558,9 +562,7 @@ class SpecTransformer(Transformer):
             **body,
         }
         kind = ch[2].value if ch[2] is not None else None
-        return m.Question.model_construct(
-            name=name, kind=kind, label=ch[3], span=self._span(ch), **fields
-        )
+        return m.Question.model_construct(name=name, kind=kind, label=ch[3], span=span, **fields)
 
     def grid(self, ch: list[Any]) -> m.Grid:
         name = ch[1].value
@@ -617,18 +619,18 @@ class SpecTransformer(Transformer):
             label=ch[3],
             personal=ch[4] is not None,
             formula=ch[5],
-            options=tuple(ch[6] or ()),
-            span=self._span(ch),
+            options=tuple(ch[6][1:-1]) if ch[6] else (),
+            span=self._span([ch[0], ch[6][-1] if ch[6] else (ch[5] or ch[4] or ch[3])]),
         )
 
-    def personal(self, ch: list[Token]) -> bool:
-        return True
+    def personal(self, ch: list[Token]) -> Token:
+        return ch[0]
 
     def field_formula(self, ch: list[Any]) -> Any:
         return ch[1]
 
-    def field_body(self, ch: list[Any]) -> list[m.Option]:
-        return ch[1:-1]
+    def field_body(self, ch: list[Any]) -> list[Any]:
+        return ch
 
     def dispositions(self, ch: list[Any]) -> tuple[str, list[Any], m.Span]:
         return "dispositions", self._items(ch), self._span(ch)

@@ -314,7 +314,7 @@ class Checker:
         for f in flat:
             item = f.item
             if isinstance(item, (m.Question, m.Grid)) and item.condition is not None:
-                checker_for(f.index, item, intro, pos, own=item.name).condition(item.condition)
+                checker_for(f.index, item, intro, pos, own=item).condition(item.condition)
             if isinstance(item, m.IfBlock):
                 checker_for(f.index + 1, item, intro, pos, own=None).condition(item.condition)
             if not isinstance(item, m.Question):
@@ -351,11 +351,14 @@ class Checker:
                     )
         del by_item
 
-    def _routing_checker(self, index: int, item: m.Item, intro: set[str], pos: dict[str, int], own: str | None) -> TypeChecker:
+    def _routing_checker(
+        self, index: int, item: m.Item, intro: set[str], pos: dict[str, int], own: m.Question | m.Grid | None
+    ) -> TypeChecker:
         in_intro = False
         if isinstance(item, (m.Question, m.Grid)):
             in_intro = item.name in intro
         variables = self.low.variables
+        own_names = _names_of(own) if own is not None else set()
 
         def resolve(ref: m.Ref) -> Variable | None:
             var = variables.get(ref.name)
@@ -372,8 +375,8 @@ class Checker:
                     ref,
                 )
                 return None
-            if own is not None and ref.name in _names_of(own, self.low):
-                self.error("self-ref", f"the condition of `{own}` refers to `{ref.name}` itself", ref)
+            if own is not None and ref.name in own_names:
+                self.error("self-ref", f"the condition of `{own.name}` refers to `{ref.name}` itself", ref)
                 return None
             p = pos.get(ref.name)
             if p is None or p >= index:
@@ -863,12 +866,11 @@ def _same_grid(grids: dict[str, m.Grid], a: m.GridItem, b: m.GridItem) -> str | 
     return None
 
 
-def _names_of(own: str, low: Lowered) -> set[str]:
-    out = {own}
-    for v in low.variables.values():
-        if v.parent == own or v.name.startswith(own) and isinstance(v.node, m.GridItem):
-            out.add(v.name)
-    return out
+def _names_of(item: m.Question | m.Grid) -> set[str]:
+    """The variables a question or grid asks: itself, its specify texts, its items."""
+    if isinstance(item, m.Grid):
+        return {item.name} | {item.name + gi.name for gi in item.items}
+    return {item.name} | {o.specify.name for o in item.options if o.specify}
 
 
 def _prefix(target: tuple[int, ...], source: tuple[int, ...]) -> bool:

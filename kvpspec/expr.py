@@ -296,7 +296,7 @@ class Evaluator:
         self.recodes = dict(recodes or {})
         self._derives = {d.name: d for d in derives}
         self._tables: dict[tuple[str, str | None], RecodeTable] = {}
-        spec = m.Spec.model_construct(
+        spec = m.Spec.build(
             name="", title=None, recodes=tuple(self.recodes.values()), derives=tuple(derives)
         )
         self._order, _ = computation_order(spec)
@@ -316,7 +316,7 @@ class Evaluator:
         for name in self._order:
             r = self.recodes.get(name)
             if r is not None and not r.source_is_scale:
-                out[name] = self.table(name, r.source).lookup(self._raw(m.Ref.model_construct(name=r.source), out))
+                out[name] = self.table(name, r.source).lookup(self._raw(m.Ref.build(name=r.source), out))
             elif name in self._derives:
                 out[name] = self.value(self._derives[name].expr, out)
         return out

@@ -45,7 +45,7 @@ class _Flat:
 
 
 def _neg(e: m.Expr) -> m.Expr:
-    return m.Unary.model_construct(op="not", operand=e)
+    return m.Unary.build(op="not", operand=e)
 
 
 def _and(terms: list[m.Expr]) -> m.Expr | None:
@@ -53,18 +53,18 @@ def _and(terms: list[m.Expr]) -> m.Expr | None:
         return None
     if len(terms) == 1:
         return terms[0]
-    return m.BoolOp.model_construct(op="and", operands=tuple(terms))
+    return m.BoolOp.build(op="and", operands=tuple(terms))
 
 
 def code_in(name: str, codes: list[int]) -> m.Expr:
     """``name == c`` for one code, ``name in [a, b]`` for several."""
-    ref = m.Ref.model_construct(name=name)
+    ref = m.Ref.build(name=name)
     if len(codes) == 1:
-        return m.Compare.model_construct(
-            op="==", left=ref, right=m.Literal_.model_construct(value=codes[0])
+        return m.Compare.build(
+            op="==", left=ref, right=m.Literal_.build(value=codes[0])
         )
-    values = tuple(m.ValueSpec.model_construct(kind="single", low=c, high=c) for c in codes)
-    return m.In.model_construct(operand=ref, values=values, negated=False)
+    values = tuple(m.ValueSpec.build(kind="single", low=c, high=c) for c in codes)
+    return m.In.build(operand=ref, values=values, negated=False)
 
 
 def flatten(items: tuple[m.Item, ...]) -> list[_Flat]:
@@ -96,7 +96,14 @@ def goto_targets(flat: list[_Flat]) -> dict[str, _Flat]:
 
 
 def slots(low: Lowered) -> list[Slot]:
-    """Every question and grid with the guard under which it is asked."""
+    """Every question and grid with the guard under which it is asked (computed once)."""
+    cached = low.cache.get("slots")
+    if cached is None:
+        cached = low.cache["slots"] = _slots(low)
+    return cached
+
+
+def _slots(low: Lowered) -> list[Slot]:
     spec = low.spec
     if spec.interview is None:
         return []
@@ -166,7 +173,11 @@ def asked_conditions(low: Lowered) -> dict[str, m.Expr | None]:
 
 def positions(low: Lowered) -> dict[str, int]:
     """The interview position of every asked variable (for forward references)."""
+    cached = low.cache.get("positions")
+    if cached is not None:
+        return cached
     out: dict[str, int] = {}
+    low.cache["positions"] = out
     for slot in slots(low):
         for name in slot.names:
             out.setdefault(name, slot.index)

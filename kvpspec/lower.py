@@ -9,7 +9,7 @@ range). Generators and checks read these instead of re-deriving them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterator
+from typing import Any, Iterator
 
 from kvpspec import model as m
 
@@ -96,6 +96,8 @@ class Lowered:
     scales: dict[str, m.Scale]
     variables: dict[str, Variable] = field(default_factory=dict)
     recodes: dict[str, m.Recode] = field(default_factory=dict)
+    #: derived facts computed once per spec (routing slots, positions)
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def question_options(self, q: m.Question | m.Grid) -> tuple[m.Option, ...]:
         if isinstance(q, m.Question) and q.options and not q.scale:
@@ -166,7 +168,7 @@ def lower(spec: m.Spec) -> Lowered:
         add(
             Variable(
                 name=d.name,
-                label=d.label or m.Text.model_construct(text=d.name, translations={}),
+                label=d.label or m.Text.build(text=d.name, translations={}),
                 type="derived",
                 role="derive",
                 node=d,
@@ -184,7 +186,7 @@ def lower(spec: m.Spec) -> Lowered:
             options = f.options
             if not options and f.name == "disposition":
                 options = tuple(
-                    m.Option.model_construct(
+                    m.Option.build(
                         code=d.code, label=d.label, missing=None, specify=None, goto=None, end=None,
                         exclusive=False, span=d.span,
                     )
@@ -347,7 +349,7 @@ def _recode_variable(r: m.Recode, name: str, source: str, node: m.Node) -> Varia
         seen.setdefault(rule.code, rule.label)
         if rule.missing:
             missing.setdefault(rule.code, rule.missing)
-    label = r.label or m.Text.model_construct(text=r.name, translations={})
+    label = r.label or m.Text.build(text=r.name, translations={})
     return Variable(
         name=name,
         label=label,

@@ -156,15 +156,15 @@ class SpecTransformer(Transformer):
                 last = c
                 break
         if first is None:
-            return m.Span.model_construct(file=self.file, line=0, column=0, end_line=0, end_column=0)
+            return m.Span(file=self.file, line=0, column=0, end_line=0, end_column=0)
         line, col = _start(first)
         end_line, end_col = _end(last)
-        return m.Span.model_construct(
+        return m.Span(
             file=self.file, line=line, column=col, end_line=end_line, end_column=end_col
         )
 
     def _tok_span(self, tok: Token) -> m.Span:
-        return m.Span.model_construct(
+        return m.Span(
             file=self.file,
             line=tok.line,
             column=tok.column,
@@ -199,7 +199,7 @@ class SpecTransformer(Transformer):
             if lang in translations:
                 self._error("duplicate", f"translation `@{lang}` is given twice", self._span(ch))
             translations[lang] = text
-        return m.Text.model_construct(
+        return m.Text.build(
             text=string_value(ch[0]), translations=translations, span=self._span(ch)
         )
 
@@ -241,7 +241,7 @@ class SpecTransformer(Transformer):
                 fields[key] = decl
             else:
                 lists[plural[kind]].append(decl)
-        return m.Spec.model_construct(
+        return m.Spec.build(
             name=name_tok.value,
             title=title,
             **fields,
@@ -285,7 +285,7 @@ class SpecTransformer(Transformer):
                     out[key] = value[0]
                 else:
                     self._error("bad-value", f"`{key}` takes one word or a string", vspan)
-        return m.Study.model_construct(**out, span=span)
+        return m.Study.build(**out, span=span)
 
     def _meta_fields(
         self, entries: Sequence[Any], allowed: Sequence[str], where: str
@@ -314,7 +314,7 @@ class SpecTransformer(Transformer):
 
     def _want_org(self, key: str, value: Any, span: m.Span) -> m.Organisation | None:
         if isinstance(value, m.Text):
-            return m.Organisation.model_construct(name=value, span=span)
+            return m.Organisation.build(name=value, span=span)
         if isinstance(value, dict):
             return self._organisation(key, value, span)
         self._error("bad-value", f'`{key}` takes a name or a block: `{key} {{ name "..." }}`', span)
@@ -335,7 +335,7 @@ class SpecTransformer(Transformer):
                 out[k] = value[0]
             else:
                 self._error("bad-value", f'`{k}` takes a plain string, e.g. `{k} "..."`', vspan)
-        return m.Organisation.model_construct(**out, span=span)
+        return m.Organisation.build(**out, span=span)
 
     def meta_entry(self, ch: list[Any]) -> tuple[Token, Any, m.Span]:
         return ch[0], ch[1], self._span(ch)
@@ -357,14 +357,14 @@ class SpecTransformer(Transformer):
         return tok.value
 
     def meta_date(self, ch: list[Token]) -> m.Text:
-        return m.Text.model_construct(text=self._date(ch[0]), translations={}, span=self._tok_span(ch[0]))
+        return m.Text.build(text=self._date(ch[0]), translations={}, span=self._tok_span(ch[0]))
 
     def meta_period(self, ch: list[Token]) -> m.Period:
         start, end = self._date(ch[0]), self._date(ch[2])
         span = self._span(ch)
         if start > end:
             self._error("bad-value", f"the period ends ({end}) before it starts ({start})", span)
-        return m.Period.model_construct(start=start, end=end, span=span)
+        return m.Period.build(start=start, end=end, span=span)
 
     def meta_names(self, ch: list[Token]) -> tuple[str, ...]:
         return tuple(t.value for t in ch if t.type == "NAME")
@@ -373,7 +373,7 @@ class SpecTransformer(Transformer):
 
     def scale(self, ch: list[Any]) -> m.Scale:
         options, read = self._options_and_read(ch[4:-1])
-        return m.Scale.model_construct(
+        return m.Scale.build(
             name=ch[1].value, label=ch[2], options=options, read=read, span=self._span(ch)
         )
 
@@ -402,7 +402,7 @@ class SpecTransformer(Transformer):
                 self._error("duplicate", f"`{key}` is given twice on this option", span)
                 continue
             flags[key] = value
-        return m.Option.model_construct(
+        return m.Option.build(
             code=int(ch[0]), label=ch[1], span=self._span(ch), **{"missing": None, "specify": None, "goto": None, "end": None, "exclusive": False, **flags}
         )
 
@@ -422,7 +422,7 @@ class SpecTransformer(Transformer):
 
     def specify_flag(self, ch: list[Any]) -> tuple[str, Any, m.Span]:
         span = self._span(ch)
-        return "specify", m.Specify.model_construct(name=ch[1].value, label=ch[2], span=span), span
+        return "specify", m.Specify.build(name=ch[1].value, label=ch[2], span=span), span
 
     def goto_flag(self, ch: list[Token]) -> tuple[str, Any, m.Span]:
         return "goto", ch[1].value, self._span(ch)
@@ -435,10 +435,10 @@ class SpecTransformer(Transformer):
 
     def read_stmt(self, ch: list[Any]) -> m.ReadAloud:
         ranges = tuple(c for c in ch if isinstance(c, m.CodeRange))
-        return m.ReadAloud.model_construct(ranges=ranges, none=False, span=self._span(ch))
+        return m.ReadAloud.build(ranges=ranges, none=False, span=self._span(ch))
 
     def read_none(self, ch: list[Token]) -> m.ReadAloud:
-        return m.ReadAloud.model_construct(ranges=(), none=True, span=self._span(ch))
+        return m.ReadAloud.build(ranges=(), none=True, span=self._span(ch))
 
     def code_range(self, ch: list[Token]) -> m.CodeRange:
         low = int(ch[0])
@@ -446,28 +446,28 @@ class SpecTransformer(Transformer):
         span = self._span(ch)
         if low > high:
             self._error("bad-range", f"the range {low}..{high} is empty: write the low code first", span)
-        return m.CodeRange.model_construct(low=low, high=high, span=span)
+        return m.CodeRange.build(low=low, high=high, span=span)
 
     # ------------------------------------------------------------ interview
 
     def interview(self, ch: list[Any]) -> m.Interview:
-        return m.Interview.model_construct(items=tuple(self._items(ch)), span=self._span(ch))
+        return m.Interview.build(items=tuple(self._items(ch)), span=self._span(ch))
 
     def intro(self, ch: list[Any]) -> m.Intro:
-        return m.Intro.model_construct(items=tuple(self._items(ch)), span=self._span(ch))
+        return m.Intro.build(items=tuple(self._items(ch)), span=self._span(ch))
 
     def closing(self, ch: list[Any]) -> m.Closing:
-        return m.Closing.model_construct(items=tuple(self._items(ch)), span=self._span(ch))
+        return m.Closing.build(items=tuple(self._items(ch)), span=self._span(ch))
 
     def section(self, ch: list[Any]) -> m.Section:
-        return m.Section.model_construct(title=ch[1], items=tuple(self._items(ch[2:])), span=self._span(ch))
+        return m.Section.build(title=ch[1], items=tuple(self._items(ch[2:])), span=self._span(ch))
 
     def if_block(self, ch: list[Any]) -> m.IfBlock:
         else_block = ch[-1]
         then = tuple(self._items(ch[3:-2]))
         otherwise = tuple(self._items(else_block)) if else_block is not None else None
         end = else_block[-1] if else_block is not None else ch[-2]
-        return m.IfBlock.model_construct(
+        return m.IfBlock.build(
             condition=ch[1], then=then, otherwise=otherwise, span=self._span([ch[0], end])
         )
 
@@ -475,13 +475,13 @@ class SpecTransformer(Transformer):
         return ch
 
     def say(self, ch: list[Any]) -> m.Say:
-        return m.Say.model_construct(text=ch[1], span=self._span(ch))
+        return m.Say.build(text=ch[1], span=self._span(ch))
 
     def instruction(self, ch: list[Any]) -> m.Instruction:
-        return m.Instruction.model_construct(text=ch[1], span=self._span(ch))
+        return m.Instruction.build(text=ch[1], span=self._span(ch))
 
     def heading(self, ch: list[Any]) -> m.Heading:
-        return m.Heading.model_construct(text=ch[1], span=self._span(ch))
+        return m.Heading.build(text=ch[1], span=self._span(ch))
 
     def scale_ref(self, ch: list[Token]) -> _Stmt:
         return _Stmt("scale", ch[1].value, self._span(ch))
@@ -497,7 +497,7 @@ class SpecTransformer(Transformer):
         span = self._span(ch)
         if low > high:
             self._error("bad-range", f"the range {low}..{high} is empty: write the low end first", span)
-        return m.NumRange.model_construct(low=low, high=high, span=span)
+        return m.NumRange.build(low=low, high=high, span=span)
 
     def ask_if(self, ch: list[Any]) -> _Stmt:
         return _Stmt("condition", ch[2], self._span(ch))
@@ -562,7 +562,7 @@ class SpecTransformer(Transformer):
             **body,
         }
         kind = ch[2].value if ch[2] is not None else None
-        return m.Question.model_construct(name=name, kind=kind, label=ch[3], span=span, **fields)
+        return m.Question.build(name=name, kind=kind, label=ch[3], span=span, **fields)
 
     def grid(self, ch: list[Any]) -> m.Grid:
         name = ch[1].value
@@ -570,12 +570,12 @@ class SpecTransformer(Transformer):
         body = self._body(ch[5:-1], f"grid `{name}`")
         body.pop("options", None)  # the grammar admits no options in a grid
         fields = {"read": None, "condition": None, "number": None, "items": (), **body}
-        return m.Grid.model_construct(
+        return m.Grid.build(
             name=name, label=ch[2], scale=scale, span=self._span(ch), **fields
         )
 
     def grid_item(self, ch: list[Any]) -> m.GridItem:
-        return m.GridItem.model_construct(name=ch[0].value, label=ch[1], span=self._span(ch))
+        return m.GridItem.build(name=ch[0].value, label=ch[1], span=self._span(ch))
 
     def bound(self, ch: list[Token]) -> _Bound:
         tok = ch[0]
@@ -602,7 +602,7 @@ class SpecTransformer(Transformer):
                     continue
                 seen.add(key)
                 (sample if key == "sample" else dispositions).extend(values)
-        return m.Fieldwork.model_construct(
+        return m.Fieldwork.build(
             sample=tuple(sample),
             dispositions=tuple(dispositions),
             rates=tuple(rates),
@@ -613,7 +613,7 @@ class SpecTransformer(Transformer):
         return "sample", self._items(ch), self._span(ch)
 
     def field(self, ch: list[Any]) -> m.SampleField:
-        return m.SampleField.model_construct(
+        return m.SampleField.build(
             name=ch[1].value,
             kind=ch[2].value if ch[2] is not None else None,
             label=ch[3],
@@ -636,13 +636,13 @@ class SpecTransformer(Transformer):
         return "dispositions", self._items(ch), self._span(ch)
 
     def disposition(self, ch: list[Any]) -> m.Disposition:
-        return m.Disposition.model_construct(
+        return m.Disposition.build(
             code=int(ch[0]), label=ch[1], aapor=ch[3].value, span=self._span(ch)
         )
 
     def rate(self, ch: list[Any]) -> m.Rate:
         kind, value, eligibility = ch[4]
-        return m.Rate.model_construct(
+        return m.Rate.build(
             name=ch[1].value,
             label=ch[2],
             aapor=value if kind == "aapor" else None,
@@ -663,7 +663,7 @@ class SpecTransformer(Transformer):
     def recode(self, ch: list[Any]) -> m.Recode:
         source, is_scale = ch[4]
         rules = tuple(c for c in ch[6:-1] if isinstance(c, m.RecodeRule))
-        return m.Recode.model_construct(
+        return m.Recode.build(
             name=ch[1].value,
             label=ch[2],
             source=source,
@@ -679,7 +679,7 @@ class SpecTransformer(Transformer):
         return ch[1].value, True
 
     def recode_rule(self, ch: list[Any]) -> m.RecodeRule:
-        return m.RecodeRule.model_construct(
+        return m.RecodeRule.build(
             values=ch[0], code=int(ch[2]), label=ch[3], missing=ch[4], span=self._span(ch)
         )
 
@@ -695,7 +695,7 @@ class SpecTransformer(Transformer):
         high = high.value if isinstance(high, _Bound) else high
         if kind == "range" and low > high:
             self._error("bad-range", f"the range {low}..{high} is empty: write the low end first", span)
-        return m.ValueSpec.model_construct(kind=kind, low=low, high=high, text=text, span=span)
+        return m.ValueSpec.build(kind=kind, low=low, high=high, text=text, span=span)
 
     def value_single(self, ch: list[Any]) -> m.ValueSpec:
         return self._value("single", ch, ch[0], ch[0])
@@ -716,7 +716,7 @@ class SpecTransformer(Transformer):
         return self._value("string", ch, text=string_value(ch[0]))
 
     def derive(self, ch: list[Any]) -> m.Derive:
-        return m.Derive.model_construct(name=ch[1].value, label=ch[2], expr=ch[4], span=self._span(ch))
+        return m.Derive.build(name=ch[1].value, label=ch[2], expr=ch[4], span=self._span(ch))
 
     # ------------------------------------------------------------ analyses
 
@@ -725,34 +725,34 @@ class SpecTransformer(Transformer):
             s.value if isinstance(s, _Stmt) and s.kind == "note" else s for s in ch[4:-1]
         )
         stmts = tuple(
-            m.AnalysisNote.model_construct(text=s, span=s.span) if isinstance(s, m.Text) else s
+            m.AnalysisNote.build(text=s, span=s.span) if isinstance(s, m.Text) else s
             for s in stmts
         )
-        return m.Analysis.model_construct(
+        return m.Analysis.build(
             name=ch[1].value, label=ch[2], statements=stmts, span=self._span(ch)
         )
 
     def frequencies(self, ch: list[Any]) -> m.Frequencies:
-        return m.Frequencies.model_construct(terms=tuple(self._items(ch)), span=self._span(ch))
+        return m.Frequencies.build(terms=tuple(self._items(ch)), span=self._span(ch))
 
     def summary(self, ch: list[Any]) -> m.Summary:
-        return m.Summary.model_construct(terms=tuple(self._items(ch)), span=self._span(ch))
+        return m.Summary.build(terms=tuple(self._items(ch)), span=self._span(ch))
 
     def crosstab(self, ch: list[Any]) -> m.Crosstab:
-        return m.Crosstab.model_construct(row=ch[1], column=ch[3], test=ch[4], span=self._span(ch))
+        return m.Crosstab.build(row=ch[1], column=ch[3], test=ch[4], span=self._span(ch))
 
     def chi_test(self, ch: list[Token]) -> str:
         return ch[1].value
 
     def rates(self, ch: list[Token]) -> m.Rates:
         names = tuple(t.value for t in ch[1:] if t.type == "NAME")
-        return m.Rates.model_construct(names=names, span=self._span(ch))
+        return m.Rates.build(names=names, span=self._span(ch))
 
     def term(self, ch: list[Token]) -> m.Term:
-        return m.Term.model_construct(name=ch[0].value, recode=None, span=self._span(ch))
+        return m.Term.build(name=ch[0].value, recode=None, span=self._span(ch))
 
     def applied_term(self, ch: list[Token]) -> m.Term:
-        return m.Term.model_construct(name=ch[2].value, recode=ch[0].value, span=self._span(ch))
+        return m.Term.build(name=ch[2].value, recode=ch[0].value, span=self._span(ch))
 
     # ------------------------------------------------------------ documents
 
@@ -766,7 +766,7 @@ class SpecTransformer(Transformer):
                 kind = b.value
             else:
                 blocks.append(b)
-        return m.Document.model_construct(
+        return m.Document.build(
             name=ch[1].value, title=ch[2], kind=kind, blocks=tuple(blocks), span=self._span(ch)
         )
 
@@ -775,7 +775,7 @@ class SpecTransformer(Transformer):
 
     def _block(self, kind: str, ch: list[Any], names: tuple[str, ...] = ()) -> m.DocBlock:
         texts = tuple(c for c in ch if isinstance(c, m.Text))
-        return m.DocBlock.model_construct(kind=kind, texts=texts, names=names, span=self._span(ch))
+        return m.DocBlock.build(kind=kind, texts=texts, names=names, span=self._span(ch))
 
     def doc_title(self, ch: list[Any]) -> m.DocBlock:
         return self._block("title", ch)
@@ -811,30 +811,30 @@ class SpecTransformer(Transformer):
 
     def or_expr(self, ch: list[Any]) -> m.BoolOp:
         operands = tuple(self._items(ch))
-        return self._nest(m.BoolOp.model_construct(op="or", operands=operands, span=self._span(ch)), *operands)
+        return self._nest(m.BoolOp.build(op="or", operands=operands, span=self._span(ch)), *operands)
 
     def and_expr(self, ch: list[Any]) -> m.BoolOp:
         operands = tuple(self._items(ch))
-        return self._nest(m.BoolOp.model_construct(op="and", operands=operands, span=self._span(ch)), *operands)
+        return self._nest(m.BoolOp.build(op="and", operands=operands, span=self._span(ch)), *operands)
 
     def not_(self, ch: list[Any]) -> m.Unary:
-        return self._nest(m.Unary.model_construct(op="not", operand=ch[1], span=self._span(ch)), ch[1])
+        return self._nest(m.Unary.build(op="not", operand=ch[1], span=self._span(ch)), ch[1])
 
     def compare(self, ch: list[Any]) -> m.Compare:
-        node = m.Compare.model_construct(op=ch[1].value, left=ch[0], right=ch[2], span=self._span(ch))
+        node = m.Compare.build(op=ch[1].value, left=ch[0], right=ch[2], span=self._span(ch))
         return self._nest(node, ch[0], ch[2])
 
     def in_(self, ch: list[Any]) -> m.In:
-        return self._nest(m.In.model_construct(operand=ch[0], values=ch[2], negated=False, span=self._span(ch)), ch[0])
+        return self._nest(m.In.build(operand=ch[0], values=ch[2], negated=False, span=self._span(ch)), ch[0])
 
     def not_in(self, ch: list[Any]) -> m.In:
-        return self._nest(m.In.model_construct(operand=ch[0], values=ch[3], negated=True, span=self._span(ch)), ch[0])
+        return self._nest(m.In.build(operand=ch[0], values=ch[3], negated=True, span=self._span(ch)), ch[0])
 
     def is_test(self, ch: list[Any]) -> m.Test:
-        return self._nest(m.Test.model_construct(operand=ch[0], test=ch[2].value, negated=False, span=self._span(ch)), ch[0])
+        return self._nest(m.Test.build(operand=ch[0], test=ch[2].value, negated=False, span=self._span(ch)), ch[0])
 
     def is_not_test(self, ch: list[Any]) -> m.Test:
-        return self._nest(m.Test.model_construct(operand=ch[0], test=ch[3].value, negated=True, span=self._span(ch)), ch[0])
+        return self._nest(m.Test.build(operand=ch[0], test=ch[3].value, negated=True, span=self._span(ch)), ch[0])
 
     def value_group(self, ch: list[Any]) -> tuple[m.ValueSpec, ...]:
         return tuple(c for c in ch if isinstance(c, m.ValueSpec))
@@ -843,33 +843,33 @@ class SpecTransformer(Transformer):
         return (self._value("range", ch, ch[0], ch[2]),)
 
     def binop(self, ch: list[Any]) -> m.Binary:
-        node = m.Binary.model_construct(op=ch[1].value, left=ch[0], right=ch[2], span=self._span(ch))
+        node = m.Binary.build(op=ch[1].value, left=ch[0], right=ch[2], span=self._span(ch))
         return self._nest(node, ch[0], ch[2])
 
     def neg(self, ch: list[Any]) -> m.Unary:
-        return self._nest(m.Unary.model_construct(op="-", operand=ch[1], span=self._span(ch)), ch[1])
+        return self._nest(m.Unary.build(op="-", operand=ch[1], span=self._span(ch)), ch[1])
 
     def int_lit(self, ch: list[Token]) -> m.Literal_:
-        return m.Literal_.model_construct(value=int(ch[0]), span=self._span(ch))
+        return m.Literal_.build(value=int(ch[0]), span=self._span(ch))
 
     def decimal_lit(self, ch: list[Token]) -> m.Literal_:
-        return m.Literal_.model_construct(value=float(ch[0]), span=self._span(ch))
+        return m.Literal_.build(value=float(ch[0]), span=self._span(ch))
 
     def string_lit(self, ch: list[Token]) -> m.Literal_:
-        return m.Literal_.model_construct(value=string_value(ch[0]), span=self._span(ch))
+        return m.Literal_.build(value=string_value(ch[0]), span=self._span(ch))
 
     def true_lit(self, ch: list[Token]) -> m.Literal_:
-        return m.Literal_.model_construct(value=True, span=self._span(ch))
+        return m.Literal_.build(value=True, span=self._span(ch))
 
     def false_lit(self, ch: list[Token]) -> m.Literal_:
-        return m.Literal_.model_construct(value=False, span=self._span(ch))
+        return m.Literal_.build(value=False, span=self._span(ch))
 
     def ref(self, ch: list[Token]) -> m.Ref:
-        return m.Ref.model_construct(name=ch[0].value, span=self._span(ch))
+        return m.Ref.build(name=ch[0].value, span=self._span(ch))
 
     def call(self, ch: list[Any]) -> m.Call:
         args = tuple(c for c in ch[2:-1] if c is not None and not isinstance(c, Token))
-        return self._nest(m.Call.model_construct(func=ch[0].value, args=args, span=self._span(ch)), *args)
+        return self._nest(m.Call.build(func=ch[0].value, args=args, span=self._span(ch)), *args)
 
     def atom(self, ch: list[Any]) -> Any:
         # only the parenthesised form reaches here: "(" expr ")"

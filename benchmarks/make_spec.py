@@ -34,7 +34,11 @@ OPENERS = {
     "single": ["Hvor enig er du i at", "Vil du si at", "Mener du at", "Synes du at"],
     "integer": ["Hvor mange ganger har", "Hvor mange timer i uka har", "Hvor mange år har"],
     "text": ["Beskriv med egne ord hvordan", "Fortell kort hva", "Skriv ned hvorfor"],
-    "note": ["Til intervjuer: Les opp", "Til intervjuer: Vis kortet og les", "Til intervjuer: Noter"],
+    "note": [
+        "Til intervjuer: Les opp",
+        "Til intervjuer: Vis kortet og les",
+        "Til intervjuer: Noter",
+    ],
 }
 WORDS = (
     "du deg din ditt dine vi NAV kommunen tjenesten tilbudet veilederen hjelpen "

@@ -8,7 +8,6 @@ Nothing here imports pandas or scipy: ``check`` must start fast.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -203,10 +202,6 @@ def fmt(specs: tuple[str, ...], check_only: bool, to_stdout: bool) -> None:
 
 
 def main() -> None:
-    # A compiler run allocates many small objects and frees few: the cyclic
-    # collector's repeated full passes made large specs superlinear. The process
-    # is short-lived, so collect rarely (the same trade-off mypy makes).
-    gc.set_threshold(200_000, 50, 1000)
     cli(prog_name="kvpspec")
 
 

@@ -90,6 +90,7 @@ class Checker:
         self.check_fieldwork()
         self.check_recodes()
         self.check_derives()
+        self.check_data_rules()
         self.check_analyses()
         self.check_documents()
         self.check_fills()
@@ -121,6 +122,8 @@ class Checker:
             yield r.name, r, "recode"
         for d in spec.derives:
             yield d.name, d, "derived variable"
+        if spec.respondent is not None:
+            yield spec.respondent.name, spec.respondent, "respondent id"
 
     def check_names(self) -> None:
         seen: dict[str, tuple[m.Node, str]] = {}
@@ -140,6 +143,8 @@ class Checker:
             (self.spec.analyses, "analysis"),
             (self.spec.documents, "document"),
             (self.spec.fieldwork.rates if self.spec.fieldwork else (), "rate"),
+            (self.spec.expectations, "expectation"),
+            (self.spec.warnings, "soft check"),
         ):
             names: dict[str, m.Node] = {}
             for node in group:
@@ -661,6 +666,44 @@ class Checker:
                 self.error("cycle", f"`{cycle[0]}` is computed from itself", node)
             else:
                 self.error("cycle", "computed variables depend on each other: " + " -> ".join(cycle), node)
+
+    # ------------------------------------------------------------ expectations, soft checks
+
+    def _data_resolver(self, what: str):
+        variables = self.low.variables
+
+        def resolve(ref: m.Ref) -> Variable | None:
+            var = variables.get(ref.name)
+            if var is None:
+                self.unknown_variable(ref.name, ref)
+                return None
+            if var.role == "sample":
+                self.error(
+                    "personal-data" if var.personal else "forward-ref",
+                    f"`{ref.name}` is a sample field, not response data; {what} are about interviews",
+                    ref,
+                )
+                return None
+            if var.role == "screener":
+                self.error(
+                    "forward-ref",
+                    f"`{ref.name}` belongs to the intro, whose answers are not response data",
+                    ref,
+                )
+                return None
+            return var
+
+        return resolve
+
+    def check_data_rules(self) -> None:
+        checker = TypeChecker(self._report, self._data_resolver("expectations"), self.low.recodes)
+        for e in self.spec.expectations:
+            checker.condition(e.rule.left)
+            if e.rule.right is not None:
+                checker.condition(e.rule.right)
+        checker = TypeChecker(self._report, self._data_resolver("soft checks"), self.low.recodes)
+        for w in self.spec.warnings:
+            checker.condition(w.condition)
 
     # ------------------------------------------------------------ analyses
 

@@ -206,18 +206,20 @@ class Formatter:
         self.line(f"survey {spec.name} {label(spec.title)}", spec)
         self.trail(spec)
         decls: list[m.Node] = []
-        for part in (spec.study, spec.interview, spec.fieldwork):
+        for part in (spec.study, spec.interview, spec.fieldwork, spec.respondent):
             if part is not None:
                 decls.append(part)
         decls.extend(spec.scales)
         decls.extend(spec.recodes)
         decls.extend(spec.derives)
+        decls.extend(spec.expectations)
+        decls.extend(spec.warnings)
         decls.extend(spec.analyses)
         decls.extend(spec.documents)
         decls.sort(key=lambda n: (n.span.line, n.span.column) if n.span else (10**9, 0))
         for d in decls:
             self.blank()
-            getattr(self, "_" + type(d).__name__.lower())(d)
+            getattr(self, "_" + type(d).__name__.lower().rstrip("_"))(d)
         return self.text()
 
     # ------------------------------------------------------------ study
@@ -471,6 +473,30 @@ class Formatter:
         self.line(f"{head} = {format_expr(d.expr)}", d)
         self.trail(d)
 
+    # ------------------------------------------------------------ data rules
+
+    def _respondent(self, r: m.Respondent) -> None:
+        self.line(f"respondent {r.name} {r.kind} {label(r.label)}", r)
+        self.trail(r)
+
+    def _expectation(self, e: m.Expectation) -> None:
+        self.open(f"expect {e.name} {label(e.label)}", e)
+        rule = e.rule
+        if rule.kind == "holds":
+            text = format_expr(rule.left)
+        elif rule.kind == "if":
+            text = f"if {format_expr(rule.left)} then {format_expr(rule.right)}"  # type: ignore[arg-type]
+        else:
+            word = "only when" if rule.kind == "only_when" else "exactly when"
+            text = f"{format_expr(rule.left)} {word} {format_expr(rule.right)}"  # type: ignore[arg-type]
+        self.line(text, rule)
+        self.trail(rule)
+        self.close(e)
+
+    def _warning(self, w: m.Warning_) -> None:
+        self.line(f"warn {w.name} {label(w.label)} if {format_expr(w.condition)}", w)
+        self.trail(w)
+
     # ------------------------------------------------------------ analyses
 
     def _analysis(self, a: m.Analysis) -> None:
@@ -526,7 +552,10 @@ def _word(text: str) -> str:
     return quote(text)
 
 
-_KEYWORDS = {"survey", "study", "scale", "interview", "fieldwork", "recode", "derive", "analysis", "document"}
+_KEYWORDS = {
+    "survey", "study", "scale", "interview", "fieldwork", "recode", "derive", "analysis",
+    "document", "respondent", "expect", "warn",
+}
 
 
 def _long_string(text: str, indent: str) -> str | None:
@@ -580,6 +609,12 @@ def _statements(spec: m.Spec) -> Iterable[m.Node]:
         yield r
         yield from r.rules
     yield from spec.derives
+    if spec.respondent:
+        yield spec.respondent
+    for e in spec.expectations:
+        yield e
+        yield e.rule
+    yield from spec.warnings
     for a in spec.analyses:
         yield a
         yield from a.statements

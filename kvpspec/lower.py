@@ -161,6 +161,16 @@ def lower(spec: m.Spec) -> Lowered:
                         )
                     )
 
+    if spec.respondent is not None:
+        rid = spec.respondent
+        variables_before = dict(variables)
+        variables.clear()
+        variables[rid.name] = Variable(
+            name=rid.name, label=rid.label, type=rid.kind, role="id", node=rid,
+            value_kind="number" if rid.kind == "integer" else "text",
+        )
+        for key, value in variables_before.items():
+            variables.setdefault(key, value)
     for r in spec.recodes:
         if not r.source_is_scale:
             add(_recode_variable(r, r.name, r.source, r))

@@ -44,18 +44,19 @@ class Node(BaseModel):
         for the one case the parser needs (all values given or defaulted, no
         aliases, no private attributes), measured about 3x faster.
         """
-        defaults = cls.__dict__.get("_kvp_defaults")
-        if defaults is None:
-            defaults = {
-                name: f.default for name, f in cls.model_fields.items() if not f.is_required()
-            }
-            type.__setattr__(cls, "_kvp_defaults", defaults)
+        fields = cls.__dict__.get("_kvp_fields")
+        if fields is None:
+            fields = tuple(
+                (name, f.is_required(), f.default) for name, f in cls.model_fields.items()
+            )
+            type.__setattr__(cls, "_kvp_fields", fields)
         obj = cls.__new__(cls)
-        data = dict(defaults)
-        data.update(values)
-        for key, value in defaults.items():
-            if key not in values and isinstance(value, (dict, list, set)):
-                data[key] = type(value)(value)
+        data = {}
+        for name, required, default in fields:
+            if name in values:
+                data[name] = values[name]
+            elif not required:
+                data[name] = type(default)(default) if isinstance(default, (dict, list, set)) else default
         _setattr(obj, "__dict__", data)
         _setattr(obj, "__pydantic_fields_set__", set(values))
         _setattr(obj, "__pydantic_extra__", None)
@@ -422,6 +423,46 @@ class Derive(Node):
     expr: Expr
 
 
+# ---------------------------------------------------------------- data rules
+
+
+class Respondent(Node):
+    """The column that identifies an interview in the response data."""
+
+    name: str
+    kind: Literal["integer", "text"] = "integer"
+    label: Text
+
+
+class ExpectRule(Node):
+    """One rule of an expectation.
+
+    ``holds``: ``left`` is true; ``if``: if ``left`` then ``right``;
+    ``only_when``: ``left`` only when ``right`` (left implies right);
+    ``exactly_when``: ``left`` exactly when ``right``.
+    """
+
+    kind: Literal["holds", "if", "only_when", "exactly_when"]
+    left: Expr
+    right: Expr | None = None
+
+
+class Expectation(Node):
+    """A property every interview must have; ``kvpspec test`` checks it."""
+
+    name: str
+    label: Text
+    rule: ExpectRule
+
+
+class Warning_(Node):
+    """A soft check: rows where ``condition`` holds are reported as warnings."""
+
+    name: str
+    label: Text
+    condition: Expr
+
+
 # ---------------------------------------------------------------- analyses
 
 
@@ -515,8 +556,11 @@ class Spec(Node):
     scales: tuple[Scale, ...] = ()
     interview: Interview | None = None
     fieldwork: Fieldwork | None = None
+    respondent: Respondent | None = None
     recodes: tuple[Recode, ...] = ()
     derives: tuple[Derive, ...] = ()
+    expectations: tuple[Expectation, ...] = ()
+    warnings: tuple[Warning_, ...] = ()
     analyses: tuple[Analysis, ...] = ()
     documents: tuple[Document, ...] = ()
 

@@ -216,14 +216,23 @@ class SpecTransformer(Transformer):
             "scales": [],
             "recodes": [],
             "derives": [],
+            "expectations": [],
+            "warnings": [],
             "analyses": [],
             "documents": [],
         }
-        singles = {m.Study: "study", m.Interview: "interview", m.Fieldwork: "fieldwork"}
+        singles = {
+            m.Study: "study",
+            m.Interview: "interview",
+            m.Fieldwork: "fieldwork",
+            m.Respondent: "respondent",
+        }
         plural = {
             m.Scale: "scales",
             m.Recode: "recodes",
             m.Derive: "derives",
+            m.Expectation: "expectations",
+            m.Warning_: "warnings",
             m.Analysis: "analyses",
             m.Document: "documents",
         }
@@ -719,6 +728,34 @@ class SpecTransformer(Transformer):
     def derive(self, ch: list[Any]) -> m.Derive:
         return m.Derive.build(name=ch[1].value, label=ch[2], expr=ch[4], span=self._span(ch))
 
+    # ------------------------------------------------------------ data rules
+
+    def respondent(self, ch: list[Any]) -> m.Respondent:
+        kind = ch[2].value if ch[2] is not None else "integer"
+        span = self._span(ch)
+        if kind not in ("integer", "text"):
+            self._error("bad-value", f"a respondent id is `integer` or `text`, not `{kind}`", span)
+            kind = "integer"
+        return m.Respondent.build(name=ch[1].value, kind=kind, label=ch[3], span=span)
+
+    def expect(self, ch: list[Any]) -> m.Expectation:
+        return m.Expectation.build(name=ch[1].value, label=ch[2], rule=ch[4], span=self._span(ch))
+
+    def expect_holds(self, ch: list[Any]) -> m.ExpectRule:
+        return m.ExpectRule.build(kind="holds", left=ch[0], right=None, span=self._span(ch))
+
+    def expect_if(self, ch: list[Any]) -> m.ExpectRule:
+        return m.ExpectRule.build(kind="if", left=ch[1], right=ch[3], span=self._span(ch))
+
+    def expect_only_when(self, ch: list[Any]) -> m.ExpectRule:
+        return m.ExpectRule.build(kind="only_when", left=ch[0], right=ch[3], span=self._span(ch))
+
+    def expect_exactly_when(self, ch: list[Any]) -> m.ExpectRule:
+        return m.ExpectRule.build(kind="exactly_when", left=ch[0], right=ch[3], span=self._span(ch))
+
+    def warn(self, ch: list[Any]) -> m.Warning_:
+        return m.Warning_.build(name=ch[1].value, label=ch[2], condition=ch[4], span=self._span(ch))
+
     # ------------------------------------------------------------ analyses
 
     def analysis(self, ch: list[Any]) -> m.Analysis:
@@ -1084,7 +1121,7 @@ def _expected_list(expected: set[str]) -> str:
 _STARTERS = {
     "SURVEY", "STUDY", "SCALE", "INTERVIEW", "FIELDWORK", "RECODE", "DERIVE", "ANALYSIS",
     "DOCUMENT", "QUESTION", "GRID", "SECTION", "INTRO", "CLOSING", "IF", "SAY", "HEADING",
-    "SAMPLE", "DISPOSITIONS", "FIELD",
+    "SAMPLE", "DISPOSITIONS", "FIELD", "RESPONDENT", "EXPECT", "WARN",
 }
 
 

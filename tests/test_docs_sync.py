@@ -31,3 +31,10 @@ def test_complete_examples_parse(doc: str) -> None:
     assert complete, "the docs should show complete specs"
     for block in complete:
         parse_text(block)
+
+
+def test_every_keyword_is_listed() -> None:
+    grammar = (ROOT / "kvpspec" / "grammar.lark").read_text(encoding="utf-8")
+    words = set(re.findall(r'"([a-z_]+)"', grammar))
+    block = LANGUAGE[LANGUAGE.index("**Keywords.**") : LANGUAGE.index("A keyword is only special")]
+    assert sorted(words - set(block.split())) == []

@@ -94,7 +94,54 @@ def _guard(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A command group whose heavier commands live in their own modules.
+
+    ``LAZY_COMMANDS`` maps a command name to ``"module:attribute"`` and a short
+    help; the module is imported only when the command runs, so ``kvpspec
+    check`` never pays for pandas or WeasyPrint.
+    """
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(LAZY_COMMANDS))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None and name in LAZY_COMMANDS:
+            import importlib
+
+            target, _ = LAZY_COMMANDS[name]
+            module, attribute = target.split(":")
+            command = getattr(importlib.import_module(module), attribute)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in LAZY_COMMANDS:
+                rows.append((name, LAZY_COMMANDS[name][1]))
+            else:
+                command = super().get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit=60)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+#: Commands defined in other modules: name -> ("module:attribute", short help).
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {}
+
+#: Export formats: name -> ("module:function", needs a data file, short help).
+#: The function takes (compiled, data_path or None, options dict) and returns
+#: the output as str or bytes.
+EXPORT_FORMATS: dict[str, tuple[str, bool, str]] = {
+    "ir": ("kvpspec.cli:export_ir", False, "the model as canonical JSON"),
+    "codebook": ("kvpspec.cli:export_codebook", False, "every variable with codes, labels, missing codes"),
+}
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kvpspec")
 def cli() -> None:
     """kvpspec: survey questionnaires as code.
@@ -135,17 +182,30 @@ def check(specs: tuple[str, ...], quiet: bool) -> None:
     sys.exit(worst)
 
 
-EXPORT_FORMATS = ("ir", "codebook")
+def export_ir(compiled: Any, data: str | None, options: dict[str, Any]) -> str:
+    doc = {"survey": compiled.spec.name, "version": compiled.version, "spec": compiled.ir()}
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def export_codebook(compiled: Any, data: str | None, options: dict[str, Any]) -> str:
+    from kvpspec.codebook import codebook
+
+    return json.dumps(codebook(compiled, options.get("language")), ensure_ascii=False, indent=2) + "\n"
+
+
+class ExportError(Exception):
+    """An exporter's message for the user (exit 2), e.g. an unreadable data file."""
 
 
 @cli.command()
 @click.argument("format", metavar="FORMAT")
 @click.argument("spec", metavar="SPEC")
+@click.argument("data", metavar="[DATA]", required=False)
 @click.option("-o", "--output", metavar="FILE", help="Write here instead of standard output.")
-@click.option("--language", metavar="LANG", help="Labels in this translation (codebook).")
+@click.option("--language", metavar="LANG", help="Labels in this translation.")
 @_guard
-def export(format: str, spec: str, output: str | None, language: str | None) -> None:
-    """Export SPEC as FORMAT: ir (the model as canonical JSON) or codebook."""
+def export(format: str, spec: str, data: str | None, output: str | None, language: str | None) -> None:
+    """Export SPEC as FORMAT (ir, codebook, ...); some formats also read DATA."""
     if format not in EXPORT_FORMATS:
         from kvpspec.errors import did_you_mean
 
@@ -153,16 +213,31 @@ def export(format: str, spec: str, output: str | None, language: str | None) -> 
             f"unknown export format `{format}`{did_you_mean(format, EXPORT_FORMATS)} "
             f"(formats: {', '.join(EXPORT_FORMATS)})"
         )
+    target, needs_data, _ = EXPORT_FORMATS[format]
+    if needs_data and data is None:
+        _usage_error(f"`export {format}` needs a data file: kvpspec export {format} SPEC DATA -o FILE")
+    if not needs_data and data is not None:
+        _usage_error(f"`export {format}` takes no data file (got {data})")
     compiled, code = _load(spec)
     if compiled is None or code != EXIT_OK:
         sys.exit(code)
-    if format == "ir":
-        data: Any = {"survey": compiled.spec.name, "version": compiled.version, "spec": compiled.ir()}
-    else:
-        from kvpspec.codebook import codebook
+    import importlib
 
-        data = codebook(compiled, language)
-    _write(json.dumps(data, ensure_ascii=False, indent=2) + "\n", output)
+    module, function = target.split(":")
+    exporter = getattr(importlib.import_module(module), function)
+    try:
+        out = exporter(compiled, data, {"language": language, "output": output})
+    except ExportError as exc:
+        _usage_error(str(exc))
+    if isinstance(out, bytes):
+        if output is None or output == "-":
+            _usage_error(f"`export {format}` writes a binary file; give it one with -o FILE")
+        try:
+            Path(output).write_bytes(out)
+        except OSError as exc:
+            _usage_error(f"cannot write {output}: {exc.strerror or exc}")
+    else:
+        _write(out, output)
 
 
 @cli.command()

@@ -50,18 +50,7 @@ class Checker:
         span = node.span if node is not None else None
         if span is None:
             span = self.spec.span or m.Span(file=self.file)
-        self.diags.append(
-            Diagnostic(
-                code=code,
-                message=message,
-                file=span.file,
-                line=span.line,
-                column=span.column,
-                end_line=span.end_line,
-                end_column=span.end_column,
-                severity=severity,  # type: ignore[arg-type]
-            )
-        )
+        self.diags.append(Diagnostic.at(span, code, message, severity))  # type: ignore[arg-type]
 
     def warn(self, code: str, message: str, node: m.Node | None) -> None:
         self.error(code, message, node, "warning")

@@ -82,6 +82,20 @@ class Diagnostic:
     def __post_init__(self) -> None:
         assert self.code in CODES, f"unregistered diagnostic code {self.code!r}"
 
+    @classmethod
+    def at(cls, span, code: str, message: str, severity: Severity = "error") -> "Diagnostic":
+        """A diagnostic at a span (anything with file, line, column, end_line, end_column)."""
+        return cls(
+            code=code,
+            message=message,
+            file=span.file,
+            line=span.line,
+            column=span.column,
+            end_line=span.end_line,
+            end_column=span.end_column,
+            severity=severity,
+        )
+
     @property
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.file, self.line, self.column, self.code)

@@ -218,19 +218,7 @@ def lower(spec: m.Spec) -> Lowered:
             )
             for o in options:
                 if o.specify:
-                    add(
-                        Variable(
-                            name=o.specify.name,
-                            label=o.specify.label or o.label,
-                            type="text",
-                            role="sample",
-                            node=o.specify,
-                            personal=f.personal,
-                            parent=f.name,
-                            parent_code=o.code,
-                            value_kind="text",
-                        )
-                    )
+                    add(_specify_variable(o, f.name, "sample", f.personal))
     _type_derives(low)
     return low
 
@@ -338,18 +326,23 @@ def _lower_question(low: Lowered, q: m.Question, add, role: str) -> None:
     )
     for o in options:
         if o.specify:
-            add(
-                Variable(
-                    name=o.specify.name,
-                    label=o.specify.label or o.label,
-                    type="text",
-                    role="screener" if role == "screener" else "specify",
-                    node=o.specify,
-                    parent=q.name,
-                    parent_code=o.code,
-                    value_kind="text",
-                )
-            )
+            add(_specify_variable(o, q.name, "screener" if role == "screener" else "specify"))
+
+
+def _specify_variable(o: m.Option, parent: str, role: str, personal: bool = False) -> Variable:
+    """The text variable of an 'other, specify' option."""
+    assert o.specify is not None
+    return Variable(
+        name=o.specify.name,
+        label=o.specify.label or o.label,
+        type="text",
+        role=role,
+        node=o.specify,
+        personal=personal,
+        parent=parent,
+        parent_code=o.code,
+        value_kind="text",
+    )
 
 
 def _recode_variable(r: m.Recode, name: str, source: str, node: m.Node) -> Variable:

@@ -174,18 +174,7 @@ class SpecTransformer(Transformer):
         )
 
     def _error(self, code: str, message: str, span: m.Span, severity: str = "error") -> None:
-        self.diagnostics.append(
-            Diagnostic(
-                code=code,
-                message=message,
-                file=span.file,
-                line=span.line,
-                column=span.column,
-                end_line=span.end_line,
-                end_column=span.end_column,
-                severity=severity,  # type: ignore[arg-type]
-            )
-        )
+        self.diagnostics.append(Diagnostic.at(span, code, message, severity))  # type: ignore[arg-type]
 
     @staticmethod
     def _items(children: Sequence[Any]) -> list[Any]:

@@ -138,6 +138,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {}
 EXPORT_FORMATS: dict[str, tuple[str, bool, str]] = {
     "ir": ("kvpspec.cli:export_ir", False, "the model as canonical JSON"),
     "codebook": ("kvpspec.cli:export_codebook", False, "every variable with codes, labels, missing codes"),
+    "jsonschema": ("kvpspec.cli:export_jsonschema", False, "JSON Schema of one interview record"),
+    "tableschema": ("kvpspec.cli:export_tableschema", False, "Frictionless Table Schema of the data"),
 }
 
 
@@ -191,6 +193,21 @@ def export_codebook(compiled: Any, data: str | None, options: dict[str, Any]) ->
     from kvpspec.codebook import codebook
 
     return json.dumps(codebook(compiled, options.get("language")), ensure_ascii=False, indent=2) + "\n"
+
+
+def export_jsonschema(compiled: Any, data: str | None, options: dict[str, Any]) -> str:
+    from kvpspec.schemas import json_schema
+
+    result = json_schema(compiled, options.get("language"))
+    for note in result.unsupported:
+        click.echo(f"kvpspec: warning: routing not expressible in JSON Schema: {note}", err=True)
+    return json.dumps(result.schema, ensure_ascii=False, indent=2) + "\n"
+
+
+def export_tableschema(compiled: Any, data: str | None, options: dict[str, Any]) -> str:
+    from kvpspec.schemas import table_schema
+
+    return json.dumps(table_schema(compiled, options.get("language")), ensure_ascii=False, indent=2) + "\n"
 
 
 class ExportError(Exception):

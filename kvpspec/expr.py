@@ -331,8 +331,8 @@ class Evaluator:
 
     def _raw(self, e: m.Expr, record: Mapping[str, Any]) -> Any:
         v = self.value(e, record)
-        if isinstance(v, str) and v == "" and isinstance(e, m.Ref):
-            return None
+        if isinstance(e, m.Ref) and (v == "" or v == frozenset()):
+            return None  # an empty text or an empty choice is no answer
         return v
 
     def substantive(self, e: m.Expr, record: Mapping[str, Any]) -> Any:

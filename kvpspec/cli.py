@@ -130,7 +130,9 @@ class LazyGroup(click.Group):
 
 
 #: Commands defined in other modules: name -> ("module:attribute", short help).
-LAZY_COMMANDS: dict[str, tuple[str, str]] = {}
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("kvpspec.validate:validate_command", "Check that every row of DATA obeys SPEC."),
+}
 
 #: Export formats: name -> ("module:function", needs a data file, short help).
 #: The function takes (compiled, data_path or None, options dict) and returns

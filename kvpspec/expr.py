@@ -340,11 +340,17 @@ class Evaluator:
         v = self._raw(e, record)
         if v is None:
             return None
-        name = e.name if isinstance(e, m.Ref) else None
-        if name and name in self.variables and isinstance(v, (int, float)) and not isinstance(v, bool):
-            if v in self.variables[name].missing_codes:
-                return None
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and v in self.missing_kinds(e):
+            return None
         return v
+
+    def missing_kinds(self, e: m.Expr) -> dict[int, str]:
+        """The missing codes of what an expression reads (a variable or an applied recode)."""
+        if isinstance(e, m.Ref) and e.name in self.variables:
+            return dict(self.variables[e.name].missing)
+        if isinstance(e, m.Call) and e.func in self.recodes:
+            return {rule.code: rule.missing for rule in self.recodes[e.func].rules if rule.missing}
+        return {}
 
     def _literal(self, e: m.Literal_, record):
         return e.value
@@ -440,17 +446,13 @@ class Evaluator:
             result = raw is not None and raw != frozenset()
         elif isinstance(raw, frozenset):
             # multiple choice: missing when nothing substantive is chosen
-            var = self.variables.get(e.operand.name) if isinstance(e.operand, m.Ref) else None
-            miss = var.missing_codes if var is not None else frozenset()
+            kinds = self.missing_kinds(e.operand)
             if e.test == "missing":
-                result = not (raw - miss)
+                result = not (raw - kinds.keys())
             else:
-                result = var is not None and any(var.missing_kind(c) == e.test for c in raw)
+                result = any(kinds.get(c) == e.test for c in raw)
         elif e.test == "missing":
             result = raw is None or self.substantive(e.operand, record) is None
         else:
-            result = False
-            if isinstance(e.operand, m.Ref) and raw is not None:
-                var = self.variables.get(e.operand.name)
-                result = var is not None and var.missing_kind(raw) == e.test
+            result = raw is not None and self.missing_kinds(e.operand).get(raw) == e.test
         return result != e.negated

@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from kvpspec import model as m
 from kvpspec.compile import Compiled
-from kvpspec.data import Table
+from kvpspec.data import Batch, DataSource
 from kvpspec.flow import asked_conditions
 from kvpspec.fmt import format_expr
 from kvpspec.lower import Variable, expr_refs
@@ -120,6 +120,8 @@ class Report:
 
 @dataclass
 class _Column:
+    """One variable in one batch."""
+
     var: Variable
     present: np.ndarray  # bool: the cell holds something
     invalid: np.ndarray  # bool: the cell failed a check of its own
@@ -130,71 +132,94 @@ def _shown(value: str) -> str:
     return value if len(value) <= 40 else value[:37] + "..."
 
 
+def _numpy_bool(a: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return np.asarray(a.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 class Validator:
-    def __init__(self, compiled: Compiled, table: Table, progress: Callable[[str], None] | None = None):
+    """Validates a data source batch by batch; routing is row-local, ids are gathered."""
+
+    def __init__(self, compiled: Compiled, source: DataSource, progress: Callable[[Any], None] | None = None):
         self.compiled = compiled
         self.low = compiled.lowered
-        self.table = table
-        self.n = table.n_rows
+        self.source = source
         self.errors: list[Finding] = []
         self.warnings: list[Finding] = []
-        self.bad_rows = np.zeros(self.n, dtype=bool)
         self.progress = progress or (lambda step: None)
+        self.expected = [v for v in self.low.variables.values() if v.role in DATA_ROLES]
+        self.present_columns = [v for v in self.expected if v.name in source.header]
+        self.guards = asked_conditions(self.low)
+        self.evaluator = ColumnEvaluator(self.low.variables, self.low.recodes)
+        # the variables whose values routing, recodes and soft checks read
+        needed: set[str] = set()
+        for guard in self.guards.values():
+            if guard is not None:
+                needed.update(expr_refs(guard))
+        for w in compiled.spec.warnings:
+            needed.update(expr_refs(w.condition))
+        for r in compiled.spec.recodes:
+            if not r.source_is_scale:
+                needed.add(r.source)
+        for d in compiled.spec.derives:
+            needed.update(expr_refs(d.expr))
+        self.needed = needed
+        self._bad: list[np.ndarray] = []  # per batch: rows with an error
+        self._ids: list[np.ndarray] = []
+        self._id_raw: list[pa.Array] = []
 
     # ------------------------------------------------------------ findings
 
-    def _cells(self, mask: np.ndarray, column: str, rule: str, raw: pa.ChunkedArray | None,
+    def _cells(self, batch: Batch, mask: np.ndarray, column: str, rule: str,
                message: Callable[[str], str], severity: str = "error") -> None:
         """One finding per true cell of ``mask`` (only failing cells are visited)."""
         index = np.flatnonzero(mask)
         if index.size == 0:
             return
-        values = raw.take(pa.array(index)).to_pylist() if raw is not None else [""] * index.size
-        rows = self.table.rows[index]
+        raw = batch.columns[column]
+        values = raw.take(pa.array(index)).to_pylist()
         target = self.errors if severity == "error" else self.warnings
-        for row, value in zip(rows.tolist(), values):
+        for i, value in zip(index.tolist(), values):
             text = "" if value is None else str(value)
-            target.append(Finding(row, column, rule, text, message(_shown(text)), severity))
+            target.append(Finding(batch.start + i, column, rule, text, message(_shown(text)), severity))
         if severity == "error":
-            self.bad_rows[index] = True
+            self._bad[-1][index] = True
 
     def _column_error(self, column: str, rule: str, message: str) -> None:
-        self.errors.append(Finding(1, column, rule, "", message))
+        self.errors.append(Finding(-1, column, rule, "", message))
 
     # ------------------------------------------------------------ run
 
     def run(self) -> Report:
-        expected = [v for v in self.low.variables.values() if v.role in DATA_ROLES]
-        expected_names = {v.name for v in expected}
-        for r in self.table.ragged:
+        self._check_columns({v.name for v in self.expected})
+        self.progress("columns")
+        for batch in self.source.batches():
+            self._bad.append(np.zeros(batch.n, dtype=bool))
+            columns = {v.name: self._parse(batch, v) for v in self.present_columns}
+            self._check_routing(batch, columns)
+            self._check_soft(batch, columns)
+            self.progress(batch.start + batch.n)
+        if self.compiled.spec.respondent is not None:
+            self._check_ids(self.compiled.spec.respondent.name)
+        source = self.source
+        bad = np.concatenate(self._bad) if self._bad else np.zeros(0, dtype=bool)
+        for f in self.errors + self.warnings:
+            f.row = 1 if f.row < 0 else source.sheet_row(f.row)
+        for r in source.ragged:
             self.errors.append(
                 Finding(r.row, "", "ragged", r.text, f"the row has {r.found} cells; the header has {r.expected}")
             )
-        self._check_columns(expected_names)
-        self.progress("columns")
-        columns: dict[str, _Column] = {}
-        for v in expected:
-            if v.name in self.table.columns:
-                columns[v.name] = self._parse(v, self.table.columns[v.name])
-        self.progress("cells")
-        self._check_routing(columns)
-        self.progress("routing")
-        if self.compiled.spec.respondent is not None:
-            self._check_ids(self.compiled.spec.respondent.name)
-        self._check_soft(columns)
-        self.progress("soft checks")
         self.errors.sort(key=lambda f: (f.row, f.column, f.rule))
         self.warnings.sort(key=lambda f: (f.row, f.column, f.rule))
-        invalid = int(self.bad_rows.sum()) + len(self.table.ragged)
+        invalid = int(bad.sum()) + len(source.ragged)
         if any(f.row == 1 for f in self.errors):
-            invalid = self.table.rows_read  # a column problem concerns every row
-        return Report(self.table.path, self.table.rows_read, invalid, self.errors, self.warnings)
+            invalid = source.rows_read  # a column problem concerns every row
+        return Report(source.path, source.rows_read, invalid, self.errors, self.warnings)
 
     def _check_columns(self, expected: set[str]) -> None:
-        for v in self.low.variables.values():
-            if v.name in expected and v.name not in self.table.columns:
+        for v in self.expected:
+            if v.name not in self.source.header:
                 self._column_error(v.name, "missing-column", f"the column `{v.name}` ({_shown(v.label.text)}) is missing")
-        for name in self.table.columns:
+        for name in self.source.header:
             if name in expected:
                 continue
             var = self.low.variables.get(name)
@@ -221,60 +246,86 @@ class Validator:
 
     # ------------------------------------------------------------ cells
 
-    def _parse(self, v: Variable, raw: pa.ChunkedArray) -> _Column:
-        text = pc.utf8_trim_whitespace(raw)
-        present = pc.not_equal(text, "").to_numpy(zero_copy_only=False)
+    def _parse(self, batch: Batch, v: Variable) -> _Column:
+        raw = batch.columns[v.name]
+        n = batch.n
         name = v.name
-        if v.type == "text":
-            return _Column(v, present, np.zeros(self.n, dtype=bool), np.asarray(text.to_numpy(zero_copy_only=False), dtype=object))
         if v.type == "multiple":
-            return self._parse_multiple(v, raw, text, present)
-        pattern = _DECIMAL if v.type == "decimal" else _INT
-        ok = pc.match_substring_regex(text, pattern).to_numpy(zero_copy_only=False)
-        bad_type = present & ~ok
-        what = "a number" if v.type == "decimal" else "a whole number"
-        self._cells(bad_type, name, "type", raw, lambda x: f"`{name}` must be {what}; found `{x}`")
-        cleaned = pc.if_else(pa.array(ok & present), text.combine_chunks(), "0")
-        values = pc.cast(cleaned, pa.float64()).to_numpy(zero_copy_only=False).copy()
-        values[~(ok & present)] = np.nan
-        invalid = bad_type.copy()
+            return self._parse_multiple(batch, v, raw)
+        present = np.ones(n, dtype=bool) if raw.null_count == 0 else _numpy_bool(raw.is_valid())
+        if v.type == "text":
+            if not pc.any(pc.equal(pc.utf8_trim_whitespace(raw), "")).as_py():
+                blank = None
+            else:
+                blank = _numpy_bool(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(raw), ""), False))
+                present &= ~blank
+            values = np.asarray(raw.to_numpy(zero_copy_only=False), dtype=object) if name in self.needed else np.empty(0)
+            if values.size:
+                values[~present] = ""
+            if v.role == "id":
+                self._ids.append(values if values.size else np.asarray(raw.to_numpy(zero_copy_only=False), dtype=object))
+            return _Column(v, present, np.zeros(n, dtype=bool), values)
+        target = pa.float64() if v.type == "decimal" else pa.int64()
+        invalid = np.zeros(n, dtype=bool)
+        try:
+            numbers = pc.cast(raw, target)  # the common case: every cell is a number
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            text = pc.utf8_trim_whitespace(raw)
+            blank = _numpy_bool(pc.fill_null(pc.equal(text, ""), False))
+            present &= ~blank
+            pattern = _DECIMAL if v.type == "decimal" else _INT
+            ok = _numpy_bool(pc.fill_null(pc.match_substring_regex(text, pattern), False))
+            bad_type = present & ~ok
+            what = "a number" if v.type == "decimal" else "a whole number"
+            self._cells(batch, bad_type, name, "type", lambda x: f"`{name}` must be {what}; found `{x}`")
+            invalid |= bad_type
+            keep = pa.array(present & ok)
+            numbers = pc.cast(pc.if_else(keep, text, pa.scalar(None, pa.string())), target)
+        values = numbers.to_numpy(zero_copy_only=False)
+        values = values.astype(np.float64, copy=True)
         if v.role == "id":
+            self._ids.append(values)
             return _Column(v, present, invalid, values)
+        ok_cells = present & ~invalid
         if v.type == "single":
-            bad = present & ok & ~np.isin(values, list(v.codes))
+            bad = ok_cells & ~_is_code(values, v.codes)
             codes = ", ".join(str(c) for c in v.codes)
-            self._cells(bad, name, "code", raw, lambda x: f"`{name}` has no code {x} (its codes: {codes})")
+            self._cells(batch, bad, name, "code", lambda x: f"`{name}` has no code {x} (its codes: {codes})")
             invalid |= bad
         elif v.type in ("integer", "decimal"):
-            inside = np.ones(self.n, dtype=bool)
-            if v.min is not None:
-                inside &= values >= v.min
-            if v.max is not None:
-                inside &= values <= v.max
-            if v.type == "integer":
-                inside &= values == np.floor(values)
-            allowed = inside | np.isin(values, list(v.missing_codes))
-            bad = present & ok & ~allowed
-            span = f"{_num(v.min)}..{_num(v.max)}" if v.min is not None or v.max is not None else "its range"
+            inside = np.ones(n, dtype=bool)
+            with np.errstate(invalid="ignore"):
+                if v.min is not None:
+                    inside &= values >= v.min
+                if v.max is not None:
+                    inside &= values <= v.max
+            if v.missing:
+                inside |= _is_code(values, tuple(v.missing_codes))
+            bad = ok_cells & ~inside
+            span = f"{_num(v.min)}..{_num(v.max)}"
             extra = f" or a missing code ({', '.join(str(c) for c in sorted(v.missing_codes))})" if v.missing else ""
-            self._cells(bad, name, "range", raw, lambda x: f"`{name}` must be in {span}{extra}; found {x}")
+            self._cells(batch, bad, name, "range", lambda x: f"`{name}` must be in {span}{extra}; found {x}")
             invalid |= bad
         values[invalid] = np.nan
+        if name not in self.needed:
+            values = np.empty(0)  # only routing, recodes and soft checks read values
         return _Column(v, present, invalid, values)
 
-    def _parse_multiple(self, v: Variable, raw: pa.ChunkedArray, text: pa.ChunkedArray, present: np.ndarray) -> _Column:
+    def _parse_multiple(self, batch: Batch, v: Variable, raw: pa.Array) -> _Column:
         name = v.name
-        ok = pc.match_substring_regex(text, _CODES).to_numpy(zero_copy_only=False)
+        text = pc.fill_null(pc.utf8_trim_whitespace(raw), "")
+        present = _numpy_bool(pc.not_equal(text, ""))
+        ok = _numpy_bool(pc.match_substring_regex(text, _CODES))
         bad_type = present & ~ok
-        self._cells(bad_type, name, "type", raw, lambda x: f"`{name}` holds codes separated by spaces; found `{x}`")
+        self._cells(batch, bad_type, name, "type", lambda x: f"`{name}` holds codes separated by spaces; found `{x}`")
         known = "|".join(str(c) for c in v.codes)
-        allowed = pc.match_substring_regex(text, rf"^({known})( +({known}))*$").to_numpy(zero_copy_only=False)
+        allowed = _numpy_bool(pc.match_substring_regex(text, rf"^({known})( +({known}))*$"))
         bad_code = present & ok & ~allowed
         codes = ", ".join(str(c) for c in v.codes)
-        self._cells(bad_code, name, "code", raw, lambda x: f"`{name}` has a code that is not one of {codes}: `{x}`")
-        matrix = np.zeros((self.n, len(v.codes)), dtype=bool)
+        self._cells(batch, bad_code, name, "code", lambda x: f"`{name}` has a code that is not one of {codes}: `{x}`")
+        matrix = np.zeros((batch.n, len(v.codes)), dtype=bool)
         for j, code in enumerate(v.codes):
-            matrix[:, j] = pc.match_substring_regex(text, rf"(^| ){code}( |$)").to_numpy(zero_copy_only=False)
+            matrix[:, j] = _numpy_bool(pc.match_substring_regex(text, rf"(^| ){code}( |$)"))
         invalid = bad_type | bad_code
         exclusive = {o.code for o in self._options(v) if o.exclusive}
         if exclusive:
@@ -282,7 +333,8 @@ class Validator:
             for j, code in enumerate(v.codes):
                 if code in exclusive:
                     bad = matrix[:, j] & (count > 1) & ~invalid
-                    self._cells(bad, name, "exclusive", raw, lambda x, c=code: f"`{name}`: code {c} excludes the others; found `{x}`")
+                    self._cells(batch, bad, name, "exclusive",
+                                lambda x, c=code: f"`{name}`: code {c} excludes the others; found `{x}`")
                     invalid |= bad
         matrix[invalid] = False
         return _Column(v, present, invalid, matrix)
@@ -293,91 +345,102 @@ class Validator:
             return self.low.question_options(node)
         return ()
 
-    # ------------------------------------------------------------ routing
+    # ------------------------------------------------------------ routing and soft checks
 
-    def _arrays(self, columns: dict[str, _Column]) -> dict[str, np.ndarray]:
-        arrays = {name: col.values for name, col in columns.items()}
-        for v in self.low.variables.values():
-            if v.role in DATA_ROLES and v.name not in arrays:
-                arrays[v.name] = _empty(v, self.n)
-        evaluator = ColumnEvaluator(self.low.variables, self.low.recodes)
-        return evaluator.complete(arrays, self.n, self.compiled.spec.derives)
+    def _arrays(self, batch: Batch, columns: dict[str, _Column]) -> dict[str, np.ndarray]:
+        arrays = {}
+        for name in self.needed:
+            var = self.low.variables.get(name)
+            if var is None or var.role not in DATA_ROLES:
+                continue
+            col = columns.get(name)
+            arrays[name] = col.values if col is not None and col.values.size else _empty(var, batch.n)
+        return self.evaluator.complete(arrays, batch.n, self.compiled.spec.derives)
 
-    def _check_routing(self, columns: dict[str, _Column]) -> None:
-        evaluator = ColumnEvaluator(self.low.variables, self.low.recodes)
-        arrays = self._arrays(columns)
-        guards = asked_conditions(self.low)
+    def _check_routing(self, batch: Batch, columns: dict[str, _Column]) -> None:
+        arrays = self._arrays(batch, columns)
         for name, col in columns.items():
             if col.var.role == "id":
                 continue
-            guard = guards.get(name)
-            asked = evaluator.truth(guard, arrays, self.n)
-            uncertain = col.invalid.copy()
-            if guard is not None:
+            guard = self.guards.get(name)
+            if guard is None:
+                asked = None
+                uncertain = col.invalid
+            else:
+                asked = self.evaluator.truth(guard, arrays, batch.n)
+                uncertain = col.invalid.copy()
                 for ref in set(expr_refs(guard)):
                     if ref in columns:
                         uncertain |= columns[ref].invalid
             why = format_expr(guard) if guard is not None else None
-            raw = self.table.columns[name]
+            if asked is None:
+                empty = ~col.present & ~uncertain
+                self._cells(batch, empty, name, "asked-empty", lambda x: f"`{name}` was asked but is empty")
+                continue
             empty = asked & ~col.present & ~uncertain
-            self._cells(
-                empty, name, "asked-empty", raw,
-                lambda x: f"`{name}` was asked" + (f" ({why})" if why else "") + " but is empty",
-            )
+            self._cells(batch, empty, name, "asked-empty", lambda x: f"`{name}` was asked ({why}) but is empty")
             extra = ~asked & col.present & ~uncertain
-            self._cells(
-                extra, name, "skipped-answered", raw,
-                lambda x: f"`{name}` was not asked ({why} is false) but holds `{x}`",
-            )
+            self._cells(batch, extra, name, "skipped-answered",
+                        lambda x: f"`{name}` was not asked ({why} is false) but holds `{x}`")
+        self._arrays_cache = arrays
 
-    def _check_ids(self, name: str) -> None:
-        raw = self.table.columns.get(name)
-        if raw is None:
-            return
-        ids = np.asarray(pc.utf8_trim_whitespace(raw).to_numpy(zero_copy_only=False), dtype=object)
-        order = np.argsort(ids, kind="stable")
-        ranked = ids[order]
-        same = np.zeros(self.n, dtype=bool)
-        if self.n > 1:
-            same[1:] = ranked[1:] == ranked[:-1]
-        dup_positions = order[same]
-        if dup_positions.size == 0:
-            return
-        first_row: dict[Any, int] = {}
-        for position in order[np.flatnonzero(~same)].tolist():
-            first_row.setdefault(ids[position], int(self.table.rows[position]))
-        mask = np.zeros(self.n, dtype=bool)
-        mask[dup_positions] = True
-        mask &= ids != ""
-        index = np.flatnonzero(mask)
-        for i in index.tolist():
-            value = ids[i]
-            self.errors.append(
-                Finding(
-                    int(self.table.rows[i]), name, "duplicate-id", str(value),
-                    f"the id `{value}` is also used on row {first_row[value]}",
-                )
-            )
-        self.bad_rows[index] = True
-
-    def _check_soft(self, columns: dict[str, _Column]) -> None:
-        if not self.compiled.spec.warnings:
-            return
-        evaluator = ColumnEvaluator(self.low.variables, self.low.recodes)
-        arrays = self._arrays(columns)
+    def _check_soft(self, batch: Batch, columns: dict[str, _Column]) -> None:
+        arrays = self._arrays_cache
         for w in self.compiled.spec.warnings:
             refs = sorted(set(expr_refs(w.condition)))
-            hit = evaluator.truth(w.condition, arrays, self.n)
+            hit = self.evaluator.truth(w.condition, arrays, batch.n)
             for ref in refs:
                 if ref in columns:
                     hit &= ~columns[ref].invalid
-            index = np.flatnonzero(hit)
-            shown = [r for r in refs if r in self.table.columns]
-            for i in index.tolist():
-                value = "; ".join(f"{r}={self.table.columns[r][i].as_py()}" for r in shown)
+            shown = [r for r in refs if r in batch.columns]
+            for i in np.flatnonzero(hit).tolist():
+                value = "; ".join(f"{r}={batch.columns[r][i].as_py()}" for r in shown)
                 self.warnings.append(
-                    Finding(int(self.table.rows[i]), ",".join(shown), f"warn:{w.name}", value, w.label.text, "warning")
+                    Finding(batch.start + i, ",".join(shown), f"warn:{w.name}", value, w.label.text, "warning")
                 )
+
+    def _check_ids(self, name: str) -> None:
+        if not self._ids:
+            return
+        ids = np.concatenate(self._ids)
+        if ids.dtype == object:
+            keys, inverse, counts = np.unique(ids.astype(str), return_inverse=True, return_counts=True)
+            dup = (counts[inverse] > 1) & (ids.astype(str) != "")
+        else:
+            known = ~np.isnan(ids)
+            low, high = (ids[known].min(), ids[known].max()) if known.any() else (0, 0)
+            if known.any() and high - low < 50_000_000 and np.all(ids[known] == np.floor(ids[known])):
+                # whole-number ids in a modest span: count them directly, O(n)
+                slots = np.where(known, ids - low, 0).astype(np.int64)
+                counts = np.bincount(slots[known], minlength=int(high - low) + 1)
+                keys, inverse = None, slots
+                dup = known & (counts[slots] > 1)
+            else:
+                keys, inverse, counts = np.unique(ids, return_inverse=True, return_counts=True)
+                dup = (counts[inverse] > 1) & known
+        if not dup.any():
+            return
+        first: dict[Any, int] = {}
+        bad = np.concatenate(self._bad)
+        for i in np.flatnonzero(dup).tolist():
+            key = keys[inverse[i]] if keys is not None else ids[i]
+            if key not in first:
+                first[key] = i
+                continue
+            value = _num(float(key)) if ids.dtype != object else str(key)
+            self.errors.append(
+                Finding(i, name, "duplicate-id", value,
+                        f"the id `{value}` is also used on row {self.source.sheet_row(first[key])}")
+            )
+            bad[i] = True
+        self._bad = [bad]
+
+
+def _is_code(values: np.ndarray, codes: tuple[int, ...]) -> np.ndarray:
+    out = np.zeros(values.shape, dtype=bool)
+    for c in codes:
+        out |= values == c
+    return out
 
 
 def _empty(v: Variable, n: int) -> np.ndarray:
@@ -396,10 +459,9 @@ def _num(x: Any) -> str:
     return str(x)
 
 
-def validate(compiled: Compiled, table: Table, progress: Callable[[str], None] | None = None) -> Report:
-    """Check every row of ``table`` against the spec; see the module docstring for the rules."""
-    return Validator(compiled, table, progress).run()
-
+def validate(compiled: Compiled, source: DataSource, progress: Callable[[Any], None] | None = None) -> Report:
+    """Check every row of ``source`` against the spec; see the module docstring for the rules."""
+    return Validator(compiled, source, progress).run()
 
 
 # ---------------------------------------------------------------- command line
@@ -423,7 +485,7 @@ def validate_command(spec: str, data: str, report_path: str | None, quiet: bool)
     from pathlib import Path
 
     from kvpspec.cli import EXIT_USAGE, _guard, _load
-    from kvpspec.data import DataError, read_table
+    from kvpspec.data import DataError, open_data
 
     @_guard
     def run() -> None:
@@ -433,12 +495,10 @@ def validate_command(spec: str, data: str, report_path: str | None, quiet: bool)
             sys.exit(EXIT_USAGE)
         with _progress(Path(data)) as step:
             try:
-                step("reading")
-                table = read_table(data)
+                report = validate(compiled, open_data(data), step)
             except DataError as exc:
                 click.echo(f"kvpspec: error: {exc}", err=True)
                 sys.exit(EXIT_USAGE)
-            report = validate(compiled, table, step)
         if report_path:
             try:
                 Path(report_path).write_text(
@@ -455,9 +515,11 @@ def validate_command(spec: str, data: str, report_path: str | None, quiet: bool)
 
 
 class _progress:
-    """A progress bar on a terminal, for files large enough to wait for."""
+    """A progress bar on a terminal, for files large enough to wait for.
 
-    STEPS = ("reading", "columns", "cells", "routing", "soft checks")
+    The total is the number of rows, estimated from the file size and the
+    length of the rows in its first megabyte; the bar fills as batches pass.
+    """
 
     def __init__(self, path: Any):
         import sys
@@ -467,19 +529,28 @@ class _progress:
         except OSError:
             size = 0
         self.enabled = sys.stderr.isatty() and size > 5_000_000
+        self.total = 0
+        if self.enabled:
+            with path.open("rb") as f:
+                head = f.read(1 << 20)
+            self.total = max(1, int(size * max(head.count(b"\n"), 1) / max(len(head), 1)))
         self.bar: Any = None
 
-    def __enter__(self) -> Callable[[str], None]:
+    def __enter__(self) -> Callable[[Any], None]:
         if not self.enabled:
             return lambda step: None
-        from rich.progress import Progress
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self.bar = Progress(transient=True)
+        self.bar = Progress(
+            TextColumn("validating"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
+            TimeElapsedColumn(), transient=True,
+        )
         self.bar.start()
-        task = self.bar.add_task("validating", total=len(self.STEPS))
+        task = self.bar.add_task("validating", total=self.total)
 
-        def step(name: str) -> None:
-            self.bar.update(task, description=name, advance=1)
+        def step(done: Any) -> None:
+            if isinstance(done, int):
+                self.bar.update(task, completed=min(done, self.total))
 
         return step
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from kvpspec.cli import cli
 from kvpspec.compile import compile_file, compile_text
-from kvpspec.data import DataError, read_table
+from kvpspec.data import DataError, open_data
 from kvpspec.validate import validate
 
 from conftest import KVP
@@ -49,7 +49,7 @@ def kvp():
 
 
 def findings(kvp, path):
-    report = validate(kvp, read_table(path))
+    report = validate(kvp, open_data(path))
     return report, sorted((f.row, f.column, f.rule) for f in report.errors)
 
 
@@ -124,9 +124,7 @@ def test_ragged_rows_are_counted_and_reported(kvp, tmp_path) -> None:
     lines[2] = lines[2] + ",extra"
     lines.append("1,2,3")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    table = read_table(path)
-    assert table.rows_read == 4
-    report = validate(kvp, table)
+    report = validate(kvp, open_data(path))
     ragged = [(f.row, f.rule) for f in report.errors if f.rule == "ragged"]
     assert ragged == [(3, "ragged"), (5, "ragged")]
     assert report.rows_read == 4 and report.rows_valid == 2
@@ -136,21 +134,22 @@ def test_malformed_files(tmp_path) -> None:
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     with pytest.raises(DataError, match="the file is empty"):
-        read_table(empty)
+        open_data(empty)
     latin = tmp_path / "latin.csv"
     latin.write_bytes("q1,q2\n1,Bjørn\n".encode("latin-1"))
     with pytest.raises(DataError, match="row 2, character 5: byte 0xf8 is not UTF-8"):
-        read_table(latin)
+        open_data(latin)
     dup = tmp_path / "dup.csv"
     dup.write_text("q1,q1\n1,2\n", encoding="utf-8")
     with pytest.raises(DataError, match="the column name `q1` is used twice"):
-        read_table(dup)
+        open_data(dup)
     bom = tmp_path / "bom.csv"
     bom.write_bytes(b"\xef\xbb\xbfq1,q2\n1,2\n")
-    assert list(read_table(bom).columns) == ["q1", "q2"]
+    assert open_data(bom).header == ["q1", "q2"]
     header = tmp_path / "header.csv"
     header.write_text("q1,q2\n", encoding="utf-8")
-    assert read_table(header).rows_read == 0
+    source = open_data(header)
+    assert sum(b.n for b in source.batches()) == 0 and source.rows_read == 0
 
 
 def test_xlsx_and_parquet(kvp, tmp_path) -> None:
@@ -179,7 +178,7 @@ def test_multiple_choice_cells(tmp_path) -> None:
     )
     path = tmp_path / "m.csv"
     path.write_text('q1,q2\n1 2,fordi\n9,\n9 1,\n1 7,\nx,\n2,\n', encoding="utf-8")
-    report = validate(compiled, read_table(path))
+    report = validate(compiled, open_data(path))
     assert sorted((f.row, f.column, f.rule) for f in report.errors) == [
         (4, "q1", "exclusive"), (5, "q1", "code"), (6, "q1", "type"), (7, "q2", "asked-empty"),
     ]

@@ -132,6 +132,7 @@ class LazyGroup(click.Group):
 #: Commands defined in other modules: name -> ("module:attribute", short help).
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("kvpspec.validate:validate_command", "Check that every row of DATA obeys SPEC."),
+    "build": ("kvpspec.build:build", "Build every output target (script, documents, ...) into a folder."),
 }
 
 #: Export formats: name -> ("module:function", needs a data file, short help).

@@ -33,8 +33,9 @@ def fills(text: str) -> Iterator[tuple[str, int]]:
 
 
 class Checker:
-    def __init__(self, spec: m.Spec, file: str):
+    def __init__(self, spec: m.Spec, file: str, routing_facts: bool = True):
         self.spec = spec
+        self.routing_facts = routing_facts
         self.file = file
         self.diags: list[Diagnostic] = []
         self.low: Lowered = lower(spec)
@@ -83,6 +84,8 @@ class Checker:
         self.check_analyses()
         self.check_documents()
         self.check_fills()
+        if self.routing_facts and not any(d.severity == "error" for d in self.diags):
+            self.check_routing_facts()
         return self.diags
 
     # ------------------------------------------------------------ names
@@ -344,6 +347,20 @@ class Checker:
                         o,
                     )
         del by_item
+
+    def check_routing_facts(self) -> None:
+        """Unreachable questions and conditions that never or always hold (``flow.analyse``).
+
+        Run on a spec without errors only: the analysis evaluates conditions, which
+        needs every name known and every type right.
+        """
+        if not self.spec.interview:
+            return
+        from kvpspec.flow import analyse
+
+        for finding in analyse(self.low).findings:
+            severity = "warning" if finding.code == "always-true" else "error"
+            self.error(finding.code, finding.message, finding.node, severity)
 
     def _routing_checker(
         self, index: int, item: m.Item, intro: set[str], pos: dict[str, int], own: m.Question | m.Grid | None
@@ -949,9 +966,14 @@ def _ranges(values: list) -> str:
     return f"{word} {shown}"
 
 
-def check(spec: m.Spec, file: str) -> list[Diagnostic]:
-    """Run every semantic check; diagnostics sorted by position."""
-    return sorted(Checker(spec, file).run(), key=lambda d: d.sort_key)
+def check(spec: m.Spec, file: str, prior: Iterable[Diagnostic] = ()) -> list[Diagnostic]:
+    """Run every semantic check; diagnostics sorted by position.
+
+    ``prior`` are the diagnostics found while parsing: when one is an error, the
+    static routing analysis (which evaluates conditions) is left out.
+    """
+    clean = not any(d.severity == "error" for d in prior)
+    return sorted(Checker(spec, file, routing_facts=clean).run(), key=lambda d: d.sort_key)
 
 
 del ERROR

@@ -131,8 +131,11 @@ class LazyGroup(click.Group):
 
 #: Commands defined in other modules: name -> ("module:attribute", short help).
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("kvpspec.simulate:simulate_command", "Write synthetic interviews that follow the routing."),
+    "test": ("kvpspec.proptest:test_command", "Property-test routing, recodes and expectations."),
     "validate": ("kvpspec.validate:validate_command", "Check that every row of DATA obeys SPEC."),
     "build": ("kvpspec.build:build", "Build every output target (script, documents, ...) into a folder."),
+    "analyze": ("kvpspec.analyze:analyze_command", "Validate DATA, then run the generated analysis: tables, figures, report."),
 }
 
 #: Export formats: name -> ("module:function", needs a data file, short help).
@@ -143,6 +146,9 @@ EXPORT_FORMATS: dict[str, tuple[str, bool, str]] = {
     "codebook": ("kvpspec.cli:export_codebook", False, "every variable with codes, labels, missing codes"),
     "jsonschema": ("kvpspec.cli:export_jsonschema", False, "JSON Schema of one interview record"),
     "tableschema": ("kvpspec.cli:export_tableschema", False, "Frictionless Table Schema of the data"),
+    "sav": ("kvpspec.labelled:export_sav", True, "the data as SPSS .sav with labels and user-missing codes"),
+    "dta": ("kvpspec.labelled:export_dta", True, "the data as Stata .dta with labels, missing codes as .a, .b, ..."),
+    "datapackage": ("kvpspec.labelled:export_datapackage", True, "the data as a zipped Data Package: CSV + datapackage.json"),
 }
 
 

@@ -54,7 +54,7 @@ class Compiled:
 
 def _compile(result: ParseResult) -> Compiled:
     diags = list(result.diagnostics)
-    diags.extend(check(result.spec, result.file))
+    diags.extend(check(result.spec, result.file, diags))
     diags.sort(key=lambda d: d.sort_key)
     return Compiled(result, diags)
 

@@ -49,6 +49,8 @@ CODES: dict[str, str] = {
     "goto-into-block": "a goto into an `if` or `else` block",
     "end-disposition": "an early end names a disposition that is not declared",
     "cycle": "derived variables that depend on each other in a cycle",
+    "unreachable": "a question that no interview can reach",
+    "always-false": "a routing condition that no interview can make true",
     # expressions
     "type": "an expression whose operands have the wrong type",
     "unknown-test": "an `is` test that does not exist",
@@ -64,6 +66,7 @@ CODES: dict[str, str] = {
     "fill": "a fill that names an unknown field",
     # warnings
     "unused-scale": "a scale that no question uses",
+    "always-true": "a routing condition that holds in every interview",
 }
 
 

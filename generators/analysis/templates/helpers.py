@@ -1,0 +1,851 @@
+# ---------------------------------------------------------------- the machinery
+#
+# Everything below is the same for every survey: it reads the tables above
+# (COLUMNS, LABELS, VALUE_LABELS, MISSING_CODES, ...) and never a survey's own
+# names.
+
+#: A table of results: plain JSON values (see docs/analysis.md for each kind).
+Table = dict[str, Any]
+
+
+class AnalysisError(Exception):
+    """A problem with an input file; ``main`` prints it as one line."""
+
+
+def warn(message: str) -> None:
+    print(f"analysis.py: warning: {message}", file=sys.stderr)
+
+
+# ---------------------------------------------------------------- reading the data
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """Every cell of a data file (.csv, .xlsx or .parquet) as text; an empty cell is <NA>."""
+    if not path.is_file():
+        raise AnalysisError(f"{path}: no such file")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        frame = pd.read_excel(path, dtype=str)
+    elif suffix in (".parquet", ".pq"):
+        frame = pd.read_parquet(path)
+    else:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    return frame.astype("string")
+
+
+def load(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+    """The columns the spec declares, each with its type.
+
+    Codes and whole numbers become nullable integers (``Int64``), decimals
+    ``Float64``, texts and multiple-choice answers (codes separated by spaces)
+    strings. An empty cell, a question that was not asked, is <NA>. A missing
+    code such as 99 is kept as it is: ``MISSING_CODES`` says it is not a number.
+    """
+    raw = read_table(path)
+    absent = [name for name in columns if name not in raw.columns]
+    if absent:
+        raise AnalysisError(f"{path}: the column(s) {', '.join(absent)} are missing")
+    data = pd.DataFrame(index=pd.RangeIndex(len(raw)))
+    for name, kind in columns.items():
+        data[name] = typed(raw[name].reset_index(drop=True), name, kind, path.name)
+    return data
+
+
+def typed(column: pd.Series, name: str, kind: str, file: str) -> pd.Series:
+    """One column of text as the type ``kind``; cells that do not fit are left out (a warning)."""
+    text = column.str.strip()
+    text = text.mask(text == "")
+    if kind in ("text", "multiple"):
+        return text
+    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if kind == "decimal":
+        result = pd.Series(numbers, dtype="Float64")
+    else:
+        numbers = np.where(np.floor(numbers) == numbers, numbers, np.nan)
+        if kind == "single":
+            numbers = np.where(np.isin(numbers, list(VALUE_LABELS[name])), numbers, np.nan)
+        result = pd.Series(numbers).astype("Int64")
+    dropped = int((text.notna() & result.isna()).sum())
+    if dropped:
+        what = "codes of the question" if kind == "single" else "numbers"
+        warn(f"{file}: {name}: {dropped} cell(s) are not {what}; they are left out")
+    return result
+
+
+def as_float(column: pd.Series) -> np.ndarray:
+    """A numeric column as floats, <NA> as NaN (a comparison with NaN is false)."""
+    return column.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def select(
+    x: np.ndarray, conditions: list[np.ndarray], codes: list[int], otherwise: float = np.nan
+) -> pd.Series:
+    """The code of the first condition that holds, else ``otherwise``; no value stays no value."""
+    out = (
+        np.select(conditions, codes, default=otherwise)
+        if conditions
+        else np.full(x.shape, otherwise)
+    )
+    out = np.where(np.isnan(x), np.nan, out)
+    return pd.Series(out).astype("Int64")
+
+
+def labelled(codes: pd.Series, name: str) -> pd.Series:
+    """A coded column as an ordered Categorical of its labels, in the spec's code order.
+
+    Missing codes stay categories: they are answers ("Ikke sikker"), counted in
+    frequency tables and left out of every statistic.
+    """
+    labels = VALUE_LABELS[name]
+    x = as_float(codes)
+    positions = np.full(x.shape, -1)
+    for i, code in enumerate(labels):
+        positions[x == code] = i
+    categories = pd.Categorical.from_codes(
+        positions, categories=list(labels.values()), ordered=True
+    )
+    return pd.Series(categories, index=codes.index, name=name)
+
+
+def substantive(codes: pd.Series, name: str) -> pd.Series:
+    """True where the column holds a value that is not a missing code."""
+    return codes.notna() & ~codes.isin(list(MISSING_CODES.get(name, {})))
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def num(x: Any) -> float | None:
+    """A number for tables.json: rounded to 6 decimals, None for no value."""
+    if x is None:
+        return None
+    x = float(x)
+    return None if np.isnan(x) or np.isinf(x) else round(x, 6)
+
+
+def percent(part: float, whole: float) -> float | None:
+    return num(100 * part / whole) if whole else None
+
+
+def frequencies(frame: pd.DataFrame, name: str) -> Table:
+    """Counts and percents per category.
+
+    ``percent`` is of every answer, missing codes included (the report's
+    "Ikke sikker/ubesvart 3 %"); ``valid_percent`` is of the substantive
+    answers only, so a missing code has none. A row without a value (the
+    question was not asked) is counted in ``not_asked`` and in no percent.
+    """
+    kind = KINDS[name]
+    if kind == "multiple":
+        return multiple_frequencies(frame, name)
+    codes = frame[name]
+    missing = MISSING_CODES.get(name, {})
+    if kind in ("integer", "decimal"):
+        seen = sorted(set(codes.dropna().tolist()) - set(missing))
+        labels = {value: str(value) for value in seen}
+        labels.update(VALUE_LABELS.get(name, {}))
+        counts = [int((codes == value).sum()) for value in labels]
+    else:
+        labels = VALUE_LABELS[name]
+        counts = labelled(codes, name).value_counts(sort=False).tolist()
+    answered = int(codes.notna().sum())
+    valid = int(substantive(codes, name).sum())
+    categories = [
+        {
+            "code": code,
+            "label": label,
+            "missing": missing.get(code),
+            "count": int(count),
+            "percent": percent(count, answered),
+            "valid_percent": None if code in missing else percent(count, valid),
+        }
+        for (code, label), count in zip(labels.items(), counts, strict=True)
+    ]
+    return {
+        "kind": "frequencies",
+        "variable": name,
+        "label": LABELS[name],
+        "n": answered,
+        "valid_n": valid,
+        "not_asked": int(codes.isna().sum()),
+        "categories": categories,
+    }
+
+
+def multiple_frequencies(frame: pd.DataFrame, name: str) -> Table:
+    """A multiple-choice question: for each code, how many chose it (of those who answered)."""
+    chosen = frame[name].str.split()
+    answered = int(chosen.notna().sum())
+    missing = MISSING_CODES.get(name, {})
+    valid = int(chosen.dropna().map(lambda codes: any(int(c) not in missing for c in codes)).sum())
+    categories = []
+    for code, label in VALUE_LABELS[name].items():
+        count = int(chosen.dropna().map(lambda codes, code=code: str(code) in codes).sum())
+        categories.append(
+            {
+                "code": code,
+                "label": label,
+                "missing": missing.get(code),
+                "count": count,
+                "percent": percent(count, answered),
+                "valid_percent": None if code in missing else percent(count, valid),
+            }
+        )
+    return {
+        "kind": "frequencies",
+        "variable": name,
+        "label": LABELS[name],
+        "multiple": True,
+        "n": answered,
+        "valid_n": valid,
+        "not_asked": int(chosen.isna().sum()),
+        "categories": categories,
+    }
+
+
+def crosstab(frame: pd.DataFrame, row: str, column: str, test: bool = False) -> Table:
+    """Counts and row percents of two coded variables, on the rows where both
+    hold a substantive answer.
+
+    With ``test``: Pearson's chi-square without continuity correction (SPSS's
+    "Pearson Chi-Square"), its degrees of freedom and p-value, the smallest
+    expected count, a warning when more than 20 % of the cells expect fewer
+    than 5, and Cramér's V. Categories that no one chose are left out of the
+    test, as SPSS does.
+    """
+    valid = substantive(frame[row], row) & substantive(frame[column], column)
+    row_codes = [c for c in VALUE_LABELS[row] if c not in MISSING_CODES.get(row, {})]
+    column_codes = [c for c in VALUE_LABELS[column] if c not in MISSING_CODES.get(column, {})]
+    counts = pd.crosstab(frame[row][valid], frame[column][valid])
+    counts = counts.reindex(index=row_codes, columns=column_codes, fill_value=0)
+    observed = counts.to_numpy(dtype="int64")
+    row_totals = observed.sum(axis=1)
+    column_totals = observed.sum(axis=0)
+    total = int(observed.sum())
+    table: Table = {
+        "kind": "crosstab",
+        "row": {"variable": row, "label": LABELS[row]},
+        "column": {"variable": column, "label": LABELS[column]},
+        "row_categories": [{"code": c, "label": VALUE_LABELS[row][c]} for c in row_codes],
+        "column_categories": [{"code": c, "label": VALUE_LABELS[column][c]} for c in column_codes],
+        "counts": observed.tolist(),
+        "row_totals": row_totals.tolist(),
+        "column_totals": column_totals.tolist(),
+        "total": total,
+        "row_percents": [
+            [percent(x, t) for x in r] for r, t in zip(observed.tolist(), row_totals, strict=True)
+        ],
+        "total_percents": [percent(x, total) for x in column_totals.tolist()],
+        "left_out": int(len(frame) - total),
+    }
+    if test:
+        table.update(chi_square(observed))
+    return table
+
+
+def chi_square(observed: np.ndarray) -> Table:
+    """Pearson's chi-square test of independence, on the rows and columns that are not empty."""
+    kept = observed[observed.sum(axis=1) > 0][:, observed.sum(axis=0) > 0]
+    result: Table = {
+        "test": "Pearson chi-square",
+        "chi2": None,
+        "dof": None,
+        "p_value": None,
+        "min_expected": None,
+        "expected_below_5": None,
+        "cramers_v": None,
+        "warning": None,
+    }
+    if kept.shape[0] < 2 or kept.shape[1] < 2:
+        result["warning"] = "too few non-empty rows or columns for a chi-square test"
+        return result
+    test = stats.chi2_contingency(kept, correction=False)
+    expected = test.expected_freq
+    below = int((expected < 5).sum())
+    n = kept.sum()
+    result.update(
+        chi2=num(test.statistic),
+        dof=int(test.dof),
+        p_value=num(test.pvalue),
+        min_expected=num(expected.min()),
+        expected_below_5=below,
+        cramers_v=num(np.sqrt(test.statistic / (n * (min(kept.shape) - 1)))),
+    )
+    if below > 0.2 * expected.size:
+        result["warning"] = (
+            f"{below} of {expected.size} cells ({100 * below / expected.size:.0f} %) expect fewer "
+            f"than 5 (the smallest {expected.min():.1f}); the chi-square test may be unreliable"
+        )
+    return result
+
+
+def summary(frame: pd.DataFrame, name: str) -> Table:
+    """n, mean, median, standard deviation (n - 1), minimum and maximum of the
+    substantive values: missing codes (99 = "ikke sikker") are counted apart,
+    never averaged in."""
+    values = frame[name]
+    missing = MISSING_CODES.get(name, {})
+    x = as_float(values[substantive(values, name)])
+    n = int(x.size)
+    return {
+        "kind": "summary",
+        "variable": name,
+        "label": LABELS[name],
+        "n": n,
+        "mean": num(x.mean()) if n else None,
+        "median": num(np.median(x)) if n else None,
+        "sd": num(x.std(ddof=1)) if n > 1 else None,
+        "min": num(x.min()) if n else None,
+        "max": num(x.max()) if n else None,
+        "missing": [
+            {
+                "code": code,
+                "label": VALUE_LABELS.get(name, {}).get(code),
+                "missing": kind,
+                "count": int((values == code).sum()),
+            }
+            for code, kind in missing.items()
+        ],
+        "not_asked": int(values.isna().sum()),
+    }
+
+
+def not_computed(name: str, why: str) -> Table:
+    return {"kind": "skipped", "variable": name, "reason": why}
+
+
+def needs_sample(analysis: str) -> tuple[list[Table], None]:
+    why = "needs the sample file with the dispositions: --sample SAMPLE.csv"
+    return [{"kind": "skipped", "analysis": analysis, "reason": why}], None
+
+
+# ---------------------------------------------------------------- response rates
+
+
+def count(disposition: pd.Series, *codes: int) -> int:
+    """The number of cases whose disposition is one of ``codes``; ``count()`` is every case."""
+    if not codes:
+        return int(len(disposition))
+    return int(disposition.isin(codes).sum())
+
+
+def divide(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator else np.nan
+
+
+def rate(name: str, numerator: float, denominator: float | None, **details: Any) -> Table:
+    value = divide(numerator, denominator) if denominator is not None else numerator
+    return {
+        "kind": "rate",
+        "name": name,
+        "label": RATES[name]["label"],
+        "formula": RATES[name]["formula"],
+        "numerator": numerator if isinstance(numerator, int) else num(numerator),
+        "denominator": num(denominator),
+        "rate": num(value),
+        "percent": num(100 * value),
+        **details,
+    }
+
+
+def aapor_counts(disposition: pd.Series) -> dict[str, int]:
+    """The number of cases in each AAPOR category, from the dispositions' categories."""
+    counts = dict.fromkeys(AAPOR_CATEGORIES, 0)
+    for code, category in DISPOSITIONS.items():
+        counts[category] += count(disposition, code)
+    return counts
+
+
+def aapor_rate(
+    name: str, disposition: pd.Series, definition: str, eligibility: float | None = None
+) -> Table:
+    """An AAPOR response rate (Standard Definitions), stating the eligibility estimate e.
+
+    RR1/RR2 count every case of unknown eligibility as eligible (e = 1), RR5/RR6
+    none (e = 0); RR3/RR4 use the given e, or estimate it by the proportional
+    method: the eligible share of the cases whose eligibility is known.
+    """
+    c = aapor_counts(disposition)
+    interviews = c["I"] + (c["P"] if definition in ("RR2", "RR4", "RR6") else 0)
+    eligible = c["I"] + c["P"] + c["R"] + c["NC"] + c["O"]
+    unknown = c["UH"] + c["UO"]
+    if definition in ("RR1", "RR2"):
+        e, method = 1.0, "all cases of unknown eligibility counted as eligible"
+    elif definition in ("RR5", "RR6"):
+        e, method = 0.0, "no case of unknown eligibility counted as eligible"
+    elif eligibility is not None:
+        e, method = eligibility, "given in the spec"
+    else:
+        known = eligible + c["NE"]
+        e = eligible / known if known else np.nan
+        method = "proportional: (I+P+R+NC+O) / (I+P+R+NC+O+NE)"
+    denominator = eligible + e * unknown if unknown else eligible
+    return rate(
+        name,
+        interviews,
+        denominator,
+        definition=definition,
+        eligibility=num(e),
+        eligibility_method=method,
+        categories=c,
+    )
+
+
+# ---------------------------------------------------------------- figures
+
+BLUE, GREY = "#2f6690", "#9e9e9e"
+AGREE = ["#08306b", "#2171b5", "#6baed6", "#c6dbef"]
+DISAGREE = ["#7f2704", "#d94801", "#fd8d3c", "#fdd0a2"]
+MIDDLE = "#d9d9d9"
+
+
+def style() -> None:
+    """Fixed fonts and metadata, so the same data give the same image files."""
+    plt.rcParams.update(
+        {
+            "font.family": "DejaVu Sans",
+            "font.size": 9,
+            "svg.fonttype": "none",
+            "svg.hashsalt": "kvpspec",
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+        }
+    )
+
+
+def wrap(text: str, width: int = 45) -> str:
+    return "\n".join(textwrap.wrap(text, width)) or text
+
+
+def titled(fig: Figure, caption: str) -> Figure:
+    fig.suptitle(wrap(caption, 90), x=0.01, ha="left", fontsize=10, fontweight="bold")
+    return fig
+
+
+def percent_bars(table: Table, caption: str) -> Figure:
+    """Horizontal bars: the percent of answers in each category, missing codes in grey."""
+    categories = table["categories"]
+    values = [c["percent"] or 0 for c in categories]
+    colours = [GREY if c["missing"] else BLUE for c in categories]
+    y = np.arange(len(categories))
+    fig, ax = plt.subplots(figsize=(8, 1.4 + 0.4 * len(categories)), layout="constrained")
+    ax.barh(y, values, color=colours)
+    ax.set_yticks(y, [wrap(c["label"]) for c in categories])
+    ax.invert_yaxis()
+    for yi, value in zip(y, values, strict=True):
+        ax.text(value + 0.5, yi, f"{value:.0f} %", va="center")
+    ax.set_xlim(0, max(values + [1]) * 1.15)
+    ax.set_xlabel(f"{WORDS['percent']} (n = {table['n']})")
+    return titled(fig, caption)
+
+
+def diverging_bars(tables: list[Table], caption: str) -> Figure:
+    """Likert items as diverging stacked bars around zero: the first half of
+    the scale (agree, improved) to the right, the second half to the left, a
+    middle category across zero; missing codes in a panel of their own."""
+    first = [c for c in tables[0]["categories"] if not c["missing"]]
+    k = len(first)
+    right, left = list(range(k // 2)), list(range((k + 1) // 2, k))
+    middle = k // 2 if k % 2 else None
+    fig, (ax, side) = plt.subplots(
+        1,
+        2,
+        figsize=(9, 1.6 + 0.5 * len(tables)),
+        width_ratios=[5, 1],
+        sharey=True,
+        layout="constrained",
+    )
+    y = np.arange(len(tables))
+    for yi, table in zip(y, tables, strict=True):
+        shares = [c["percent"] or 0 for c in table["categories"] if not c["missing"]]
+        start = shares[middle] / 2 if middle is not None else 0
+        if middle is not None:
+            ax.barh(
+                yi,
+                shares[middle],
+                left=-start,
+                color=MIDDLE,
+                label=first[middle]["label"] if yi == 0 else None,
+            )
+        edge = start
+        for rank, i in enumerate(reversed(right)):
+            colour = AGREE[len(right) - 1 - rank] if len(right) <= len(AGREE) else BLUE
+            ax.barh(
+                yi, shares[i], left=edge, color=colour, label=first[i]["label"] if yi == 0 else None
+            )
+            edge += shares[i]
+        edge = -start
+        for rank, i in enumerate(left):
+            colour = DISAGREE[len(left) - 1 - rank] if len(left) <= len(DISAGREE) else GREY
+            ax.barh(
+                yi,
+                shares[i],
+                left=edge - shares[i],
+                color=colour,
+                label=first[i]["label"] if yi == 0 else None,
+            )
+            edge -= shares[i]
+        unsure = sum(c["percent"] or 0 for c in table["categories"] if c["missing"])
+        side.barh(yi, unsure, color=GREY)
+        side.text(unsure + 1, yi, f"{unsure:.0f} %", va="center")
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(y, [wrap(t["label"], 40) for t in tables])
+    ax.invert_yaxis()
+    ax.set_xlim(-100, 100)
+    ax.set_xticks([-100, -50, 0, 50, 100], ["100", "50", "0", "50", "100"])
+    ax.set_xlabel(WORDS["percent"])
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda i: [c["label"] for c in first].index(labels[i]))
+    fig.legend(
+        [handles[i] for i in order],
+        [labels[i] for i in order],
+        loc="outside lower center",
+        ncols=min(k, 4),
+        frameon=False,
+    )
+    missing_labels = sorted({c["label"] for c in tables[0]["categories"] if c["missing"]})
+    side.set_title(wrap(", ".join(missing_labels) or WORDS["missing"], 18), fontsize=8)
+    side.set_xlim(0, 100)
+    side.set_xticks([0, 50, 100])
+    return titled(fig, caption)
+
+
+def crosstab_bars(table: Table, caption: str) -> Figure:
+    """The row percents of a crosstab as stacked bars, one per row category and the total."""
+    rows = [c["label"] for c in table["row_categories"]] + [WORDS["total"]]
+    shares = np.array(table["row_percents"] + [table["total_percents"]], dtype=float)
+    shares = np.nan_to_num(shares)
+    colours = [AGREE[1], DISAGREE[1], AGREE[2], DISAGREE[2], AGREE[0], DISAGREE[0], MIDDLE, GREY]
+    fig, ax = plt.subplots(figsize=(8, 1.8 + 0.45 * len(rows)), layout="constrained")
+    y = np.arange(len(rows))
+    edge = np.zeros(len(rows))
+    for j, column in enumerate(table["column_categories"]):
+        ax.barh(
+            y,
+            shares[:, j],
+            left=edge,
+            color=colours[j % len(colours)],
+            label=column["label"],
+        )
+        for yi, (start, share) in enumerate(zip(edge, shares[:, j], strict=True)):
+            if share >= 6:
+                ax.text(
+                    start + share / 2, yi, f"{share:.0f}", ha="center", va="center", color="white"
+                )
+        edge += shares[:, j]
+    ax.set_yticks(y, [wrap(r, 30) for r in rows])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(WORDS["percent"])
+    fig.legend(
+        loc="outside lower center", ncols=min(len(table["column_categories"]), 4), frameon=False
+    )
+    if table.get("p_value") is not None:
+        ax.set_title(
+            f"χ² = {table['chi2']:.2f}, df = {table['dof']}, p = {table['p_value']:.3f}",
+            loc="right",
+            fontsize=8,
+        )
+    return titled(fig, caption)
+
+
+def histogram(frame: pd.DataFrame, name: str, caption: str) -> Figure:
+    """The substantive values of a number (missing codes left out) as a histogram."""
+    x = as_float(frame[name][substantive(frame[name], name)])
+    fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
+    ax.hist(x, bins=min(30, max(len(np.unique(x)), 1)), color=BLUE)
+    ax.set_xlabel(wrap(LABELS[name], 80))
+    ax.set_ylabel(WORDS["count"])
+    return titled(fig, caption)
+
+
+def grid_figures(data: pd.DataFrame) -> dict[str, Figure]:
+    """Each grid of the questionnaire (a Likert battery) as one diverging bar chart."""
+    figures = {}
+    for grid, (label, items) in GRIDS.items():
+        tables = [frequencies(data, item) for item in items]
+        figures[f"grid_{grid}"] = diverging_bars(tables, label)
+    return figures
+
+
+def save_figure(fig: Figure, folder: Path, name: str) -> list[str]:
+    """The figure as SVG and PNG, without dates or version stamps in the files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fig.savefig(folder / f"{name}.svg", metadata={"Date": None, "Creator": None})
+    fig.savefig(folder / f"{name}.png", dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return [f"figures/{name}.svg", f"figures/{name}.png"]
+
+
+# ---------------------------------------------------------------- tables as CSV
+
+
+def table_frame(table: Table) -> pd.DataFrame | None:
+    """One table of results as rows and columns, for its CSV file."""
+    if table["kind"] == "frequencies":
+        return pd.DataFrame(table["categories"])
+    if table["kind"] == "crosstab":
+        rows = []
+        for category, counts, shares in zip(
+            table["row_categories"], table["counts"], table["row_percents"], strict=True
+        ):
+            for column, n, share in zip(table["column_categories"], counts, shares, strict=True):
+                rows.append(
+                    {
+                        "row_code": category["code"],
+                        "row_label": category["label"],
+                        "column_code": column["code"],
+                        "column_label": column["label"],
+                        "count": n,
+                        "row_percent": share,
+                    }
+                )
+        return pd.DataFrame(rows)
+    if table["kind"] == "summary":
+        keys = ["variable", "n", "mean", "median", "sd", "min", "max", "not_asked"]
+        return pd.DataFrame([{key: table[key] for key in keys}])
+    if table["kind"] == "rate":
+        keys = ["name", "label", "numerator", "denominator", "rate", "percent"]
+        return pd.DataFrame([{key: table.get(key) for key in keys + ["eligibility"]}])
+    return None
+
+
+def csv_name(analysis: str, table: Table) -> str:
+    if table["kind"] == "crosstab":
+        return f"{analysis}-{table['row']['variable']}-by-{table['column']['variable']}.csv"
+    if table["kind"] == "rate":
+        return f"{analysis}-rate-{table['name']}.csv"
+    if table["kind"] == "summary":
+        return f"{analysis}-summary-{table['variable']}.csv"
+    return f"{analysis}-{table.get('variable', 'skipped')}.csv"
+
+
+# ---------------------------------------------------------------- report.html
+
+
+def h(value: Any) -> str:
+    """Text escaped for HTML: user text is never read as markup."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def table_html(table: Table) -> str:
+    kind = table["kind"]
+    out = []
+    if kind == "frequencies":
+        out.append(f"<h3>{h(table['label'])} <code>{h(table['variable'])}</code></h3>")
+        out.append(
+            f"<table><tr><th></th><th>{h(WORDS['count'])}</th><th>{h(WORDS['percent'])}</th>"
+            f"<th>{h(WORDS['valid_percent'])}</th></tr>"
+        )
+        for c in table["categories"]:
+            cls = ' class="missing"' if c["missing"] else ""
+            out.append(
+                f"<tr{cls}><td>{h(c['label'])}</td><td>{c['count']}</td><td>{fmt(c['percent'])}</td>"
+                f"<td>{fmt(c['valid_percent'])}</td></tr>"
+            )
+        out.append(
+            f'<tr class="total"><td>{h(WORDS["total"])}</td><td>{table["n"]}</td><td>100.0</td>'
+            "<td>100.0</td></tr>"
+        )
+        out.append("</table>")
+        if table["not_asked"]:
+            out.append(f'<p class="note">{h(WORDS["not_asked"])}: {table["not_asked"]}</p>')
+    elif kind == "crosstab":
+        columns = table["column_categories"]
+        out.append(f"<h3>{h(table['row']['label'])} × {h(table['column']['label'])}</h3>")
+        head = "".join(f"<th>{h(c['label'])}</th>" for c in columns)
+        out.append(f"<table><tr><th></th><th></th>{head}<th>{h(WORDS['total'])}</th></tr>")
+        rows = list(
+            zip(
+                table["row_categories"],
+                table["counts"],
+                table["row_percents"],
+                table["row_totals"],
+                strict=True,
+            )
+        )
+        rows.append(
+            (
+                {"label": WORDS["total"]},
+                table["column_totals"],
+                table["total_percents"],
+                table["total"],
+            )
+        )
+        for category, counts, shares, total in rows:
+            cells = "".join(f"<td>{n}</td>" for n in counts)
+            out.append(
+                f'<tr><th rowspan="2">{h(category["label"])}</th><td>{h(WORDS["count"])}</td>'
+                f"{cells}<td>{total}</td></tr>"
+            )
+            cells = "".join(f"<td>{fmt(s)}</td>" for s in shares)
+            out.append(
+                f'<tr class="share"><td>{h(WORDS["percent"])}</td>{cells}<td>100.0</td></tr>'
+            )
+        out.append("</table>")
+        if table.get("test"):
+            out.append(
+                f"<p>{h(table['test'])}: χ² = {fmt(table['chi2'], 3)}, df = {fmt(table['dof'])}, "
+                f"p = {fmt(table['p_value'], 3)}, {h(WORDS['min_expected'])} = "
+                f"{fmt(table['min_expected'], 1)}, Cramér's V = {fmt(table['cramers_v'], 3)}</p>"
+            )
+        if table.get("warning"):
+            out.append(f'<p class="warning">{h(table["warning"])}</p>')
+    elif kind == "summary":
+        out.append(f"<h3>{h(table['label'])} <code>{h(table['variable'])}</code></h3>")
+        out.append(
+            "<table><tr><th>n</th><th>mean</th><th>median</th><th>sd</th><th>min</th><th>max</th></tr>"
+        )
+        cells = "".join(
+            f"<td>{fmt(table[k])}</td>" for k in ("n", "mean", "median", "sd", "min", "max")
+        )
+        out.append(f"<tr>{cells}</tr></table>")
+        for m in table["missing"]:
+            out.append(
+                f'<p class="note">{h(m["label"])} ({m["code"]}): {m["count"]}, '
+                f"{h(WORDS['left_out'])}</p>"
+            )
+    elif kind == "rate":
+        extra = ""
+        if table.get("eligibility") is not None:
+            extra = f", e = {fmt(table['eligibility'], 3)} ({h(table['eligibility_method'])})"
+        out.append(
+            f'<p class="rate"><b>{h(table["label"])}</b>: {fmt(table["percent"])} % '
+            f"= {fmt(table['numerator'], 2)} / {fmt(table['denominator'], 2)}{extra}</p>"
+        )
+    elif kind == "note":
+        out.append(f'<p class="note">{h(table["text"])}</p>')
+    else:
+        out.append(
+            f'<p class="warning">{h(table.get("variable") or table.get("analysis"))}: '
+            f"{h(table['reason'])}</p>"
+        )
+    return "\n".join(out)
+
+
+CSS = """
+body { font-family: sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; color: #222; }
+h2 { border-top: 1px solid #ccc; padding-top: 1rem; }
+table { border-collapse: collapse; margin: 0.5rem 0; }
+th, td { border: 1px solid #ddd; padding: 0.2rem 0.5rem; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+tr.missing td { color: #666; font-style: italic; }
+tr.total td { font-weight: bold; }
+tr.share td { color: #555; }
+p.warning { color: #8a4b00; }
+p.note { color: #555; }
+img { max-width: 100%; }
+"""
+
+
+def report_html(results: dict[str, Any], figures: dict[str, list[str]]) -> str:
+    meta = results["$meta"]
+    parts = [
+        "<!DOCTYPE html>",
+        f'<html lang="{h(LANGUAGE)}"><head><meta charset="utf-8">',
+        f"<title>{h(TITLE)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{h(TITLE)}</h1>",
+        f"<p>{h(meta['data']['file'])}: {meta['data']['rows']} {h(WORDS['rows'])}"
+        + (
+            f"; {h(meta['sample']['file'])}: {meta['sample']['rows']} {h(WORDS['rows'])}"
+            if meta["sample"]
+            else ""
+        )
+        + f". {h(SURVEY)}, spec {h(SPEC_VERSION)}.</p>",
+    ]
+    for name, result in results.items():
+        if name == "$meta":
+            continue
+        parts.append(f'<section id="{h(name)}"><h2>{h(result["caption"])}</h2>')
+        if name in figures:
+            parts.append(f'<img src="{h(figures[name][0])}" alt="{h(result["caption"])}">')
+        parts.extend(table_html(table) for table in result["tables"])
+        parts.append("</section>")
+    grids = [name for name in figures if name not in results]
+    if grids:
+        parts.append(f'<section id="grids"><h2>{h(WORDS["grids"])}</h2>')
+        parts.extend(f'<img src="{h(figures[name][0])}" alt="{h(name)}">' for name in grids)
+        parts.append("</section>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+# ---------------------------------------------------------------- running it
+
+
+def run(data_path: Path, sample_path: Path | None, out: Path) -> dict[str, Any]:
+    """Run every analysis; write tables.json, tables/, figures/ and report.html into ``out``."""
+    style()
+    data = add_recodes(load(data_path, COLUMNS))
+    sample = add_sample_recodes(load(sample_path, SAMPLE_COLUMNS)) if sample_path else None
+    results: dict[str, Any] = {
+        "$meta": {
+            "survey": SURVEY,
+            "spec_version": SPEC_VERSION,
+            "data": {"file": data_path.name, "rows": len(data)},
+            "sample": {"file": sample_path.name, "rows": len(sample)}
+            if sample is not None
+            else None,
+        }
+    }
+    figures: dict[str, list[str]] = {}
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tables").mkdir(exist_ok=True)
+    for name, analysis in ANALYSES.items():
+        tables, figure = analysis(data, sample)
+        results[name] = {"caption": CAPTIONS[name], "title": TITLES[name], "tables": tables}
+        if figure is not None:
+            figures[name] = save_figure(figure, out / "figures", name)
+        for table in tables:
+            frame = table_frame(table)
+            if frame is not None:
+                frame.to_csv(
+                    out / "tables" / csv_name(name, table), index=False, lineterminator="\n"
+                )
+    for name, figure in grid_figures(data).items():
+        figures[name] = save_figure(figure, out / "figures", name)
+    text = json.dumps(results, ensure_ascii=False, indent=2, default=json_value)
+    (out / "tables.json").write_text(text + "\n", encoding="utf-8")
+    (out / "report.html").write_text(report_html(results, figures), encoding="utf-8")
+    return results
+
+
+def json_value(value: Any) -> Any:
+    """numpy numbers as plain JSON numbers."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return num(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=f"The analyses of the survey {SURVEY}.")
+    parser.add_argument("data", type=Path, help="the response data (.csv, .xlsx or .parquet)")
+    parser.add_argument("--sample", type=Path, help="the sample file, with each case's disposition")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent,
+        help="the folder to write into (default: beside this file)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        run(args.data, args.sample, args.out)
+    except (AnalysisError, OSError, ValueError, pd.errors.ParserError) as exc:
+        print(f"analysis.py: error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote tables.json, report.html, tables/ and figures/ to {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

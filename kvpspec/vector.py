@@ -1,0 +1,327 @@
+"""The expression language over whole columns (numpy), for the simulator.
+
+The same meaning as ``expr.Evaluator``, one row at a time there, one column at a
+time here; ``tests/test_vector.py`` property-tests that the two agree on every
+expression over generated interviews. Columns:
+
+* codes and numbers: ``float64`` with ``NaN`` for no value;
+* text: an object array with ``None`` for no value (an empty text is no value);
+* multiple choice: a ``bool`` matrix, one column per code of the variable
+  (a row with nothing chosen has no value);
+* conditions: ``bool``.
+
+Only this module and the simulator import numpy; ``kvpspec check`` never does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from kvpspec import model as m
+from kvpspec.lower import RecodeTable, Variable, computation_order, recode_table
+
+
+@dataclass
+class Vec:
+    """A column of values: kind ``num``, ``text``, ``bool`` or ``set`` (then ``codes``)."""
+
+    kind: str
+    data: Any
+    codes: tuple[int, ...] = ()
+
+    def present(self) -> np.ndarray:
+        """Rows that hold a value."""
+        if self.kind == "num":
+            return ~np.isnan(self.data)
+        if self.kind == "text":
+            return np.array([x is not None for x in self.data], dtype=bool)
+        if self.kind == "set":
+            return self.data.any(axis=1)
+        return np.ones(len(self.data), dtype=bool)
+
+
+class VectorEvaluator:
+    """Evaluates expressions over a table of columns: ``{name: numpy array}``."""
+
+    def __init__(self, variables: Mapping[str, Variable], recodes: Mapping[str, m.Recode] | None = None,
+                 derives: tuple[m.Derive, ...] = ()):
+        self.variables = variables
+        self.recodes = dict(recodes or {})
+        self._derives = {d.name: d for d in derives}
+        self._tables: dict[tuple[str, str | None], RecodeTable] = {}
+        spec = m.Spec.build(name="", title=None, recodes=tuple(self.recodes.values()), derives=tuple(derives))
+        self._order, _ = computation_order(spec)
+
+    # ------------------------------------------------------------ columns in and out
+
+    def column(self, name: str, values: list[Any]) -> Any:
+        """A Python column (``None`` for no value) as this module stores it."""
+        var = self.variables.get(name)
+        if var is not None and var.type == "multiple":
+            codes = var.codes
+            mat = np.zeros((len(values), len(codes)), dtype=bool)
+            index = {c: j for j, c in enumerate(codes)}
+            for i, v in enumerate(values):
+                for c in v or ():
+                    mat[i, index[c]] = True
+            return mat
+        if var is not None and var.value_kind == "text" or any(isinstance(v, str) for v in values):
+            return np.array([v if v != "" else None for v in values], dtype=object)
+        return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+
+    def as_python(self, vec: Vec) -> list[Any]:
+        """A result column as the values ``Evaluator`` gives (``None`` for no value)."""
+        if vec.kind == "bool":
+            return [bool(x) for x in vec.data]
+        if vec.kind == "text":
+            return list(vec.data)
+        if vec.kind == "set":
+            return [frozenset(c for c, on in zip(vec.codes, row) if on) or None for row in vec.data]
+        return [None if np.isnan(x) else (int(x) if float(x).is_integer() else float(x)) for x in vec.data]
+
+    # ------------------------------------------------------------ evaluation
+
+    def truth(self, e: m.Expr | None, table: Mapping[str, Any], n: int) -> np.ndarray:
+        if e is None:
+            return np.ones(n, dtype=bool)
+        v = self.value(e, table, n)
+        return self._bool(v)
+
+    def value(self, e: m.Expr, table: Mapping[str, Any], n: int) -> Vec:
+        return getattr(self, "_" + type(e).__name__.rstrip("_").lower())(e, table, n)
+
+    def complete(self, table: Mapping[str, Any], n: int) -> dict[str, Any]:
+        """The table with its recodes and derived variables computed (as ``Evaluator.complete``)."""
+        out = dict(table)
+        for name in self._order:
+            r = self.recodes.get(name)
+            if r is not None and not r.source_is_scale:
+                out[name] = self._lookup(name, r.source, self._raw(m.Ref.build(name=r.source), out, n)).data
+            elif name in self._derives:
+                v = self.value(self._derives[name].expr, out, n)
+                out[name] = v.data
+        return out
+
+    def _bool(self, v: Vec) -> np.ndarray:
+        if v.kind == "bool":
+            return v.data
+        if v.kind == "num":  # Python truth of a number; no value is false
+            return ~np.isnan(v.data) & (v.data != 0)
+        if v.kind == "text":
+            return np.array([bool(x) for x in v.data], dtype=bool)
+        return v.data.any(axis=1)
+
+    def _ref_vec(self, name: str, table: Mapping[str, Any], n: int) -> Vec:
+        data = table.get(name)
+        var = self.variables.get(name)
+        if data is None:
+            if var is not None and var.type == "multiple":
+                return Vec("set", np.zeros((n, len(var.codes)), dtype=bool), var.codes)
+            if var is not None and var.value_kind == "text":
+                return Vec("text", np.full(n, None, dtype=object))
+            return Vec("num", np.full(n, np.nan))
+        if isinstance(data, np.ndarray) and data.ndim == 2:
+            return Vec("set", data, var.codes if var is not None else ())
+        if isinstance(data, np.ndarray) and data.dtype == object:
+            return Vec("text", data)
+        if isinstance(data, np.ndarray) and data.dtype == bool:
+            return Vec("bool", data)
+        return Vec("num", np.asarray(data, dtype=float))
+
+    def _raw(self, e: m.Expr, table, n) -> Vec:
+        return self.value(e, table, n)
+
+    def substantive(self, e: m.Expr, table, n) -> Vec:
+        """The values with missing codes turned into no value (for a variable)."""
+        v = self._raw(e, table, n)
+        if v.kind == "num" and isinstance(e, m.Ref) and e.name in self.variables:
+            miss = self.variables[e.name].missing_codes
+            if miss:
+                data = v.data.copy()
+                data[np.isin(data, list(miss))] = np.nan
+                return Vec("num", data)
+        return v
+
+    def _literal(self, e: m.Literal_, table, n) -> Vec:
+        x = e.value
+        if isinstance(x, bool):
+            return Vec("bool", np.full(n, x, dtype=bool))
+        if isinstance(x, str):
+            return Vec("text", np.full(n, x if x != "" else None, dtype=object))
+        return Vec("num", np.full(n, float(x)))
+
+    def _ref(self, e: m.Ref, table, n) -> Vec:
+        return self._ref_vec(e.name, table, n)
+
+    def _call(self, e: m.Call, table, n) -> Vec:
+        if e.func in self.recodes and len(e.args) == 1:
+            arg = e.args[0]
+            source = arg.name if isinstance(arg, m.Ref) else None
+            return self._lookup(e.func, source, self._raw(arg, table, n))
+        raise ValueError(f"cannot evaluate the call `{e.func}` here")
+
+    def _lookup(self, recode: str, source: str | None, v: Vec) -> Vec:
+        key = (recode, source)
+        if key not in self._tables:
+            var = self.variables.get(source or "")
+            self._tables[key] = recode_table(self.recodes[recode], var.missing_codes if var is not None else frozenset())
+        table = self._tables[key]
+        if v.kind != "num":
+            raise ValueError("only codes and numbers can be recoded")
+        x = v.data
+        out = np.full(len(x), np.nan)
+        done = np.isnan(x)
+        is_missing = np.isin(x, list(table.missing)) if table.missing else np.zeros(len(x), dtype=bool)
+        fallback = None
+        for spec, code in table.rules:
+            if spec.kind == "else":
+                fallback = code
+                continue
+            hit = ~done & self._matches(spec, x, is_missing)
+            out[hit] = code
+            done |= hit
+        if fallback is not None:
+            out[~done] = fallback
+        return Vec("num", out)
+
+    @staticmethod
+    def _matches(spec: m.ValueSpec, x: np.ndarray, is_missing: np.ndarray) -> np.ndarray:
+        """``lower.matches`` over a column."""
+        if spec.kind == "single":
+            return x == spec.low
+        if spec.kind in ("range", "upto", "from"):
+            ok = ~is_missing & ~np.isnan(x)
+            if spec.low is not None:
+                ok &= x >= spec.low
+            if spec.high is not None:
+                ok &= x <= spec.high
+            return ok
+        return np.zeros(len(x), dtype=bool)
+
+    def _unary(self, e: m.Unary, table, n) -> Vec:
+        if e.op == "not":
+            return Vec("bool", ~self._bool(self.value(e.operand, table, n)))
+        v = self.substantive(e.operand, table, n)
+        return Vec("num", -v.data)
+
+    def _binary(self, e: m.Binary, table, n) -> Vec:
+        a, b = self.substantive(e.left, table, n), self.substantive(e.right, table, n)
+        if a.kind == "text" or b.kind == "text":
+            out = np.array(
+                [x + y if x is not None and y is not None else None for x, y in zip(a.data, b.data)], dtype=object
+            )
+            return Vec("text", out)
+        x, y = a.data, b.data
+        with np.errstate(all="ignore"):
+            if e.op == "+":
+                r = x + y
+            elif e.op == "-":
+                r = x - y
+            elif e.op == "*":
+                r = x * y
+            else:
+                r = np.where(y == 0, np.nan, x / np.where(y == 0, 1, y))
+        return Vec("num", r)
+
+    def _eq(self, a: Vec, b: Vec, n: int) -> np.ndarray:
+        """Rows where both have a value and they are equal (a set holds the code)."""
+        if a.kind == "set" or b.kind == "set":
+            s, o = (a, b) if a.kind == "set" else (b, a)
+            if o.kind == "set":  # two multiple choices: equal sets
+                return np.zeros(n, dtype=bool)
+            out = np.zeros(n, dtype=bool)
+            for j, code in enumerate(s.codes):
+                out |= s.data[:, j] & (o.data == code) if o.kind == "num" else np.zeros(n, dtype=bool)
+            return out
+        if a.kind == "text" or b.kind == "text":
+            return np.array([x is not None and y is not None and x == y for x, y in zip(a.data, b.data)], dtype=bool)
+        if a.kind == "bool" or b.kind == "bool":
+            return a.data == b.data
+        return a.data == b.data  # NaN never equals
+
+    def _compare(self, e: m.Compare, table, n) -> Vec:
+        if e.op in ("==", "!="):
+            a, b = self._raw(e.left, table, n), self._raw(e.right, table, n)
+            both = a.present() & b.present()
+            eq = self._eq(a, b, n)
+            return Vec("bool", both & (eq if e.op == "==" else ~eq))
+        a, b = self.substantive(e.left, table, n), self.substantive(e.right, table, n)
+        if a.kind != "num" or b.kind != "num":
+            return Vec("bool", np.zeros(n, dtype=bool))
+        x, y = a.data, b.data
+        with np.errstate(invalid="ignore"):
+            r = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[e.op]
+        return Vec("bool", r & ~np.isnan(x) & ~np.isnan(y))
+
+    def _in(self, e: m.In, table, n) -> Vec:
+        raw = self._raw(e.operand, table, n)
+        present = raw.present()
+        hit = np.zeros(n, dtype=bool)
+        if raw.kind == "set":
+            var = self.variables.get(e.operand.name) if isinstance(e.operand, m.Ref) else None
+            miss = var.missing_codes if var is not None else frozenset()
+            for v in e.values:
+                for j, code in enumerate(raw.codes):
+                    if v.kind == "single":
+                        ok = code == v.low
+                    elif v.kind == "string":
+                        ok = False
+                    else:
+                        ok = code not in miss and v.contains(code)
+                    if ok:
+                        hit |= raw.data[:, j]
+        elif raw.kind == "text":
+            texts = {v.text for v in e.values if v.kind == "string"}
+            hit = np.array([x in texts for x in raw.data], dtype=bool)
+        else:
+            sub = self.substantive(e.operand, table, n).data if raw.kind == "num" else None
+            for v in e.values:
+                if v.kind == "single":
+                    hit |= raw.data == v.low
+                elif v.kind in ("range", "upto", "from") and sub is not None:
+                    ok = ~np.isnan(sub)
+                    with np.errstate(invalid="ignore"):
+                        if v.low is not None:
+                            ok &= sub >= v.low
+                        if v.high is not None:
+                            ok &= sub <= v.high
+                    hit |= ok
+                elif v.kind == "else" and sub is not None:
+                    hit |= ~np.isnan(sub)
+        return Vec("bool", present & (hit != e.negated))
+
+    def _boolop(self, e: m.BoolOp, table, n) -> Vec:
+        parts = [self._bool(self.value(op, table, n)) for op in e.operands]
+        out = parts[0].copy()
+        for p in parts[1:]:
+            if e.op == "and":
+                out &= p
+            else:
+                out |= p
+        return Vec("bool", out)
+
+    def _test(self, e: m.Test, table, n) -> Vec:
+        raw = self._raw(e.operand, table, n)
+        var = self.variables.get(e.operand.name) if isinstance(e.operand, m.Ref) else None
+        if e.test == "answered":
+            result = raw.present()
+        elif raw.kind == "set":
+            miss = var.missing_codes if var is not None else frozenset()
+            if e.test == "missing":
+                subst = [j for j, c in enumerate(raw.codes) if c not in miss]
+                result = ~raw.data[:, subst].any(axis=1) if subst else np.ones(n, dtype=bool)
+            else:
+                cols = [j for j, c in enumerate(raw.codes) if var is not None and var.missing_kind(c) == e.test]
+                result = raw.data[:, cols].any(axis=1) if cols else np.zeros(n, dtype=bool)
+        elif e.test == "missing":
+            result = ~raw.present() | ~self.substantive(e.operand, table, n).present()
+        else:
+            result = np.zeros(n, dtype=bool)
+            if var is not None and raw.kind == "num":
+                codes = [c for c, kind in var.missing if kind == e.test]
+                if codes:
+                    result = np.isin(raw.data, codes)
+        return Vec("bool", result != e.negated)

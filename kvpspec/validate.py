@@ -2,8 +2,8 @@
 
 Whole columns at a time (pyarrow and numpy), never a Python loop per row: the
 only loops run over the columns and over the cells that fail. Routing comes
-from the core (``flow.asked_conditions``) and is evaluated by the column
-evaluator (``vectorised.py``), which means what ``expr.Evaluator`` means.
+from the core (``flow.asked_conditions``) and is evaluated by the vectorised
+evaluator (``vector.py``), which means what ``expr.Evaluator`` means.
 
 Rules (the ``rule`` of each finding):
 
@@ -36,7 +36,7 @@ from kvpspec.flow import asked_conditions
 from kvpspec.fmt import format_expr
 from kvpspec.lower import Variable, expr_refs
 from kvpspec.schemas import DATA_ROLES
-from kvpspec.vectorised import ColumnEvaluator
+from kvpspec.vector import VectorEvaluator
 
 _INT = r"^[+-]?[0-9]+$"
 _DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -149,7 +149,7 @@ class Validator:
         self.expected = [v for v in self.low.variables.values() if v.role in DATA_ROLES]
         self.present_columns = [v for v in self.expected if v.name in source.header]
         self.guards = asked_conditions(self.low)
-        self.evaluator = ColumnEvaluator(self.low.variables, self.low.recodes)
+        self.evaluator = VectorEvaluator(self.low.variables, self.low.recodes, compiled.spec.derives)
         # the variables whose values routing, recodes and soft checks read
         needed: set[str] = set()
         for guard in self.guards.values():
@@ -261,7 +261,7 @@ class Validator:
                 present &= ~blank
             values = np.asarray(raw.to_numpy(zero_copy_only=False), dtype=object) if name in self.needed else np.empty(0)
             if values.size:
-                values[~present] = ""
+                values[~present] = None
             if v.role == "id":
                 self._ids.append(values if values.size else np.asarray(raw.to_numpy(zero_copy_only=False), dtype=object))
             return _Column(v, present, np.zeros(n, dtype=bool), values)
@@ -355,7 +355,7 @@ class Validator:
                 continue
             col = columns.get(name)
             arrays[name] = col.values if col is not None and col.values.size else _empty(var, batch.n)
-        return self.evaluator.complete(arrays, batch.n, self.compiled.spec.derives)
+        return self.evaluator.complete(arrays, batch.n)
 
     def _check_routing(self, batch: Batch, columns: dict[str, _Column]) -> None:
         arrays = self._arrays(batch, columns)
@@ -447,7 +447,7 @@ def _empty(v: Variable, n: int) -> np.ndarray:
     if v.type == "multiple":
         return np.zeros((n, len(v.codes)), dtype=bool)
     if v.value_kind == "text":
-        return np.full(n, "", dtype=object)
+        return np.full(n, None, dtype=object)
     return np.full(n, np.nan)
 
 

@@ -134,11 +134,19 @@ class VectorEvaluator:
     def _raw(self, e: m.Expr, table, n) -> Vec:
         return self.value(e, table, n)
 
+    def missing_kinds(self, e: m.Expr) -> dict[int, str]:
+        """The missing codes of what an expression reads (``Evaluator.missing_kinds``)."""
+        if isinstance(e, m.Ref) and e.name in self.variables:
+            return dict(self.variables[e.name].missing)
+        if isinstance(e, m.Call) and e.func in self.recodes:
+            return {rule.code: rule.missing for rule in self.recodes[e.func].rules if rule.missing}
+        return {}
+
     def substantive(self, e: m.Expr, table, n) -> Vec:
-        """The values with missing codes turned into no value (for a variable)."""
+        """The values with missing codes turned into no value (a variable or an applied recode)."""
         v = self._raw(e, table, n)
-        if v.kind == "num" and isinstance(e, m.Ref) and e.name in self.variables:
-            miss = self.variables[e.name].missing_codes
+        if v.kind == "num":
+            miss = self.missing_kinds(e)
             if miss:
                 data = v.data.copy()
                 data[np.isin(data, list(miss))] = np.nan
@@ -305,23 +313,21 @@ class VectorEvaluator:
 
     def _test(self, e: m.Test, table, n) -> Vec:
         raw = self._raw(e.operand, table, n)
-        var = self.variables.get(e.operand.name) if isinstance(e.operand, m.Ref) else None
+        kinds = self.missing_kinds(e.operand)
         if e.test == "answered":
             result = raw.present()
         elif raw.kind == "set":
-            miss = var.missing_codes if var is not None else frozenset()
             if e.test == "missing":
-                subst = [j for j, c in enumerate(raw.codes) if c not in miss]
+                subst = [j for j, c in enumerate(raw.codes) if c not in kinds]
                 result = ~raw.data[:, subst].any(axis=1) if subst else np.ones(n, dtype=bool)
             else:
-                cols = [j for j, c in enumerate(raw.codes) if var is not None and var.missing_kind(c) == e.test]
+                cols = [j for j, c in enumerate(raw.codes) if kinds.get(c) == e.test]
                 result = raw.data[:, cols].any(axis=1) if cols else np.zeros(n, dtype=bool)
         elif e.test == "missing":
             result = ~raw.present() | ~self.substantive(e.operand, table, n).present()
         else:
             result = np.zeros(n, dtype=bool)
-            if var is not None and raw.kind == "num":
-                codes = [c for c, kind in var.missing if kind == e.test]
-                if codes:
-                    result = np.isin(raw.data, codes)
+            codes = [c for c, kind in kinds.items() if kind == e.test]
+            if codes and raw.kind == "num":
+                result = np.isin(raw.data, codes)
         return Vec("bool", result != e.negated)

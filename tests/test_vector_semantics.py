@@ -1,4 +1,5 @@
-"""The column evaluator means what the record interpreter means (one meaning)."""
+"""The vectorised evaluator means what the record interpreter means (one meaning):
+missing codes, recodes of missing codes, multiple choice, text and derived values."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 from kvpspec.compile import compile_text
 from kvpspec.expr import Evaluator
 from kvpspec.parse import parse_expr
-from kvpspec.vectorised import ColumnEvaluator
+from kvpspec.vector import VectorEvaluator
 
 SPEC = """survey s "S"
 scale enig "Enig" {
@@ -51,7 +52,7 @@ derive sum "Sum" = b + e * 2
 COMPILED = compile_text(SPEC)
 LOW = COMPILED.lowered
 EV = Evaluator(LOW.variables, LOW.recodes, COMPILED.spec.derives)
-CE = ColumnEvaluator(LOW.variables, LOW.recodes)
+CE = VectorEvaluator(LOW.variables, LOW.recodes, COMPILED.spec.derives)
 
 
 def test_spec_is_clean() -> None:
@@ -95,7 +96,7 @@ def columns(recs: list[dict]) -> dict[str, np.ndarray]:
     out = {
         "a": np.array([np.nan if r["a"] is None else r["a"] for r in recs], dtype=float),
         "b": np.array([np.nan if r["b"] is None else r["b"] for r in recs], dtype=float),
-        "d": np.array([r["d"] for r in recs], dtype=object),
+        "d": np.array([r["d"] or None for r in recs], dtype=object),
         "e": np.array([np.nan if r["e"] is None else r["e"] for r in recs], dtype=float),
     }
     codes = LOW.variables["c"].codes
@@ -104,7 +105,7 @@ def columns(recs: list[dict]) -> dict[str, np.ndarray]:
         for code in r["c"] or ():
             multi[i, codes.index(code)] = True
     out["c"] = multi
-    return CE.complete(out, n, COMPILED.spec.derives)
+    return CE.complete(out, n)
 
 
 @settings(max_examples=200)

@@ -92,7 +92,7 @@ def build(spec: str, outdir: str, only: tuple[str, ...]) -> None:
 
     Targets: script (interviewer script: HTML, PDF, Markdown), documents
     (letters and forms: HTML, PDF), registration (the registration form as
-    XLSX), flow (the routing as SVG and Mermaid).
+    XLSX), flow (the routing as SVG and Mermaid), analysis (analysis.py).
     """
     from generators.base import GeneratorError
 

@@ -521,6 +521,14 @@ class Checker:
                 if var.value_kind == "text":
                     self.error("recode-source", f"`{r.source}` holds text; only codes and numbers can be recoded", r)
                     continue
+                if var.type == "multiple":
+                    self.error(
+                        "recode-source",
+                        f"`{r.source}` is multiple choice: one answer may hold several codes, so it cannot "
+                        f"be recoded into one; test its codes with `==` or `in` in a `derive` instead",
+                        r,
+                    )
+                    continue
                 if var.type in ("integer", "decimal"):
                     self._check_total(r, None, var.missing_codes, var)
                 elif var.values:

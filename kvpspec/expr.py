@@ -313,6 +313,12 @@ class Evaluator:
     def complete(self, record: Mapping[str, Any]) -> dict[str, Any]:
         """The record with its recodes and derived variables computed."""
         out = dict(record)
+        for name, var in self.variables.items():
+            if var.role == "recode" and var.recode in self.recodes and name != var.recode:
+                # a scale recode applied in an analysis, ``enig2(q10a)`` as ``q10a_enig2``
+                out[name] = self.table(var.recode, var.source).lookup(
+                    self._raw(m.Ref.build(name=var.source), out)
+                )
         for name in self._order:
             r = self.recodes.get(name)
             if r is not None and not r.source_is_scale:

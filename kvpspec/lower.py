@@ -190,7 +190,19 @@ def lower(spec: m.Spec) -> Lowered:
         for term in analysis_terms(a):
             if term.recode and term.recode in low.recodes:
                 r = low.recodes[term.recode]
-                add(_recode_variable(r, applied_name(r.name, term.name), term.name, term))
+                var = _recode_variable(r, applied_name(r.name, term.name), term.name, term)
+                source = variables.get(term.name)
+                if source is not None:
+                    # "Dette tiltaket virker positivt for meg (Helt/delvis enig eller uenig)"
+                    joined = {
+                        lang: f"{source.label.get(lang)} ({var.label.get(lang)})"
+                        for lang in set(source.label.translations) | set(var.label.translations)
+                    }
+                    text = m.Text.build(
+                        text=f"{source.label.text} ({var.label.text})", translations=joined
+                    )
+                    var = replace(var, label=text)
+                add(var)
     if spec.fieldwork:
         for f in spec.fieldwork.sample:
             options = f.options

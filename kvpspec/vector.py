@@ -96,6 +96,10 @@ class VectorEvaluator:
     def complete(self, table: Mapping[str, Any], n: int) -> dict[str, Any]:
         """The table with its recodes and derived variables computed (as ``Evaluator.complete``)."""
         out = dict(table)
+        for name, var in self.variables.items():
+            if var.role == "recode" and var.recode in self.recodes and name != var.recode:
+                # a scale recode applied in an analysis, ``enig2(q10a)`` as ``q10a_enig2``
+                out[name] = self._lookup(var.recode, var.source, self._raw(m.Ref.build(name=var.source), out, n)).data
         for name in self._order:
             r = self.recodes.get(name)
             if r is not None and not r.source_is_scale:

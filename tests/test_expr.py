@@ -167,3 +167,21 @@ def test_decimal_recode_intervals(rules: str, message: str) -> None:
 
 def test_decimal_recode_total() -> None:
     assert compile_text(DECIMAL.replace("RULES", '..5 -> 1 "lav"\nelse -> 2 "høy"')).ok
+
+
+def test_open_ranges_in_brackets(ev) -> None:
+    assert truth(ev, "q3 in [..10, 50..]", q3=5)
+    assert truth(ev, "q3 in [..10, 50..]", q3=55)
+    assert not truth(ev, "q3 in [..10, 50..]", q3=30)
+    assert not truth(ev, "q3 in [50..]", q3=99)  # a missing code is no number
+
+
+def test_applied_scale_recodes_are_computed() -> None:
+    text = SPEC + 'analysis a "A" {\n  frequencies enig2(q1)\n}\nexpect e "E" {\n  q1_enig2 == 1 exactly when q1 in [1, 2]\n}\n'
+    compiled = compile_text(text)
+    assert compiled.ok
+    low = compiled.lowered
+    evaluator = Evaluator(low.variables, low.recodes)
+    assert evaluator.complete({"q1": 2})["q1_enig2"] == 1
+    assert evaluator.complete({"q1": 9})["q1_enig2"] == 9
+    assert evaluator.complete({})["q1_enig2"] is None

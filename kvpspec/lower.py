@@ -40,6 +40,8 @@ class Variable:
     #: what a value is, for expressions: code, number, text or bool
     value_kind: str = "code"
     read: frozenset[int] = frozenset()
+    #: codes of ``exclusive`` options (multiple choice): chosen alone or not at all
+    exclusive: frozenset[int] = frozenset()
 
     @property
     def codes(self) -> tuple[int, ...]:
@@ -334,6 +336,7 @@ def _lower_question(low: Lowered, q: m.Question, add, role: str) -> None:
             max=q.range.high if q.range else None,
             value_kind=_value_kind(kind),
             read=low.read_codes(q),
+            exclusive=frozenset(o.code for o in options if o.exclusive),
         )
     )
     for o in options:

@@ -69,6 +69,12 @@ def value_schema(v: Variable, language: str | None = None) -> dict[str, Any]:
             "uniqueItems": True,
             "minItems": 1,
         }
+        if v.exclusive:
+            # an exclusive option is chosen alone
+            out["allOf"] = [
+                {"not": {"allOf": [{"contains": {"const": code}}, {"minItems": 2}]}}
+                for code in sorted(v.exclusive)
+            ]
     elif v.type in ("integer", "decimal"):
         number: dict[str, Any] = {"type": "integer" if v.type == "integer" else "number"}
         if v.min is not None:
@@ -121,7 +127,10 @@ class ConditionTranslator:
     def _var(self, e: m.Expr) -> Variable:
         if not isinstance(e, m.Ref) or e.name not in self.variables:
             raise Unsupported(f"`{format_expr(e)}` (only a question compared with a constant)")
-        return self.variables[e.name]
+        var = self.variables[e.name]
+        if var.role not in DATA_ROLES:
+            raise Unsupported(f"`{format_expr(e)}` (`{var.name}` is not in the response data)")
+        return var
 
     def _substantive(self, v: Variable, schema: dict[str, Any]) -> dict[str, Any]:
         if v.missing:

@@ -184,9 +184,7 @@ class SpecModel:
         return None
 
     def exclusive_codes(self, var: Variable) -> set[int]:
-        node = var.node
-        options = self.low.question_options(node) if isinstance(node, m.Question) else getattr(node, "options", ())
-        return {o.code for o in options if o.exclusive}
+        return set(var.exclusive)
 
     def guard_record(self, record: Mapping[str, Any], sample: Mapping[str, Any]) -> dict[str, Any]:
         return {**sample, **record}
@@ -406,6 +404,19 @@ DEFECT_RULES = (
 )
 
 
+#: The validator's rule (``kvpspec.validate``) for each kind of planted fault.
+VALIDATOR_RULES = {
+    "asked-but-empty": "asked-empty",
+    "skipped-but-answered": "skipped-answered",
+    "specify-without-option": "skipped-answered",
+    "code-outside-scale": "code",
+    "exclusive-with-others": "exclusive",
+    "number-outside-range": "range",
+    "not-a-whole-number": "type",
+    "text-in-numeric": "type",
+}
+
+
 @dataclass(frozen=True)
 class Defect:
     """One planted fault: the column and the rule it breaks."""
@@ -413,6 +424,11 @@ class Defect:
     column: str
     rule: str
     detail: str
+
+    @property
+    def validator_rule(self) -> str:
+        """The rule ``kvpspec validate`` reports for this fault."""
+        return VALIDATOR_RULES[self.rule]
 
     def __str__(self) -> str:
         return f"{self.column}: {self.rule} ({self.detail})"

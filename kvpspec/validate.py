@@ -14,7 +14,9 @@ the question), ``range`` (a number outside the range that is not a missing
 code), ``exclusive`` (an exclusive option chosen with others),
 ``asked-empty`` (the routing asked the question, the cell is empty),
 ``skipped-answered`` (the routing skipped it, the cell holds a value),
-``duplicate-id``; soft checks give warnings with the rule ``warn:NAME``.
+``duplicate-id``; soft checks give warnings with the rule ``warn:NAME``, and a
+question whose routing reads a sample field gets one ``routing-unchecked``
+warning (the data cannot tell whether it was asked).
 
 A cell whose routing depends on a cell that already failed is not judged
 again, so one fault gives one finding.
@@ -163,6 +165,19 @@ class Validator:
         for d in compiled.spec.derives:
             needed.update(expr_refs(d.expr))
         self.needed = needed
+        # routing that reads what the response data do not hold (a sample field)
+        # cannot be judged from the data: say so once, and do not guess
+        self.unchecked: dict[str, list[str]] = {}
+        for name, guard in self.guards.items():
+            var = self.low.variables.get(name)
+            if guard is None or var is None or var.role not in DATA_ROLES:
+                continue
+            outside = sorted(
+                ref for ref in set(expr_refs(guard))
+                if ref in self.low.variables and self.low.variables[ref].role not in DATA_ROLES
+            )
+            if outside:
+                self.unchecked[name] = outside
         self._bad: list[np.ndarray] = []  # per batch: rows with an error
         self._ids: list[np.ndarray] = []
         self._id_raw: list[pa.Array] = []
@@ -191,6 +206,15 @@ class Validator:
 
     def run(self) -> Report:
         self._check_columns({v.name for v in self.expected})
+        for name, outside in self.unchecked.items():
+            self.warnings.append(
+                Finding(
+                    -1, name, "routing-unchecked", "",
+                    f"the routing of `{name}` reads {', '.join(f'`{o}`' for o in outside)}, which the "
+                    f"response data do not hold; whether it was asked is not checked",
+                    "warning",
+                )
+            )
         self.progress("columns")
         for batch in self.source.batches():
             self._bad.append(np.zeros(batch.n, dtype=bool))
@@ -327,7 +351,7 @@ class Validator:
         for j, code in enumerate(v.codes):
             matrix[:, j] = _numpy_bool(pc.match_substring_regex(text, rf"(^| ){code}( |$)"))
         invalid = bad_type | bad_code
-        exclusive = {o.code for o in self._options(v) if o.exclusive}
+        exclusive = v.exclusive
         if exclusive:
             count = matrix.sum(axis=1)
             for j, code in enumerate(v.codes):
@@ -338,12 +362,6 @@ class Validator:
                     invalid |= bad
         matrix[invalid] = False
         return _Column(v, present, invalid, matrix)
-
-    def _options(self, v: Variable) -> tuple[m.Option, ...]:
-        node = v.node
-        if isinstance(node, m.Question):
-            return self.low.question_options(node)
-        return ()
 
     # ------------------------------------------------------------ routing and soft checks
 
@@ -360,7 +378,7 @@ class Validator:
     def _check_routing(self, batch: Batch, columns: dict[str, _Column]) -> None:
         arrays = self._arrays(batch, columns)
         for name, col in columns.items():
-            if col.var.role == "id":
+            if col.var.role == "id" or name in self.unchecked:
                 continue
             guard = self.guards.get(name)
             if guard is None:

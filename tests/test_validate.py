@@ -203,3 +203,16 @@ def test_cli_exit_codes_and_report(kvp, tmp_path) -> None:
     result = runner.invoke(cli, ["validate", str(KVP), str(tmp_path / "nope.csv")], catch_exceptions=False)
     assert result.exit_code == 2
     assert "no such file" in result.stderr
+
+
+def test_routing_on_sample_fields_is_said_not_guessed(tmp_path) -> None:
+    compiled = compile_text(
+        'survey s "S"\nfieldwork {\n  sample {\n    field kontor single "Kontor" {\n      1 "Oslo"\n'
+        '      2 "Bergen"\n    }\n  }\n}\ninterview {\n  question q1 text "Hvorfor?" {\n'
+        '    ask if kontor == 1\n  }\n}\n'
+    )
+    path = tmp_path / "d.csv"
+    path.write_text("q1\nfordi\n\n", encoding="utf-8")
+    report = validate(compiled, open_data(path))
+    assert report.errors == []
+    assert [(w.row, w.column, w.rule) for w in report.warnings] == [(1, "q1", "routing-unchecked")]

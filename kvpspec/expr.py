@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from kvpspec import model as m
-from kvpspec.lower import RecodeTable, Variable, computation_order, recode_table
+from kvpspec.lower import RecodeTable, Variable, computation_order, missing_kinds, recode_table
 
 TESTS = ("answered", "missing", "dont_know", "refused", "not_applicable")
 
@@ -351,12 +351,8 @@ class Evaluator:
         return v
 
     def missing_kinds(self, e: m.Expr) -> dict[int, str]:
-        """The missing codes of what an expression reads (a variable or an applied recode)."""
-        if isinstance(e, m.Ref) and e.name in self.variables:
-            return dict(self.variables[e.name].missing)
-        if isinstance(e, m.Call) and e.func in self.recodes:
-            return {rule.code: rule.missing for rule in self.recodes[e.func].rules if rule.missing}
-        return {}
+        """The missing codes of what an expression reads (``lower.missing_kinds``)."""
+        return missing_kinds(e, self.variables, self.recodes)
 
     def _literal(self, e: m.Literal_, record):
         return e.value

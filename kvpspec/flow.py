@@ -729,6 +729,18 @@ class _TooMany(Exception):
     pass
 
 
+def _reads(all_steps: list) -> tuple[set[str], list[frozenset[str]]]:
+    """What the guards read: all of it, and ``live[i]``, what guards of step i or later read."""
+    refs = [set(expr_refs(s.guard)) if s.guard is not None else set() for s in all_steps]
+    read = set().union(*refs) if refs else set()
+    live: list[frozenset[str]] = [frozenset()] * (len(all_steps) + 1)
+    acc: set[str] = set()
+    for i in range(len(all_steps) - 1, -1, -1):
+        acc |= refs[i]
+        live[i] = frozenset(acc)
+    return read, live
+
+
 def enumerate_routes(low: Lowered, limit: int = 10_000, budget: int = 1_000_000) -> Routes:
     """Every route through the interview, with a witness for each, up to ``limit`` routes.
 
@@ -742,14 +754,7 @@ def enumerate_routes(low: Lowered, limit: int = 10_000, budget: int = 1_000_000)
     all_steps = steps(low)
     facts = analyse(low)
     ev = Evaluator(low.variables)
-    refs = [set(expr_refs(s.guard)) if s.guard is not None else set() for s in all_steps]
-    read = set().union(*refs) if refs else set()
-    # live[i]: variables that conditions of step i or later read
-    live: list[frozenset[str]] = [frozenset()] * (len(all_steps) + 1)
-    acc: set[str] = set()
-    for i in range(len(all_steps) - 1, -1, -1):
-        acc |= refs[i]
-        live[i] = frozenset(acc)
+    read, live = _reads(all_steps)
     complete = all(domain_of(low, n).exact for n in read)
     sample = [v.name for v in low.variables.values() if v.role == "sample" and v.name in read]
     # a partial interview: (record of live variables, linked list of asked names, linked witness)
@@ -839,13 +844,7 @@ def branch_witnesses(low: Lowered, max_states: int = 64, intro: bool = False) ->
 
     all_steps = [s for s in steps(low) if intro or not s.in_intro]
     ev = Evaluator(low.variables)
-    refs = [set(expr_refs(s.guard)) if s.guard is not None else set() for s in all_steps]
-    read = set().union(*refs) if refs else set()
-    live: list[frozenset[str]] = [frozenset()] * (len(all_steps) + 1)
-    acc: set[str] = set()
-    for i in range(len(all_steps) - 1, -1, -1):
-        acc |= refs[i]
-        live[i] = frozenset(acc)
+    read, live = _reads(all_steps)
     states: dict[tuple, tuple[dict[str, Any], tuple]] = {(): ({}, ())}
     for name in sorted(n for n in read if low.variables.get(n) is not None and low.variables[n].role == "sample"):
         grown: dict[tuple, tuple[dict[str, Any], tuple]] = {}

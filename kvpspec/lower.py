@@ -381,6 +381,18 @@ def _recode_variable(r: m.Recode, name: str, source: str, node: m.Node) -> Varia
     )
 
 
+def missing_kinds(
+    e: m.Expr, variables: dict[str, Variable] | Any, recodes: dict[str, m.Recode] | Any
+) -> dict[int, str]:
+    """The missing codes (code -> kind) of what an expression reads: a variable, or
+    a recode applied to one (``enig2(q10a)``); nothing for other expressions."""
+    if isinstance(e, m.Ref) and e.name in variables:
+        return dict(variables[e.name].missing)
+    if isinstance(e, m.Call) and e.func in recodes:
+        return {rule.code: rule.missing for rule in recodes[e.func].rules if rule.missing}
+    return {}
+
+
 def analysis_terms(a: m.Analysis) -> Iterator[m.Term]:
     for s in a.statements:
         if isinstance(s, (m.Frequencies, m.Summary)):

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from kvpspec import model as m
-from kvpspec.lower import RecodeTable, Variable, computation_order, recode_table
+from kvpspec.lower import RecodeTable, Variable, computation_order, missing_kinds, recode_table
 
 
 @dataclass
@@ -139,12 +139,8 @@ class VectorEvaluator:
         return self.value(e, table, n)
 
     def missing_kinds(self, e: m.Expr) -> dict[int, str]:
-        """The missing codes of what an expression reads (``Evaluator.missing_kinds``)."""
-        if isinstance(e, m.Ref) and e.name in self.variables:
-            return dict(self.variables[e.name].missing)
-        if isinstance(e, m.Call) and e.func in self.recodes:
-            return {rule.code: rule.missing for rule in self.recodes[e.func].rules if rule.missing}
-        return {}
+        """The missing codes of what an expression reads (``lower.missing_kinds``)."""
+        return missing_kinds(e, self.variables, self.recodes)
 
     def substantive(self, e: m.Expr, table, n) -> Vec:
         """The values with missing codes turned into no value (a variable or an applied recode)."""

@@ -24,7 +24,7 @@ from typing import Any, Callable
 from kvpspec import __version__
 from kvpspec import model as m
 from kvpspec.codewriter import IDENTIFIER, CodeWriter, UnsafeValue, identifier, literal
-from kvpspec.lower import Variable, applied_name, computation_order, walk_items
+from kvpspec.lower import Variable, analysis_terms, applied_name, computation_order, walk_items
 
 from generators.base import Generator, GeneratorError
 
@@ -213,7 +213,7 @@ class _Writer:
             if v.role == "sample" and not v.personal and v.name in frames:
                 used_sample.add(v.name)
         for a in self.spec.analyses:
-            for term in _terms(a):
+            for term in analysis_terms(a):
                 v = variables.get(term.name)
                 if v is not None and v.role == "sample" and not v.personal:
                     used_sample.add(v.name)
@@ -585,13 +585,6 @@ class _Writer:
         return "None"
 
 
-def _terms(a: m.Analysis):
-    for s in a.statements:
-        if isinstance(s, (m.Frequencies, m.Summary)):
-            yield from s.terms
-        elif isinstance(s, m.Crosstab):
-            yield s.row
-            yield s.column
 
 
 def _has_ranges(r: m.Recode) -> bool:

@@ -216,3 +216,18 @@ def test_routing_on_sample_fields_is_said_not_guessed(tmp_path) -> None:
     report = validate(compiled, open_data(path))
     assert report.errors == []
     assert [(w.row, w.column, w.rule) for w in report.warnings] == [(1, "q1", "routing-unchecked")]
+
+
+def test_progress_bar_runs_on_a_terminal(kvp, tmp_path, monkeypatch) -> None:
+    import sys
+
+    from kvpspec.validate import _progress
+
+    path = tmp_path / "big.csv"
+    write(path, [good_row(i) for i in range(1, 50)])
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    bar = _progress(path)
+    bar.enabled, bar.total = True, 49  # as for a file over 5 MB
+    with bar as step:
+        report = validate(kvp, open_data(path), step)
+    assert report.ok and report.rows_read == 49

@@ -14,6 +14,8 @@ Markdown through ``md_escape``, spreadsheets through ``generators.xlsx``.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+
 import datetime as _dt
 import io
 import re
@@ -84,7 +86,7 @@ class Context:
         return _dt.datetime(2000, 1, 1)
 
 
-class Generator:
+class Generator(ABC):
     """One output target. Subclasses set ``name`` and ``description`` and
     implement ``generate``."""
 
@@ -95,8 +97,9 @@ class Generator:
         self.ctx = ctx
 
     # -- the contract -----------------------------------------------------
+    @abstractmethod
     def generate(self) -> dict[str, bytes]:
-        raise NotImplementedError
+        """The files of this target: relative path -> bytes."""
 
     # -- helpers ----------------------------------------------------------
     def visit(self, node: Any, *args: Any, **kwargs: Any) -> Any:

@@ -251,6 +251,8 @@ class TypeChecker:
 def _var_type(var: Variable | None) -> Type:
     if var is None:
         return ERROR
+    if var.value_kind == "bool":
+        return BOOL  # a derived condition: `derive ung = q11 < 25`
     if var.value_kind == "number":
         return Type("number", var)
     if var.value_kind == "text":

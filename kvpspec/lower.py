@@ -309,8 +309,10 @@ def _type_derives(low: Lowered) -> None:
         checker = TypeChecker(lambda *_: None, lambda ref: low.variables.get(ref.name), low.recodes)
         t = checker.infer(d.expr)
         kind = {"number": "number", "text": "text", "bool": "bool", "code": "code"}.get(t.kind, "number")
-        values = t.var.values if kind == "code" and t.var is not None else ()
-        missing = t.var.missing if kind == "code" and t.var is not None else ()
+        # a derive that copies a variable (`derive d = q3`, `derive e = enig2(q10a)`)
+        # keeps its codes and missing codes: 99 stays "don't know", never a number
+        values = t.var.values if kind in ("code", "number") and t.var is not None else ()
+        missing = t.var.missing if kind in ("code", "number") and t.var is not None else ()
         low.variables[name] = replace(var, value_kind=kind, values=values, missing=missing)
 
 

@@ -6,7 +6,10 @@ has the meaning of ``expr.Evaluator``; rows where it does not hold are left
 empty. The first rows are route witnesses (``flow.enumerate_routes``): each
 takes one route of the interview, so every goto, end and if-branch that can
 happen appears in the data (when there are too many routes, one witness per
-branch, ``flow.branch_witnesses``). The same seed gives the same file.
+branch, ``flow.branch_witnesses``). Rows where a soft check (``warn``) holds,
+as ``validate`` reads the data file, are replaced by the next candidate
+interviews that trip none (``_avoid_soft_checks``), a few rounds at most;
+``--allow-warnings`` keeps independent draws. The same seed gives the same file.
 
 The data file holds the response variables of the codebook, in its order (the
 respondent id first); an empty cell is a question not asked; missing codes are
@@ -57,6 +60,10 @@ class Simulated:
     disposition: Any = None
     #: too many routes to enumerate: the witnesses take every branch, not every route
     per_branch: bool = False
+    #: rows that tripped a soft check in the first draw (and were redrawn)
+    redrawn: int = 0
+    #: rows that trip a soft check in the data as written (kept after the last round)
+    warned: int = 0
 
 
 def _complete_code(low: Lowered) -> int | None:
@@ -176,8 +183,14 @@ def _sample_columns(rng, low: Lowered, ve: VectorEvaluator, n: int) -> dict[str,
     return out
 
 
-def simulate(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = False) -> Simulated:
-    """``n`` synthetic interviews (and, ``with_sample``, the sample they came from)."""
+def simulate(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = False,
+             soft_checks: bool = True) -> Simulated:
+    """``n`` synthetic interviews (and, ``with_sample``, the sample they came from).
+
+    ``soft_checks``: rows where a ``warn`` condition holds are redrawn (up to
+    ``ROUNDS`` times; see ``_avoid_soft_checks``); otherwise every row is an
+    independent draw.
+    """
     low = compiled.lowered
     # separate streams: the data are the same with or without a sample file
     rng = np.random.default_rng([seed, 0])
@@ -211,35 +224,29 @@ def simulate(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = Fals
         for name, (rows, values) in overrides.items():
             if name in sample:
                 _override(sample[name], rows, values, low.variables.get(name))
-    table: dict[str, Any] = {name: col[:n] for name, col in sample.items()}
 
-    ended = np.zeros(n, dtype=bool)
-    disposition = np.full(n, np.nan)
-    data: dict[str, Any] = {}
+    data, disposition, asked = _interviews(rng, low, ve, data_steps, n, {k: c[:n] for k, c in sample.items()}, overrides)
+    sim = Simulated(n, {}, columns, witnesses=len(witnesses), per_branch=per_branch)
+    warnings = low.spec.warnings
+    if warnings and n:
+        shown = {v.name for v in columns}
+        flagged = _flagged(ve, warnings, data, shown, n)
+        if soft_checks and flagged.any():
+            sim.redrawn = int(flagged.sum())
+            _avoid_soft_checks(
+                rng, seed, low, ve, data_steps, data, disposition, asked, sample, flagged, len(witnesses), shown,
+            )
+        sim.warned = int(flagged.sum())
+
     rid = low.spec.respondent
     if rid is not None:
         ids = np.arange(1, n + 1)
-        data[rid.name] = ids.astype(float) if rid.kind == "integer" else np.array([f"R{i:06d}" for i in ids], dtype=object)
-    for step in data_steps:
-        var = low.variables[step.name]
-        col = _draw(rng, low, var, n)
-        if step.name in overrides:
-            rows, values = overrides[step.name]
-            _override(col, rows, values, var)
-        asked = ve.truth(step.guard, table, n) & ~ended
-        _blank(col, ~asked)
-        table[step.name] = data[step.name] = col
-        for code, disp in step.ends:
-            if col.ndim == 2:
-                hit = asked & col[:, var.codes.index(code)]
-            else:
-                hit = asked & (col == code)
-            disposition[hit & ~ended] = disp
-            ended |= hit
+        sim.data[rid.name] = ids.astype(float) if rid.kind == "integer" else np.array([f"R{i:06d}" for i in ids], dtype=object)
+    sim.data.update(data)
     complete_code = _complete_code(low)
     if complete_code is not None:
         disposition[np.isnan(disposition)] = complete_code
-    sim = Simulated(n, data, columns, witnesses=len(witnesses), disposition=disposition, per_branch=per_branch)
+    sim.disposition = disposition
     if with_sample:
         sim.sample, sim.n_sample = sample, n_sample
         sim.sample_columns = sample_vars
@@ -251,6 +258,148 @@ def simulate(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = Fals
             if others and n_sample > n:
                 disp[n:] = sample_rng.choice(np.array(others, dtype=float), size=n_sample - n)
     return sim
+
+
+def _interviews(rng: np.random.Generator, low: Lowered, ve: VectorEvaluator, data_steps: list[Step], n: int,
+                table: dict[str, Any], overrides: dict[str, tuple[list[int], list[Any]]]
+                ) -> tuple[dict[str, Any], np.ndarray, dict[str, np.ndarray]]:
+    """``n`` interviews drawn column by column in interview order, routing applied.
+
+    ``table`` holds the sample columns of these rows (routing may read them).
+    Gives the columns, the disposition of an early end (NaN: none) and, per
+    step, the rows where it was asked.
+    """
+    table = dict(table)
+    ended = np.zeros(n, dtype=bool)
+    disposition = np.full(n, np.nan)
+    data: dict[str, Any] = {}
+    asked_rows: dict[str, np.ndarray] = {}
+    for step in data_steps:
+        var = low.variables[step.name]
+        col = _draw(rng, low, var, n)
+        if step.name in overrides:
+            rows, values = overrides[step.name]
+            _override(col, rows, values, var)
+        asked = ve.truth(step.guard, table, n) & ~ended
+        _blank(col, ~asked)
+        table[step.name] = data[step.name] = col
+        asked_rows[step.name] = asked
+        for code, disp in step.ends:
+            if col.ndim == 2:
+                hit = asked & col[:, var.codes.index(code)]
+            else:
+                hit = asked & (col == code)
+            disposition[hit & ~ended] = disp
+            ended |= hit
+    return data, disposition, asked_rows
+
+
+# ---------------------------------------------------------------- soft checks
+
+#: how many times rows that trip a soft check are redrawn before they are kept
+ROUNDS = 4
+#: fresh draws per round of a route witness's values that no routing reads
+WITNESS_TRIES = 16
+
+
+def _flagged(ve: VectorEvaluator, warnings: tuple[m.Warning_, ...], data: dict[str, Any], shown: set[str],
+             n: int) -> np.ndarray:
+    """Rows where some ``warn`` condition holds, as ``validate`` sees the data file.
+
+    Only the columns of the data file are read (as the validator reads them),
+    with recodes and derived variables computed from them.
+    """
+    table = ve.complete({k: c for k, c in data.items() if k in shown}, n)
+    hit = np.zeros(n, dtype=bool)
+    for w in warnings:
+        hit |= ve.truth(w.condition, table, n)
+    return hit
+
+
+def _routing_closure(low: Lowered, data_steps: list[Step]) -> set[str]:
+    """Every variable whose value can change a route: read by a guard (through
+    recodes and derived variables too) or ending the interview."""
+    from kvpspec.lower import expr_refs
+
+    derives = {d.name: d for d in low.spec.derives}
+    todo = [r for s in data_steps if s.guard is not None for r in expr_refs(s.guard)]
+    seen: set[str] = {s.name for s in data_steps if s.ends}
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        if name in derives:
+            todo.extend(expr_refs(derives[name].expr))
+        r = low.recodes.get(name)
+        if r is not None and not r.source_is_scale:
+            todo.append(r.source)
+        var = low.variables.get(name)
+        if var is not None and var.source:
+            todo.append(var.source)
+    return seen
+
+
+def _avoid_soft_checks(rng: np.random.Generator, seed: int, low: Lowered, ve: VectorEvaluator,
+                       data_steps: list[Step], data: dict[str, Any], disposition: np.ndarray,
+                       asked: dict[str, np.ndarray], sample: dict[str, Any], flagged: np.ndarray,
+                       n_witnesses: int, shown: set[str]) -> None:
+    """Redraw the rows that trip a soft check, in place; ``flagged`` is left
+    holding the rows that still do after ``ROUNDS`` rounds (they are kept;
+    the rounds stop early when not one candidate of a round passes).
+
+    A flagged random row is replaced by the next unflagged candidate interview:
+    candidates are drawn as whole interviews (every column, routing applied)
+    from the continuation of the data stream, so a row stays consistent and
+    the result is deterministic; their sample rows (when routing reads the
+    sample, or a sample file is written) come from a stream of their own and
+    replace the row's sample row, so the two files stay aligned. A flagged
+    route witness keeps its route: only its values no routing reads (and that
+    end nothing) are redrawn.
+    """
+    free = [s for s in data_steps if s.name not in _routing_closure(low, data_steps)]
+    rest = flagged[n_witnesses:]
+    p_ok = 1.0 - float(rest.mean()) if rest.size else 1.0
+    for r in range(ROUNDS):
+        bad = np.flatnonzero(flagged)
+        wbad, bad = bad[bad < n_witnesses], bad[bad >= n_witnesses]
+        if p_ok == 0.0:  # not one candidate passed: more rounds would not help
+            bad = bad[:0]
+        if not bad.size and not (wbad.size and free):
+            break
+        if bad.size:
+            k = int(bad.size)
+            # enough candidates that one round usually suffices, bounded when few pass
+            size = min(int(np.ceil(k / max(p_ok, 0.05) * 1.25)) + 32, 4 * k + 64)
+            cand_sample = (
+                _sample_columns(np.random.default_rng([seed, 2, r]), low, ve, size) if sample else {}
+            )
+            cdata, cdisp, _ = _interviews(rng, low, ve, data_steps, size, cand_sample, {})
+            cflag = _flagged(ve, low.spec.warnings, cdata, shown, size)
+            p_ok = 1.0 - float(cflag.mean())
+            take = np.flatnonzero(~cflag)[:k]
+            rows = bad[: take.size]
+            for name, col in data.items():
+                col[rows] = cdata[name][take]
+            disposition[rows] = cdisp[take]
+            for name, col in sample.items():
+                if name in cand_sample:
+                    col[rows] = cand_sample[name][take]
+            flagged[rows] = False
+        if wbad.size and free:
+            # WITNESS_TRIES fresh draws of the free values per witness; the first that passes wins
+            rows = np.repeat(wbad, WITNESS_TRIES)
+            sub = {name: col[rows] for name, col in data.items()}
+            for step in free:
+                col = _draw(rng, low, low.variables[step.name], rows.size)
+                _blank(col, ~asked[step.name][rows])
+                sub[step.name] = col
+            ok = ~_flagged(ve, low.spec.warnings, sub, shown, rows.size).reshape(wbad.size, WITNESS_TRIES)
+            found = ok.any(axis=1)
+            pick = np.flatnonzero(found) * WITNESS_TRIES + ok.argmax(axis=1)[found]
+            for step in free:
+                data[step.name][wbad[found]] = sub[step.name][pick]
+            flagged[wbad[found]] = False
 
 
 def _routing_reads_sample(low: Lowered, data_steps: list[Step]) -> bool:
@@ -296,10 +445,16 @@ def write_csv(path: str, names: list[str], columns: list[list[str]]) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same file).")
 @click.option("-o", "--output", metavar="DATA.csv", required=True, help="Where to write the data.")
 @click.option("--sample", "sample_path", metavar="SAMPLE.csv", help="Also write a sample file with dispositions.")
-def simulate_command(spec: str, count: int, seed: int, output: str, sample_path: str | None) -> None:
+@click.option("--allow-warnings", is_flag=True,
+              help="Draw every row independently, even when it trips a soft check (`warn`).")
+def simulate_command(spec: str, count: int, seed: int, output: str, sample_path: str | None,
+                     allow_warnings: bool) -> None:
     """Write N synthetic interviews that follow the routing of SPEC.
 
     The first rows take every route of the interview; the rest are random.
+    Rows that trip a soft check (`warn`) are redrawn a few times; those that
+    still do are kept and counted. --allow-warnings draws every row
+    independently instead.
     Exit 0 on success, 1 when the spec has errors, 2 on usage or I/O errors.
     """
     from kvpspec.cli import EXIT_OK, _guard, _load, _usage_error
@@ -309,7 +464,7 @@ def simulate_command(spec: str, count: int, seed: int, output: str, sample_path:
         compiled, code = _load(spec)
         if compiled is None or code != EXIT_OK:
             sys.exit(code)
-        sim = simulate(compiled, count, seed, with_sample=sample_path is not None)
+        sim = simulate(compiled, count, seed, with_sample=sample_path is not None, soft_checks=not allow_warnings)
         try:
             write_csv(output, [v.name for v in sim.columns], [cells(v, sim.data[v.name]) for v in sim.columns])
             if sample_path is not None:
@@ -319,6 +474,14 @@ def simulate_command(spec: str, count: int, seed: int, output: str, sample_path:
             _usage_error(f"cannot write {exc.filename}: {exc.strerror or exc}")
         what = "branch (each condition both ways, each end)" if sim.per_branch else "route"
         note = f"; the first {sim.witnesses} take every {what}" if sim.witnesses else ""
+        if compiled.spec.warnings:
+            rows = "row trips" if sim.warned == 1 else "rows trip"
+            if allow_warnings:
+                note += f"; {sim.warned} {rows} a soft check (--allow-warnings)"
+            elif sim.warned:
+                note += f"; {sim.warned} {rows} a soft check after redrawing (kept)"
+            else:
+                note += "; no row trips a soft check"
         click.echo(f"wrote {count} interviews to {output}{note}", err=True)
         if sample_path is not None:
             click.echo(f"wrote {sim.n_sample} sample records to {sample_path}", err=True)

@@ -158,7 +158,7 @@ class VectorEvaluator:
         if isinstance(x, bool):
             return Vec("bool", np.full(n, x, dtype=bool))
         if isinstance(x, str):
-            return Vec("text", np.full(n, x if x != "" else None, dtype=object))
+            return Vec("text", np.full(n, x, dtype=object))  # "" is a value, as in Evaluator
         return Vec("num", np.full(n, float(x)))
 
     def _ref(self, e: m.Ref, table, n) -> Vec:

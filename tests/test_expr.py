@@ -185,3 +185,17 @@ def test_applied_scale_recodes_are_computed() -> None:
     assert evaluator.complete({"q1": 2})["q1_enig2"] == 1
     assert evaluator.complete({"q1": 9})["q1_enig2"] == 9
     assert evaluator.complete({})["q1_enig2"] is None
+
+
+def test_derived_conditions_and_copies() -> None:
+    text = SPEC + 'derive ung "U" = q3 < 20\nderive begge "B" = ung and q1 == 1\nderive kopi "K" = q3\n'
+    compiled = compile_text(text)
+    assert compiled.ok, [d.message for d in compiled.errors]
+    low = compiled.lowered
+    evaluator = Evaluator(low.variables, low.recodes, compiled.spec.derives)
+    done = evaluator.complete({"q1": 1, "q3": 10})
+    assert (done["ung"], done["begge"]) == (True, True)
+    copy = evaluator.complete({"q3": 99})
+    assert copy["kopi"] == 99
+    assert evaluator.truth(parse_expr("kopi is dont_know"), copy)
+    assert not evaluator.truth(parse_expr("kopi > 50"), copy)  # a missing code is no number

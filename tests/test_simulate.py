@@ -6,6 +6,7 @@ import csv
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from kvpspec.compile import compile_file, compile_text
@@ -96,3 +97,119 @@ def test_simulated_kvp_data_is_accepted_by_validate(tmp_path) -> None:
     assert run("simulate", str(KVP), "-n", "400", "-o", str(data)).returncode == 0
     r = run("validate", str(KVP), str(data))
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+# ---------------------------------------------------------------- soft checks (`warn`)
+
+#: MIXED with soft checks: one on a question whose routing reads a sample field
+#: (so redrawn rows must bring their sample rows along), one on a recode
+MIXED_WARN = MIXED + '''
+warn mange_timer "Mange timer" if q4 > 40
+warn ung "Ung" if aldersgruppe == 1 and q1 == 1
+'''
+#: a soft check that holds on every possible interview
+ALWAYS = MIXED + '''
+warn alltid "Alltid" if q1 in [1, 2, 9]
+'''
+
+
+def validated(spec, path):
+    from kvpspec.data import open_data
+    from kvpspec.validate import validate
+
+    compiled = compile_file(spec) if spec == KVP else compile_text(spec)
+    return validate(compiled, open_data(str(path)))
+
+
+def test_simulated_kvp_data_trips_no_soft_check(tmp_path) -> None:
+    data = tmp_path / "data.csv"
+    r = run("simulate", str(KVP), "-n", "3000", "--seed", "5", "-o", str(data))
+    assert r.returncode == 0, r.stderr
+    assert "no row trips a soft check" in r.stderr
+    report = validated(KVP, data)
+    assert report.rows_read == 3000
+    assert report.errors == [] and report.warnings == []
+
+
+def test_allow_warnings_keeps_independent_draws(tmp_path) -> None:
+    data = tmp_path / "data.csv"
+    r = run("simulate", str(KVP), "-n", "2000", "--seed", "5", "-o", str(data), "--allow-warnings")
+    assert r.returncode == 0, r.stderr
+    report = validated(KVP, data)
+    assert report.errors == []
+    tripped = [w for w in report.warnings if w.rule == "warn:erfaring_alder"]
+    assert len(tripped) > 500  # about half the rows, drawn independently
+    assert f"{len(tripped)} rows trip a soft check (--allow-warnings)" in r.stderr
+
+
+def test_redrawn_rows_are_deterministic_and_aligned_with_the_sample(tmp_path) -> None:
+    def once(name: str, *extra: str) -> tuple[bytes, bytes | None]:
+        data, sample = tmp_path / f"{name}.csv", tmp_path / f"{name}-sample.csv"
+        args = ["--sample", str(sample)] if "sample" in extra else []
+        r = run("simulate", str(KVP), "-n", "1500", "--seed", "11", "-o", str(data), *args)
+        assert r.returncode == 0, r.stderr
+        return data.read_bytes(), sample.read_bytes() if args else None
+
+    a, sa = once("a", "sample")
+    b, sb = once("b", "sample")
+    c, _ = once("c")
+    assert a == b == c and sa == sb  # same seed, same bytes; same data with or without --sample
+
+
+def test_redrawn_rows_follow_the_routing_with_their_sample_rows() -> None:
+    compiled = compile_text(MIXED_WARN)
+    model = spec_model(compiled)
+    plain = simulate(compiled, 2000, seed=3, with_sample=True, soft_checks=False)
+    sim = simulate(compiled, 2000, seed=3, with_sample=True)
+    assert plain.warned > 100 and sim.redrawn == plain.warned
+    # only route witnesses can still trip one (`ung` reads q1 and q3, which routing reads)
+    ve = VectorEvaluator(compiled.lowered.variables, compiled.lowered.recodes)
+    done = ve.complete(sim.data, sim.n)
+    hit = ve.truth(compiled.spec.warnings[0].condition, done, sim.n) | ve.truth(compiled.spec.warnings[1].condition, done, sim.n)
+    assert hit.sum() == sim.warned and not hit[sim.witnesses:].any()
+    # the sample rows of redrawn interviews moved with them: routing read from the sample still holds
+    for record, sample in rows_of(compiled, sim):
+        assert violations(model, record, sample) == []
+    # and the same data come out without a sample file (routing reads `kontor`, so it is drawn anyway)
+    bare = simulate(compiled, 2000, seed=3)
+    assert sim.data.keys() == bare.data.keys()
+    for k, col in sim.data.items():
+        if col.dtype == object:
+            assert col.tolist() == bare.data[k].tolist()
+        else:
+            assert np.array_equal(col, bare.data[k], equal_nan=True)
+
+
+def test_witnesses_keep_their_routes_when_redrawn() -> None:
+    compiled = compile_text(MIXED_WARN)
+    model = spec_model(compiled)
+    routes = enumerate_routes(compiled.lowered)
+    plain = simulate(compiled, 400, seed=1, with_sample=True, soft_checks=False)
+    sim = simulate(compiled, 400, seed=1, with_sample=True)
+    k = sim.witnesses
+    assert k == plain.witnesses > 0
+    for (r1, s1), (r2, s2) in zip(rows_of(compiled, plain)[:k], rows_of(compiled, sim)[:k]):
+        a1, a2 = model.asked(r1, s1), model.asked(r2, s2)
+        assert a1 == a2 and s1 == s2
+        # only values no routing reads may change
+        assert all(r1[name] == r2[name] for name in ("q1", "q2", "q3", "q6"))
+    assert len(routes.routes) >= k
+
+
+def test_a_soft_check_that_always_holds_keeps_the_rows_and_says_how_many(tmp_path) -> None:
+    compiled = compile_text(ALWAYS)
+    model = spec_model(compiled)
+    sim = simulate(compiled, 500, seed=2, with_sample=True)
+    assert sim.n == 500 and sim.warned == 500
+    for record, sample in rows_of(compiled, sim):
+        assert violations(model, record, sample) == []
+    spec = tmp_path / "always.survey"
+    spec.write_text(ALWAYS, encoding="utf-8")
+    data = tmp_path / "data.csv"
+    r = run("simulate", str(spec), "-n", "500", "-o", str(data))
+    assert r.returncode == 0, r.stderr
+    assert "500 rows trip a soft check after redrawing (kept)" in r.stderr
+    with data.open(encoding="utf-8") as f:
+        assert len(list(csv.reader(f))) == 501
+    report = validated(ALWAYS, data)
+    assert report.errors == [] and len([w for w in report.warnings if w.rule == "warn:alltid"]) == 500

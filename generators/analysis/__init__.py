@@ -14,6 +14,7 @@ per named analysis. The rest, the same for every survey, is the fixed module
 from __future__ import annotations
 
 import ast
+import builtins
 import keyword
 import re
 import textwrap
@@ -24,7 +25,15 @@ from typing import Any, Callable
 from kvpspec import __version__
 from kvpspec import model as m
 from kvpspec.codewriter import IDENTIFIER, CodeWriter, UnsafeValue, identifier, literal
-from kvpspec.lower import Variable, analysis_terms, applied_name, computation_order, walk_items
+from kvpspec.lower import (
+    Variable,
+    analysis_terms,
+    applied_name,
+    computation_order,
+    expr_refs,
+    missing_kinds,
+    walk_items,
+)
 
 from generators.base import Generator, GeneratorError
 
@@ -100,6 +109,18 @@ DISPOSITION = "disposition"
 
 
 @dataclass
+class _Derived:
+    """A derived variable as analysis.py computes it: its frame, kind and code."""
+
+    name: str
+    frame: str  # "data" | "sample"
+    kind: str  # number | code | bool | text | multiple (a copy of a multiple-choice answer)
+    code: str  # the expression as Python over the frame's columns
+    recodes: list[str]  # recodes it applies, ``enig2(q10a)``
+    reads: dict[str, str]  # local name -> the column it reads, as values
+
+
+@dataclass
 class _Plan:
     """Where each variable is computed: in the response data or the sample file."""
 
@@ -107,7 +128,8 @@ class _Plan:
     data_columns: list[Variable]
     sample_columns: list[Variable]
     recodes: list[Variable]  # computed variables, sources first
-    derived: set[str]
+    derived: list[_Derived]  # derived variables analysis.py computes, sources first
+    not_derived: dict[str, str]  # derived variable -> why analysis.py cannot compute it
 
 
 def _helper_names() -> set[str]:
@@ -130,8 +152,17 @@ CONSTANTS = {
     "SURVEY", "TITLE", "SPEC_VERSION", "KVPSPEC_VERSION", "LANGUAGE", "WORDS", "COLUMNS",
     "SAMPLE_COLUMNS", "KINDS", "LABELS", "VALUE_LABELS", "MISSING_CODES", "AAPOR_CATEGORIES",
     "DISPOSITIONS", "RATES", "TITLES", "CAPTIONS", "GRIDS", "ANALYSES", "Result",
-    "add_recodes", "add_sample_recodes",
+    "add_recodes", "add_sample_recodes", "add_derived", "add_sample_derived", "DERIVED",
 }
+
+#: The categories of a derived condition (``derive ung = q11 < 25``), by language.
+TRUTH_LABELS: dict[str, dict[bool, str]] = {
+    "nb": {True: "Ja", False: "Nei"},
+    "en": {True: "Yes", False: "No"},
+}
+
+#: What KINDS says of each kind of derived variable.
+DERIVED_KINDS = {"number": "decimal", "code": "coded", "bool": "boolean", "text": "text", "multiple": "multiple"}
 
 
 def caption(name: str, title: str) -> str:
@@ -169,9 +200,9 @@ class _Writer:
         self.language = language or (study.languages[0] if study and study.languages else "nb")
         self.unsupported = unsupported
         self.w = CodeWriter()
-        self.plan = self._plan()
         self.reserved = _helper_names() | CONSTANTS
         self.functions: dict[str, str] = {}
+        self.plan = self._plan()
 
     # ------------------------------------------------------------ what to compute where
 
@@ -183,7 +214,6 @@ class _Writer:
         data_columns = [v for v in variables.values() if v.role in DATA_ROLES]
         for v in data_columns:
             frames[v.name] = "data"
-        derived = {d.name for d in self.spec.derives}
         order, _ = computation_order(self.spec)
         recodes: list[Variable] = []
         computed = [variables[n] for n in order if n in variables and variables[n].role == "recode"]
@@ -202,9 +232,8 @@ class _Writer:
             frames[source.name] = frame
             frames[v.name] = frame
             recodes.append(v)
-        for name in sorted(derived):
-            self.unsupported(f"the derived variable `{name}` is not computed by analysis.py")
         used_sample: set[str] = set()
+        derived, not_derived = self._plan_derived(order, frames, used_sample)
         for a in self.spec.analyses:
             for s in a.statements:
                 if isinstance(s, m.Rates):
@@ -223,7 +252,56 @@ class _Writer:
             raise GeneratorError("the response rates need a sample field `disposition`", "analysis")
         for v in sample_columns:
             frames[v.name] = "sample"
-        return _Plan(frames, data_columns, sample_columns, recodes, derived)
+        return _Plan(frames, data_columns, sample_columns, recodes, derived, not_derived)
+
+    def _plan_derived(
+        self, order: list[str], frames: dict[str, str], used_sample: set[str]
+    ) -> tuple[list[_Derived], dict[str, str]]:
+        """Each derived variable, sources first: the frame its sources are in, and its code.
+        One that analysis.py cannot compute is reported (``kvpspec build`` warns) with why."""
+        variables = self.low.variables
+        derives = {d.name: d for d in self.spec.derives}
+        derived: list[_Derived] = []
+        not_derived: dict[str, str] = {}
+        for name in [n for n in order if n in derives] + [n for n in derives if n not in order]:
+            d = derives[name]
+            _name(name)
+            where: set[str] = set()
+            reason = None
+            for ref in sorted(set(expr_refs(d.expr))):
+                var = variables.get(ref)
+                frame = frames.get(ref)
+                if var is not None and frame is None and var.role == "sample" and not var.personal:
+                    frame = "sample"
+                if frame is None:
+                    why = not_derived.get(ref)
+                    reason = (
+                        f"it reads `{_name(ref)}`, which analysis.py cannot compute" if why
+                        else f"it reads `{_name(ref)}`, which is not in the response data or the sample file"
+                    )
+                    break
+                where.add(frame)
+            if reason is None and len(where) > 1:
+                reason = "it reads both the response data and the sample file, whose rows analysis.py cannot match"
+            frame = where.pop() if where else "data"
+            if reason is None:
+                try:
+                    render = _Render(self, frame, {x.name: x.kind for x in derived})
+                    value = render.value(d.expr)
+                    kind = _derived_kind(variables[name].value_kind, value.kind)
+                    derived.append(_Derived(name, frame, kind, value.code, render.recodes, render.locals))
+                except _Unsupported as exc:
+                    reason = str(exc)
+            if reason is not None:
+                not_derived[name] = reason
+                self.unsupported(f"the derived variable `{name}` is not computed by analysis.py: {reason}")
+                continue
+            frames[name] = frame
+            if frame == "sample":
+                used_sample.update(
+                    r for r in expr_refs(d.expr) if variables[r].role == "sample"
+                )
+        return derived, not_derived
 
     # ------------------------------------------------------------ the file
 
@@ -278,17 +356,32 @@ class _Writer:
         sample = {v.name: v.type for v in self.plan.sample_columns}
         w.assign("SAMPLE_COLUMNS", sample, "The columns of the sample file that the analyses use.")
         w.blank()
+        derived = {d.name: d for d in self.plan.derived}
         described = self.plan.data_columns + self.plan.sample_columns + self.plan.recodes
-        w.writeline("#: What each variable holds: the columns as they are read, and the recodes (codes).")
+        described += [low.variables[d.name] for d in self.plan.derived]
+        computed = {v.name: "coded" for v in self.plan.recodes}
+        computed.update({d.name: DERIVED_KINDS[d.kind] for d in self.plan.derived})
+        if derived:
+            w.writeline("#: What each variable holds: the columns as they are read, the recodes (codes)")
+            w.writeline("#: and the derived variables.")
+        else:
+            w.writeline("#: What each variable holds: the columns as they are read, and the recodes (codes).")
         head = "KINDS = COLUMNS | SAMPLE_COLUMNS | "
-        for line in w.wrap({v.name: "coded" for v in self.plan.recodes}, len(head), head):
+        for line in w.wrap(computed, len(head), head):
             w.writeline(line)
         w.blank()
         w.assign("LABELS", {v.name: self._variable_label(v) for v in described}, "The label of each variable.")
         w.blank()
+        value_labels: dict[str, dict[Any, str]] = {}
+        for v in described:
+            kind = derived[v.name].kind if v.name in derived else None
+            if kind == "bool":
+                value_labels[v.name] = dict(TRUTH_LABELS.get(self.language, TRUTH_LABELS["en"]))
+            elif v.values and kind in (None, "code", "multiple"):
+                value_labels[v.name] = self._value_labels(v)
         w.assign(
             "VALUE_LABELS",
-            {v.name: self._value_labels(v) for v in described if v.values},
+            value_labels,
             "The codes of each variable and their labels, in the spec's order.",
         )
         w.blank()
@@ -296,6 +389,14 @@ class _Writer:
             "MISSING_CODES",
             {v.name: dict(v.missing) for v in described if v.missing},
             "Missing codes: recorded like any answer, never a substantive value (no mean includes a 99).",
+        )
+        w.blank()
+        from kvpspec.fmt import format_expr
+
+        w.assign(
+            "DERIVED",
+            {d.name: format_expr(d.expr) for d in self.spec.derives if d.name in derived},
+            "The formula of each derived variable, as the spec writes it.",
         )
         w.blank()
         w.assign("AAPOR_CATEGORIES", tuple(m.AAPOR_CATEGORIES))
@@ -345,6 +446,11 @@ class _Writer:
                 continue
             written.add(recode.name)
             self._recode_function(recode)
+        for d in self.plan.derived:  # recodes that derived variables apply, enig2(q10a)
+            for name in d.recodes:
+                if name not in written:
+                    written.add(name)
+                    self._recode_function(self.low.recodes[name])
         for frame, function in (("data", "add_recodes"), ("sample", "add_sample_recodes")):
             w.writeline(f"def {function}({frame}: pd.DataFrame) -> pd.DataFrame:")
             with w.indent():
@@ -359,6 +465,35 @@ class _Writer:
                     if recode.source_is_scale and _has_ranges(recode):
                         call += f", list(MISSING_CODES.get({literal(source.name)}, {{}}))"
                     w.writeline(f"{frame}[{literal(_name(v.name))}] = {call})")
+                w.writeline(f"return {frame}")
+            w.blank(2)
+        self._derived()
+
+    def _derived(self) -> None:
+        """One function per derived variable, then ``add_derived`` (and ``add_sample_derived``)
+        that adds them as columns in the order that computes sources first."""
+        w = self.w
+        functions: dict[str, str] = {}
+        for d in self.plan.derived:
+            fn = functions[d.name] = self._fn("derive_" + d.name)
+            w.writeline(f"def {fn}({d.frame}: pd.DataFrame) -> pd.Series:")
+            with w.indent():
+                w.writeline(f'"""The derived variable `{_name(d.name)}` = DERIVED[{literal(d.name)}], by the rules')
+                w.writeline("of the spec's expressions (see the machinery's section on derived variables).\"\"\"")
+                for local, code in d.reads.items():
+                    for line in _lines(f"{local} = {code}", w.width - len(w.prefix)):
+                        w.writeline(line)
+                for line in _lines(f"return {_CONVERT[d.kind]}({_strip(d.code)}, {d.frame})", w.width - len(w.prefix)):
+                    w.writeline(line)
+            w.blank(2)
+        for frame, function in (("data", "add_derived"), ("sample", "add_sample_derived")):
+            w.writeline(f"def {function}({frame}: pd.DataFrame) -> pd.DataFrame:")
+            with w.indent():
+                what = "response data" if frame == "data" else "sample file"
+                w.writeline(f'"""The spec\'s derived variables as new columns of the {what}, sources first."""')
+                for d in self.plan.derived:
+                    if d.frame == frame:
+                        w.writeline(f"{frame}[{literal(_name(d.name))}] = {functions[d.name]}({frame})")
                 w.writeline(f"return {frame}")
             w.blank(2)
 
@@ -496,7 +631,6 @@ class _Writer:
     def _analysis(self, a: m.Analysis) -> str:
         w = self.w
         fn = self._fn(a.name)
-        variables = self.low.variables
         plan = self.plan
         entries: list[tuple[str, str, Any]] = []  # (code, kind, info)
         needs_sample = False
@@ -507,7 +641,7 @@ class _Writer:
                     name = applied_name(term.recode, term.name) if term.recode else term.name
                     frame = plan.frames.get(name)
                     if frame is None:
-                        why = "derived variables are not computed by analysis.py"
+                        why = self._why_not(name)
                         entries.append((f"not_computed({literal(name)}, {literal(why)})", "skipped", None))
                         continue
                     needs_sample |= frame == "sample"
@@ -516,9 +650,10 @@ class _Writer:
                 row = applied_name(s.row.recode, s.row.name) if s.row.recode else s.row.name
                 col = applied_name(s.column.recode, s.column.name) if s.column.recode else s.column.name
                 frames = {plan.frames.get(row), plan.frames.get(col)}
-                coded = all(variables[n].values and variables[n].type != "multiple" for n in (row, col))
+                coded = all(self._coded(n) for n in (row, col))
                 if None in frames or len(frames) != 1 or not coded:
-                    why = "a crosstab needs two coded variables of the same file"
+                    missing = [n for n in (row, col) if plan.frames.get(n) is None]
+                    why = self._why_not(missing[0]) if missing else "a crosstab needs two coded variables of the same file"
                     entries.append((f"not_computed({literal(row)}, {literal(why)})", "skipped", None))
                     continue
                 frame = frames.pop()
@@ -552,6 +687,20 @@ class _Writer:
         w.blank(2)
         return fn
 
+    def _why_not(self, name: str) -> str:
+        reason = self.plan.not_derived.get(name)
+        if reason is not None:
+            return f"analysis.py cannot compute this derived variable: {reason}"
+        return "not in the response data or the sample file"
+
+    def _coded(self, name: str) -> bool:
+        """A variable with categories a crosstab can have: codes, or a derived condition."""
+        derived = {d.name: d.kind for d in self.plan.derived}
+        if name in derived:
+            return derived[name] == "bool" or (derived[name] == "code" and bool(self.low.variables[name].values))
+        v = self.low.variables[name]
+        return bool(v.values) and v.type != "multiple"
+
     def _figure(self, a: m.Analysis, entries: list[tuple[str, str, Any]]) -> str:
         """The figure of an analysis: diverging bars for several items on one
         scale, bars for one question, stacked bars for a crosstab, a histogram
@@ -559,7 +708,8 @@ class _Writer:
         title = f"CAPTIONS[{literal(a.name)}]"
         variables = self.low.variables
         freq = [(i, info) for i, (_, kind, info) in enumerate(entries) if kind == "frequencies"]
-        if len(freq) >= 2:
+        derived = {d.name: d.kind for d in self.plan.derived}
+        if len(freq) >= 2 and not any(name in derived for _, (_, name) in freq):
             labels = [self._value_labels(variables[name]) for _, (_, name) in freq]
             missing = [variables[name].missing for _, (_, name) in freq]
             first = variables[freq[0][1][1]]
@@ -574,7 +724,7 @@ class _Writer:
             if kind == "frequencies":
                 frame, name = info
                 v = variables[name]
-                if v.type in ("integer", "decimal"):
+                if v.type in ("integer", "decimal") or derived.get(name) == "number":
                     return f"histogram({frame}, {literal(name)}, {title})"
                 return f"percent_bars(tables[{i}], {title})"
             if kind == "crosstab":
@@ -639,3 +789,368 @@ def _name(name: str) -> str:
     if not isinstance(name, str) or not IDENTIFIER.match(name):
         raise UnsafeValue(f"`{name}` cannot be used as a name in Python code")
     return name
+
+
+# ---------------------------------------------------------------- derived variables as code
+
+
+class _Unsupported(Exception):
+    """An expression analysis.py cannot compute; the message says why."""
+
+
+#: The helper that turns a derived variable's values into its column, by its kind.
+_CONVERT = {"number": "numbers", "code": "codes", "bool": "conditions", "text": "strings",
+            "multiple": "copied"}
+
+
+def _derived_kind(value_kind: str, rendered: str) -> str:
+    if rendered == "set":
+        return "multiple"
+    if rendered == "num":
+        return "code" if value_kind == "code" else "number"
+    return {"bool": "bool", "text": "text"}[rendered]
+
+
+def _negate(code: str, frame: str) -> str:
+    """``~code``, simplified: ``~~x`` is ``x``, and a constant column its opposite."""
+    if code.startswith("~"):
+        return code[1:]
+    for a, b in (("zeros", "ones"), ("ones", "zeros")):
+        if code == f"np.{a}(len({frame}), dtype=bool)":
+            return f"np.{b}(len({frame}), dtype=bool)"
+    return f"~{code}"
+
+
+def _scan(code: str) -> list[tuple[int, int]]:
+    """``(position, depth)`` of each character outside string literals."""
+    out = []
+    depth = 0
+    quote = None
+    i = 0
+    while i < len(code):
+        ch = code[i]
+        if quote:
+            if ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in "'\"":
+            quote = ch
+        else:
+            if ch in "([{":
+                depth += 1
+            elif ch in ")]}":
+                depth -= 1
+            out.append((i, depth))
+        i += 1
+    return out
+
+
+def _operators(code: str) -> list[int]:
+    """Where the binary operators outside all parentheses are."""
+    return [
+        i for i, d in _scan(code)
+        if d == 0 and code[i] in "&|+-*" and code[i - 1 : i] == " " and code[i + 1 : i + 2] == " "
+    ]
+
+
+def _lines(code: str, width: int, step: str = "    ") -> list[str]:
+    """One line of generated code, wrapped as black would where it is too long: the
+    arguments of the outermost call one per line, or a parenthesized chain of operators
+    one operand per line."""
+    if len(code) <= width:
+        return [code]
+    scanned = _scan(code)
+    opener = next((i for i, d in scanned if d == 1 and code[i] in "(["), None)
+    if opener is None or not code.endswith((")", "]")):
+        return [code]
+    closing = [i for i, d in scanned if d == 0 and code[i] in ")]"]
+    if not closing or closing[0] != len(code) - 1:
+        return [code]
+    head, inner = code[: opener + 1], code[opener + 1 : -1]
+    top = [(i, d) for i, d in _scan(inner) if d == 0]
+    commas = [i for i, _ in top if inner[i] == ","]
+    if commas:
+        parts, start = [], 0
+        for i in commas + [len(inner)]:
+            parts.append(inner[start:i].strip())
+            start = i + 1
+        body = []
+        for part in parts:
+            if not part:
+                continue
+            if len(part) + 1 > width - len(step) and _operators(part):
+                part = f"({part})"  # a chain of operators is wrapped inside parentheses
+            lines = _lines(part, width - len(step) - 1, step)
+            lines[-1] += ","
+            body += [step + line for line in lines]
+        return [head] + body + [code[-1]]
+    ops = _operators(inner)
+    if not ops or not head.endswith("("):
+        return [code]
+    parts, start = [], 0
+    for i in ops + [len(inner)]:
+        parts.append(inner[start:i].strip())
+        start = i
+    body = [step + line for line in _lines(parts[0], width - len(step), step)]
+    for part in parts[1:]:
+        op, rest = part[0], part[1:].strip()
+        sub = _lines(rest, width - len(step) - 2, step)
+        body += [step + op + " " + sub[0]] + [step + line for line in sub[1:]]
+    return [head] + body + [code[-1]]
+
+
+def _strip(code: str) -> str:
+    """``code`` without parentheses around the whole of it."""
+    if code.startswith("(") and code.endswith(")"):
+        depth = 0
+        for i, ch in enumerate(code):
+            depth += ch == "("
+            depth -= ch == ")"
+            if depth == 0 and i < len(code) - 1:
+                return code
+        return code[1:-1]
+    return code
+
+
+@dataclass
+class _Code:
+    """A rendered expression: Python code, the kind of its values (``num``: floats with NaN
+    for no value; ``text``: an object array with None; ``bool``; ``set``: a multiple-choice
+    column), and whether it is a constant (no column in it)."""
+
+    code: str
+    kind: str
+    const: bool = False
+
+
+class _Render:
+    """A derived variable's expression as Python over the columns of one frame, with the
+    meaning of ``kvpspec.expr.Evaluator`` (docs/language.md, section 13). Every operator
+    result is parenthesized, so Python's precedence (``&`` above ``==``) never matters."""
+
+    def __init__(self, writer: _Writer, frame: str, derived: dict[str, str]):
+        self.writer = writer
+        self.frame = frame
+        self.variables = writer.low.variables
+        self.recodes_of = writer.low.recodes
+        self.derived = derived  # the kind of each derived variable computed before this one
+        self.recodes: list[str] = []
+        #: what the expression reads, each once: local name -> its column as values
+        self.locals: dict[str, str] = {}
+        self._local_of: dict[str, str] = {}
+
+    # ------------------------------------------------------------ what an expression reads
+
+    def column(self, name: str) -> str:
+        return f"{self.frame}[{literal(_name(name))}]"
+
+    def local(self, name: str, code: str) -> str:
+        """A local variable named as the spec's variable holding ``code`` (``q3 = as_float(data["q3"])``),
+        renamed with a trailing ``_`` where it would hide a name the code needs."""
+        if code in self._local_of:
+            return self._local_of[code]
+        local = _name(name)
+        taken = self.writer.reserved | {self.frame, "data", "sample"} | set(dir(builtins))
+        while (local in taken or keyword.iskeyword(local) or keyword.issoftkeyword(local)
+               or local.startswith(("recode_", "derive_", "rate_")) or local in self.locals):
+            local += "_"
+        self.locals[local] = code
+        self._local_of[code] = local
+        return local
+
+    def _ref_kind(self, var: Variable) -> str:
+        if var.name in self.derived:
+            return {"number": "num", "code": "num", "bool": "bool", "text": "text", "multiple": "set"}[
+                self.derived[var.name]
+            ]
+        if var.type == "multiple":
+            return "set"
+        if var.value_kind == "text":
+            return "text"
+        if var.value_kind == "bool":
+            return "bool"
+        return "num"
+
+    def empty(self, value: bool) -> str:
+        return f"np.{'ones' if value else 'zeros'}(len({self.frame}), dtype=bool)"
+
+    # ------------------------------------------------------------ values
+
+    def value(self, e: m.Expr) -> _Code:
+        method = getattr(self, "_" + type(e).__name__.rstrip("_").lower(), None)
+        if method is None:
+            raise _Unsupported("its expression has a part analysis.py cannot compute")
+        return method(e)
+
+    def substantive(self, e: m.Expr) -> _Code:
+        """The values with the missing codes of what ``e`` reads turned into no value."""
+        v = self.value(e)
+        missing = missing_kinds(e, self.variables, self.recodes_of)
+        if v.kind == "num" and missing:
+            return _Code(f"without({_strip(v.code)}, {literal(list(missing))})", "num", v.const)
+        return v
+
+    def _literal(self, e: m.Literal_) -> _Code:
+        x = e.value
+        if isinstance(x, bool):
+            return _Code(repr(x), "bool", True)
+        if isinstance(x, str):
+            return _Code(literal(x), "text", True)
+        text = literal(x)
+        return _Code(f"({text})" if text.startswith("-") else text, "num", True)
+
+    def _ref(self, e: m.Ref) -> _Code:
+        var = self.variables.get(e.name)
+        if var is None:
+            raise _Unsupported(f"`{_name(e.name)}` is not a variable")
+        kind = self._ref_kind(var)
+        col = self.column(var.name)
+        code = {"num": f"as_float({col})", "text": f"texts({col})", "bool": f"truths({col})", "set": col}[kind]
+        return _Code(self.local(var.name, code), kind)
+
+    def _call(self, e: m.Call) -> _Code:
+        r = self.recodes_of.get(e.func)
+        if r is None or len(e.args) != 1 or not isinstance(e.args[0], m.Ref):
+            raise _Unsupported(f"`{_name(e.func)}(...)` is not a recode applied to a variable")
+        arg = e.args[0]
+        source = self.variables.get(arg.name)
+        if source is None or self._ref_kind(source) != "num":
+            raise _Unsupported(f"`{_name(r.name)}` is applied to `{_name(arg.name)}`, which holds no codes or numbers")
+        call = f"{self.writer._fn('recode_' + r.name)}({self.column(arg.name)}"
+        if _has_ranges(r):
+            if r.source_is_scale:
+                call += f", list(MISSING_CODES.get({literal(_name(arg.name))}, {{}}))"
+            else:
+                own = self.variables.get(r.source)
+                if own is None or own.missing_codes != source.missing_codes:
+                    raise _Unsupported(
+                        f"the recode `{_name(r.name)}` of `{_name(r.source)}` is applied to "
+                        f"`{_name(arg.name)}`, whose missing codes differ; declare it `from scale`"
+                    )
+        if r.name not in self.recodes:
+            self.recodes.append(r.name)
+        return _Code(self.local(applied_name(r.name, arg.name), f"as_float({call}))"), "num")
+
+    def _unary(self, e: m.Unary) -> _Code:
+        if e.op == "not":
+            v = self._want(self.value(e.operand), "bool", "`not`")
+            return _Code(f"(not {v.code})" if v.const else f"~{v.code}", "bool", v.const)
+        v = self._want(self.substantive(e.operand), "num", "`-`")
+        return _Code(f"(-{v.code})", "num", v.const)
+
+    def _binary(self, e: m.Binary) -> _Code:
+        a, b = self.substantive(e.left), self.substantive(e.right)
+        const = a.const and b.const
+        if e.op == "+" and a.kind == "text" and b.kind == "text":
+            return _Code(f"join({_strip(a.code)}, {_strip(b.code)})", "text")
+        a, b = self._want(a, "num", f"`{e.op}`"), self._want(b, "num", f"`{e.op}`")
+        if e.op == "/":
+            return _Code(f"quotient({_strip(a.code)}, {_strip(b.code)})", "num", const)
+        return _Code(f"({a.code} {e.op} {b.code})", "num", const)
+
+    def _compare(self, e: m.Compare) -> _Code:
+        if e.op in ("==", "!="):
+            a, b = self.value(e.left), self.value(e.right)
+            const = a.const and b.const
+            same = e.op == "=="
+            if a.kind == "num" and b.kind == "num":
+                if same:
+                    return _Code(f"({a.code} == {b.code})", "bool", const)
+                return _Code(f"unequal({_strip(a.code)}, {_strip(b.code)})", "bool", const)
+            if a.kind == "text" and b.kind == "text":
+                return _Code(f"{'same_text' if same else 'other_text'}({_strip(a.code)}, {_strip(b.code)})", "bool")
+            if a.kind == "set" and b.kind == "set":
+                return _Code(self.empty(False) if same else f"(chose({a.code}) & chose({b.code}))", "bool")
+            if "set" in (a.kind, b.kind) and "num" in (a.kind, b.kind):
+                s, x = (a, b) if a.kind == "set" else (b, a)
+                return _Code(f"{'holds' if same else 'lacks'}({s.code}, {_strip(x.code)})", "bool")
+            raise _Unsupported(f"`{e.op}` compares values of different kinds")
+        a = self._want(self.substantive(e.left), "num", f"`{e.op}`")
+        b = self._want(self.substantive(e.right), "num", f"`{e.op}`")
+        return _Code(f"({a.code} {e.op} {b.code})", "bool", a.const and b.const)
+
+    def _in(self, e: m.In) -> _Code:
+        raw = self.value(e.operand)
+        if raw.kind == "text":
+            texts = [v.text for v in e.values if v.kind == "string"]
+            hit = f"among({raw.code}, {literal(texts)})"
+            return _Code(f"(has_text({raw.code}) & ~{hit})" if e.negated else hit, "bool")
+        if raw.kind == "set":
+            var = self.variables[e.operand.name] if isinstance(e.operand, m.Ref) else None
+            miss = var.missing_codes if var is not None else frozenset()
+            codes = [v.low for v in e.values if v.kind == "single"]
+            for v in e.values:
+                if v.kind in ("range", "upto", "from", "else"):
+                    codes += [c for c in (var.codes if var else ()) if c not in miss and v.contains(c) and c not in codes]
+            hit = f"chosen({raw.code}, {literal(codes)})"
+            return _Code(f"(chose({raw.code}) & ~{hit})" if e.negated else hit, "bool")
+        raw = self._want(raw, "num", "`in`")
+        sub = self.substantive(e.operand)
+        parts = []
+        singles = [v.low for v in e.values if v.kind == "single"]
+        if len(singles) == 1:
+            parts.append(f"({raw.code} == {literal(singles[0])})")
+        elif singles:
+            parts.append(f"np.isin({raw.code}, {literal(singles)})")
+        for v in e.values:
+            if v.kind in ("range", "upto", "from"):
+                bounds = []
+                if v.low is not None:
+                    bounds.append(f"({sub.code} >= {literal(v.low)})")
+                if v.high is not None:
+                    bounds.append(f"({sub.code} <= {literal(v.high)})")
+                parts.append("(" + " & ".join(bounds) + ")" if len(bounds) > 1 else bounds[0])
+            elif v.kind == "else":
+                parts.append(f"~np.isnan({sub.code})")
+        if not parts:
+            hit = self.empty(False)
+        else:
+            hit = parts[0] if len(parts) == 1 else "(" + " | ".join(parts) + ")"
+        if e.negated:
+            negated = f"np.logical_not({_strip(hit)})" if raw.const else f"~{hit}"
+            return _Code(f"(~np.isnan({raw.code}) & {negated})", "bool", raw.const)
+        return _Code(hit, "bool", raw.const)
+
+    def _boolop(self, e: m.BoolOp) -> _Code:
+        parts = [self._want(self.value(op), "bool", f"`{e.op}`") for op in e.operands]
+        joiner = " & " if e.op == "and" else " | "
+        return _Code("(" + joiner.join(p.code for p in parts) + ")", "bool", all(p.const for p in parts))
+
+    def _test(self, e: m.Test) -> _Code:
+        raw = self.value(e.operand)
+        kinds = missing_kinds(e.operand, self.variables, self.recodes_of)
+        codes = [c for c, kind in kinds.items() if kind == e.test]
+        if raw.kind == "num":
+            if e.test == "answered":
+                code = f"~np.isnan({raw.code})"
+            elif e.test == "missing":
+                code = f"np.isnan({self.substantive(e.operand).code})"
+            else:
+                code = f"np.isin({raw.code}, {literal(codes)})" if codes else self.empty(False)
+        elif raw.kind == "set":
+            if e.test == "answered":
+                code = f"chose({raw.code})"
+            elif e.test == "missing":
+                code = f"~chose({raw.code}, {literal(list(kinds))})"
+            else:
+                code = f"chosen({raw.code}, {literal(codes)})"
+        elif raw.kind == "text":
+            if e.test == "answered":
+                code = f"has_text({raw.code})"
+            elif e.test == "missing":
+                code = f"~has_text({raw.code})"
+            else:
+                code = self.empty(False)
+        else:  # a condition always has a value, and no missing codes
+            code = self.empty(e.test == "answered")
+        if e.negated:
+            code = _negate(code, self.frame)
+        return _Code(code, "bool")
+
+    def _want(self, v: _Code, kind: str, what: str) -> _Code:
+        if v.kind != kind:
+            names = {"num": "numbers", "bool": "conditions", "text": "texts", "set": "codes"}
+            raise _Unsupported(f"{what} needs {names[kind]}, but is given {names[v.kind]}")
+        return v

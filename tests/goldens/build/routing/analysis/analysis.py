@@ -102,6 +102,9 @@ MISSING_CODES = {
     "q4": {999: "refused"},
 }
 
+#: The formula of each derived variable, as the spec writes it.
+DERIVED = {}
+
 AAPOR_CATEGORIES = ("I", "P", "R", "NC", "O", "UH", "UO", "NE")
 #: The AAPOR category of each final disposition.
 DISPOSITIONS = {1: "R", 2: "NE", 3: "I"}
@@ -125,6 +128,16 @@ def add_recodes(data: pd.DataFrame) -> pd.DataFrame:
 
 def add_sample_recodes(sample: pd.DataFrame) -> pd.DataFrame:
     """The spec's recodes as new columns of the sample file, sources first."""
+    return sample
+
+
+def add_derived(data: pd.DataFrame) -> pd.DataFrame:
+    """The spec's derived variables as new columns of the response data, sources first."""
+    return data
+
+
+def add_sample_derived(sample: pd.DataFrame) -> pd.DataFrame:
+    """The spec's derived variables as new columns of the sample file, sources first."""
     return sample
 
 
@@ -248,6 +261,160 @@ def labelled(codes: pd.Series, name: str) -> pd.Series:
 def substantive(codes: pd.Series, name: str) -> pd.Series:
     """True where the column holds a value that is not a missing code."""
     return codes.notna() & ~codes.isin(list(MISSING_CODES.get(name, {})))
+
+
+# ---------------------------------------------------------------- derived variables
+#
+# A derived variable (``derive``) is computed over whole columns with the
+# meaning of the spec's expressions (docs/language.md, section 13). Codes and
+# numbers are floats with NaN for no value, texts are Python strings with None,
+# conditions are booleans, a multiple-choice answer is its column of codes.
+#
+# - A comparison or ``in`` on no value is false: numpy's comparisons with NaN
+#   already are, ``unequal`` and the text helpers check it.
+# - ``==``, ``!=`` and single values in ``in`` compare codes, missing codes
+#   included; ordering, ranges and arithmetic use substantive values only:
+#   ``without`` turns the missing codes into no value first.
+# - Arithmetic on no value gives no value (NaN), and so does ``quotient`` by 0.
+
+
+def truths(column: pd.Series) -> np.ndarray:
+    """A column of conditions (a derived variable) as booleans."""
+    return column.to_numpy(dtype=bool)
+
+
+def texts(column: pd.Series) -> np.ndarray:
+    """A text column as Python strings, None for no value (an empty text is no answer)."""
+    return np.array(
+        [None if pd.isna(x) or x == "" else str(x) for x in column.tolist()], dtype=object
+    )
+
+
+def without(x: Any, missing: list[int]) -> np.ndarray:
+    """The substantive values: missing codes become no value (NaN)."""
+    x = np.asarray(x, dtype="float64")
+    return np.where(np.isin(x, missing), np.nan, x)
+
+
+def unequal(a: Any, b: Any) -> np.ndarray:
+    """``a != b``: both have a value and they differ."""
+    return ~np.isnan(a) & ~np.isnan(b) & (a != b)
+
+
+def quotient(a: Any, b: Any) -> np.ndarray:
+    """``a / b``, no value where ``b`` is 0."""
+    a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b == 0, np.nan, a / np.where(b == 0, 1, b))
+
+
+def pairs(a: Any, b: Any) -> list[tuple[Any, Any]]:
+    """Two texts (columns, or one text for every row) side by side."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+    return list(zip(a.ravel().tolist(), b.ravel().tolist(), strict=True))
+
+
+def same_text(a: Any, b: Any) -> np.ndarray:
+    """``a == b`` for texts: both have a value and they are equal."""
+    return np.array(
+        [x is not None and y is not None and x == y for x, y in pairs(a, b)], dtype=bool
+    )
+
+
+def other_text(a: Any, b: Any) -> np.ndarray:
+    """``a != b`` for texts: both have a value and they differ."""
+    return np.array(
+        [x is not None and y is not None and x != y for x, y in pairs(a, b)], dtype=bool
+    )
+
+
+def join(a: Any, b: Any) -> np.ndarray:
+    """``a + b`` for texts: the two joined, no value when either has none."""
+    return np.array(
+        [x + y if x is not None and y is not None else None for x, y in pairs(a, b)], dtype=object
+    )
+
+
+def has_text(a: Any) -> np.ndarray:
+    """Rows whose text has a value (``q4 is answered``)."""
+    return np.array([x is not None for x in np.atleast_1d(np.asarray(a, dtype=object))], dtype=bool)
+
+
+def among(a: Any, options: list[str]) -> np.ndarray:
+    """``a in ["x", "y"]`` for texts."""
+    return np.array(
+        [x is not None and x in options for x in np.atleast_1d(np.asarray(a, dtype=object))],
+        dtype=bool,
+    )
+
+
+def choices(column: pd.Series) -> list[set[int]]:
+    """A multiple-choice column (codes separated by spaces) as the codes chosen in each row."""
+    return [
+        set()
+        if pd.isna(cell)
+        else {int(c) for c in str(cell).split() if c.lstrip("-").isdigit()}
+        for cell in column.tolist()
+    ]
+
+
+def chose(column: pd.Series, missing: list[int] | None = None) -> np.ndarray:
+    """Rows where a code other than ``missing`` was chosen (without ``missing``: rows answered)."""
+    left_out = set(missing or ())
+    return np.array([bool(row - left_out) for row in choices(column)], dtype=bool)
+
+
+def chosen(column: pd.Series, codes: list[int]) -> np.ndarray:
+    """Rows of a multiple-choice column where one of ``codes`` was chosen."""
+    wanted = set(codes)
+    return np.array([bool(row & wanted) for row in choices(column)], dtype=bool)
+
+
+def holds(column: pd.Series, value: Any) -> np.ndarray:
+    """``q2 == x`` for a multiple-choice ``q2``: the value ``x`` (one per row) was chosen."""
+    values = np.broadcast_to(np.asarray(value, dtype="float64"), (len(column),))
+    return np.array(
+        [not np.isnan(x) and x in row for row, x in zip(choices(column), values, strict=True)],
+        dtype=bool,
+    )
+
+
+def lacks(column: pd.Series, value: Any) -> np.ndarray:
+    """``q2 != x`` for a multiple-choice ``q2``: answered, ``x`` has a value, not chosen."""
+    values = np.broadcast_to(np.asarray(value, dtype="float64"), (len(column),))
+    return chose(column) & ~np.isnan(values) & ~holds(column, value)
+
+
+def numbers(values: Any, frame: pd.DataFrame) -> pd.Series:
+    """A derived number as a column: whole numbers as Int64, others Float64, <NA> for no value."""
+    x = np.broadcast_to(np.asarray(values, dtype="float64"), (len(frame),))
+    present = x[~np.isnan(x)]
+    whole = bool(np.all(np.floor(present) == present))
+    column = pd.Series(x, index=frame.index, dtype="Float64")
+    return column.astype("Int64") if whole else column
+
+
+def codes(values: Any, frame: pd.DataFrame) -> pd.Series:
+    """A derived variable that holds codes (``derive x = enig2(q10a)``), as Int64."""
+    x = np.broadcast_to(np.asarray(values, dtype="float64"), (len(frame),))
+    return pd.Series(x, index=frame.index, dtype="Float64").astype("Int64")
+
+
+def conditions(values: Any, frame: pd.DataFrame) -> pd.Series:
+    """A derived condition as a column of booleans (a condition is never without a value)."""
+    x = np.broadcast_to(np.asarray(values, dtype=bool), (len(frame),))
+    return pd.Series(x, index=frame.index, dtype=bool)
+
+
+def strings(values: Any, frame: pd.DataFrame) -> pd.Series:
+    """A derived text as a string column, <NA> for no value."""
+    x = np.broadcast_to(np.asarray(values, dtype=object), (len(frame),))
+    return pd.Series(list(x), index=frame.index, dtype="string")
+
+
+def copied(values: pd.Series, frame: pd.DataFrame) -> pd.Series:
+    """A derived copy of a multiple-choice answer."""
+    return values.copy()
 
 
 # ---------------------------------------------------------------- statistics
@@ -922,8 +1089,12 @@ def report_html(results: dict[str, Any], figures: dict[str, list[str]]) -> str:
 def run(data_path: Path, sample_path: Path | None, out: Path) -> dict[str, Any]:
     """Run every analysis; write tables.json, tables/, figures/ and report.html into ``out``."""
     style()
-    data = add_recodes(load(data_path, COLUMNS))
-    sample = add_sample_recodes(load(sample_path, SAMPLE_COLUMNS)) if sample_path else None
+    data = add_derived(add_recodes(load(data_path, COLUMNS)))
+    sample = (
+        add_sample_derived(add_sample_recodes(load(sample_path, SAMPLE_COLUMNS)))
+        if sample_path
+        else None
+    )
     results: dict[str, Any] = {
         "$meta": {
             "survey": SURVEY,

@@ -377,7 +377,7 @@ class _Writer:
             kind = derived[v.name].kind if v.name in derived else None
             if kind == "bool":
                 value_labels[v.name] = dict(TRUTH_LABELS.get(self.language, TRUTH_LABELS["en"]))
-            elif v.values and kind in (None, "code", "multiple"):
+            elif v.values and kind in (None, "code", "multiple", "number"):
                 value_labels[v.name] = self._value_labels(v)
         w.assign(
             "VALUE_LABELS",

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from kvpspec import __version__
-from kvpspec.cli import EXIT_INTERNAL, EXIT_OK, EXIT_SPEC, EXIT_USAGE, _guard, _load, _usage_error
+from kvpspec.cli import EXIT_INTERNAL, EXIT_OK, EXIT_SPEC, _guard, _load, _usage_error
 
 
 def run_targets(compiled: Any, only: tuple[str, ...] = ()) -> tuple[dict[str, bytes], dict[str, str], list[tuple[str, str]]]:

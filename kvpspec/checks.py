@@ -12,10 +12,18 @@ import re
 from typing import Iterable, Iterator
 
 from kvpspec import model as m
-from kvpspec.errors import Diagnostic, did_you_mean
+from kvpspec.errors import Diagnostic, did_you_mean, number_text
 from kvpspec.expr import ERROR, NUMBER, Type, TypeChecker
 from kvpspec.flow import flatten, goto_targets, positions
-from kvpspec.lower import Lowered, Variable, computation_order, intro_names, lower, matches, walk_items
+from kvpspec.lower import (
+    Lowered,
+    Variable,
+    computation_order,
+    intro_names,
+    lower,
+    matches,
+    walk_items,
+)
 
 FILL_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _FILL_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
@@ -561,7 +569,7 @@ class Checker:
                 if v.kind == "single" and v.low not in codes:
                     self.error(
                         "code-not-in-scale",
-                        f"{_n(v.low)} is not a code of `{r.source}` (its codes: {', '.join(map(str, codes))})",
+                        f"{number_text(v.low)} is not a code of `{r.source}` (its codes: {', '.join(map(str, codes))})",
                         v,
                     )
                 elif v.kind in ("range", "upto", "from") and not any(v.contains(c) for c in codes):
@@ -601,7 +609,7 @@ class Checker:
             line = first.span.line if first.span else "?"
             self.error(
                 "recode-overlap",
-                f"{_n(value)} is mapped by two rules of recode `{r.name}` (also on line {line})",
+                f"{number_text(value)} is mapped by two rules of recode `{r.name}` (also on line {line})",
                 matching[1],
             )
         if not elses:
@@ -638,12 +646,12 @@ class Checker:
             if high < var.min or low > var.max:  # type: ignore[operator]
                 continue
             if reach is not None and low <= reach:
-                self.error("recode-overlap", f"{_n(max(low, var.min))} is mapped by two rules of recode `{r.name}`", v)
+                self.error("recode-overlap", f"{number_text(max(low, var.min))} is mapped by two rules of recode `{r.name}`", v)
             if not has_else:
                 if (not started and low > var.min) or (started and low > cursor):  # type: ignore[operator]
                     self.error(
                         "recode-gap",
-                        f"recode `{r.name}` leaves values between {_n(cursor)} and {_n(low)} of `{r.source}` unmapped",
+                        f"recode `{r.name}` leaves values between {number_text(cursor)} and {number_text(low)} of `{r.source}` unmapped",
                         r,
                     )
                     return
@@ -651,7 +659,7 @@ class Checker:
                 cursor = max(cursor, high)  # type: ignore[type-var]
             reach = high if reach is None else max(reach, high)
         if not has_else and (not started or cursor < var.max):  # type: ignore[operator]
-            self.error("recode-gap", f"recode `{r.name}` leaves values above {_n(cursor)} of `{r.source}` unmapped", r)
+            self.error("recode-gap", f"recode `{r.name}` leaves values above {number_text(cursor)} of `{r.source}` unmapped", r)
 
     # ------------------------------------------------------------ derived
 
@@ -949,17 +957,11 @@ def _a(word: str) -> str:
     return ("an " if word[:1] in "aeiou" else "a ") + word
 
 
-def _n(x) -> str:
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x)
-
-
 def _ranges(values: list) -> str:
     """``[1, 2, 3, 7]`` as ``1..3, 7``."""
     ints = all(isinstance(v, int) for v in values)
     if not ints:
-        return ", ".join(_n(v) for v in values)
+        return ", ".join(number_text(v) for v in values)
     out: list[str] = []
     start = prev = values[0]
     for v in values[1:] + [None]:

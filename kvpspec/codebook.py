@@ -15,7 +15,7 @@ def codebook(c: Compiled, language: str | None = None) -> dict[str, Any]:
     questions route the call and are not data, so they are not listed.
     """
     variables = []
-    for v in c.lowered.data_variables():
+    for v in c.lowered.codebook_variables():
         variables.append(
             {
                 "name": v.name,

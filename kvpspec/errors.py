@@ -116,6 +116,15 @@ class SpecError(Exception):
         super().__init__("\n".join(d.headline() for d in self.diagnostics))
 
 
+def number_text(x: object) -> str:
+    """A number as a message shows it: ``3`` for 3.0, ``2.5``, nothing for no value."""
+    if x is None:
+        return ""
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """`` ; did you mean `x`?`` for the closest candidate, or an empty string."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from kvpspec import model as m
+from kvpspec.errors import number_text
 from kvpspec.lower import RecodeTable, Variable, computation_order, missing_kinds, recode_table
 
 TESTS = ("answered", "missing", "dont_know", "refused", "not_applicable")
@@ -173,7 +174,7 @@ class TypeChecker:
                 codes = ", ".join(str(c) for c in var.codes)
                 self.report(
                     "code-not-in-scale",
-                    f"`{var.name}` has no code {_num(value)} (its codes: {codes})",
+                    f"`{var.name}` has no code {number_text(value)} (its codes: {codes})",
                     node,
                 )
         elif var.type in ("integer", "decimal") and not ordering:
@@ -181,7 +182,7 @@ class TypeChecker:
             if not inside and value not in var.missing_codes:
                 self.report(
                     "code-not-in-scale",
-                    f"`{var.name}` cannot be {_num(value)}: its range is {_num(var.min)}..{_num(var.max)}"
+                    f"`{var.name}` cannot be {number_text(value)}: its range is {number_text(var.min)}..{number_text(var.max)}"
                     + (f" and its missing codes {', '.join(map(str, sorted(var.missing_codes)))}" if var.missing else ""),
                     node,
                 )
@@ -207,12 +208,12 @@ class TypeChecker:
                     if not any(v.contains(c) for c in var.substantive_codes):
                         skipped = [c for c in var.missing_codes if v.contains(c)]
                         note = (
-                            f" (ranges skip missing codes such as {_num(min(skipped))}; test it with `==`)"
+                            f" (ranges skip missing codes such as {number_text(min(skipped))}; test it with `==`)"
                             if skipped else ""
                         )
                         self.report(
                             "code-not-in-scale",
-                            f"`{var.name}` has no substantive code in {_num(v.low)}..{_num(v.high)}{note}",
+                            f"`{var.name}` has no substantive code in {number_text(v.low)}..{number_text(v.high)}{note}",
                             v,
                         )
         return BOOL
@@ -258,12 +259,6 @@ def _var_type(var: Variable | None) -> Type:
     if var.value_kind == "text":
         return TEXT
     return Type("code", var)
-
-
-def _num(x: Any) -> str:
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x)
 
 
 def _show(e: m.Expr) -> str:

@@ -13,6 +13,11 @@ from typing import Any, Iterator
 
 from kvpspec import model as m
 
+#: Roles of the variables that are columns of the response data: the respondent
+#: id, questions, grid items and specify texts (not recodes, derived variables,
+#: sample fields or the intro's questions).
+DATA_ROLES = ("id", "question", "item", "specify")
+
 #: The codebook types of the design.
 VariableType = str  # "single" | "multiple" | "integer" | "decimal" | "text" | "derived"
 
@@ -117,9 +122,13 @@ class Lowered:
             read = self.scales[q.scale].read  # type: ignore[index]
         return frozenset(read.codes()) if read is not None else frozenset()
 
-    def data_variables(self) -> list[Variable]:
+    def codebook_variables(self) -> list[Variable]:
         """The codebook's variables: response data, derived and sample fields."""
         return [v for v in self.variables.values() if v.role != "screener"]
+
+    def response_variables(self) -> list[Variable]:
+        """The columns of the response data, in codebook order (``DATA_ROLES``)."""
+        return [v for v in self.variables.values() if v.role in DATA_ROLES]
 
 
 def question_kind(q: m.Question) -> str:

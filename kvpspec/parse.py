@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import re
 import textwrap
-from datetime import date
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Sequence
 

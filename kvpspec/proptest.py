@@ -22,6 +22,7 @@ import click
 
 from kvpspec import model as m
 from kvpspec.compile import Compiled
+from kvpspec.errors import number_text
 from kvpspec.flow import (
     analyse,
     backward_gotos,
@@ -126,17 +127,13 @@ def _rule_hits(r: m.Recode, value: Any, missing: frozenset) -> tuple[list[m.Reco
 
 def _recode_problem(r: m.Recode, source: str, value: Any, missing: frozenset) -> str | None:
     hits, has_else = _rule_hits(r, value, missing)
-    shown = _num(value) + (" (a missing code)" if value in missing else "")
+    shown = number_text(value) + (" (a missing code)" if value in missing else "")
     if len(hits) > 1:
         lines = ", ".join(f"line {h.span.line if h.span else '?'} (-> {h.code})" for h in hits)
         return f"the value {shown} of {source} is mapped by {len(hits)} rules: {lines}"
     if not hits and not has_else:
         return f"the value {shown} of {source} is mapped by no rule"
     return None
-
-
-def _num(x: Any) -> str:
-    return str(int(x)) if isinstance(x, float) and x.is_integer() else str(x)
 
 
 # ---------------------------------------------------------------- expectations

@@ -21,18 +21,14 @@ from kvpspec import model as m
 from kvpspec.compile import Compiled
 from kvpspec.flow import asked_conditions
 from kvpspec.fmt import format_expr
-from kvpspec.lower import Variable
+from kvpspec.lower import DATA_ROLES, Variable
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 TABLE_SCHEMA_V2 = "https://datapackage.org/profiles/2.0/tableschema.json"
 
-#: Roles of the variables that are columns of the response data.
-DATA_ROLES = ("id", "question", "item", "specify")
-
-
 def data_variables(compiled: Compiled) -> list[Variable]:
     """The columns of the response data, in codebook order."""
-    return [v for v in compiled.lowered.variables.values() if v.role in DATA_ROLES]
+    return compiled.lowered.response_variables()
 
 
 class Unsupported(Exception):

@@ -37,8 +37,6 @@ from kvpspec.flow import Step, branch_witnesses, domain_of, enumerate_routes, st
 from kvpspec.lower import Lowered, Variable
 from kvpspec.vector import VectorEvaluator
 
-#: The roles of the response-data columns (``testing.RESPONSE_ROLES``).
-RESPONSE_ROLES = ("id", "question", "item", "specify")
 P_MISSING = 0.05
 FIRST_NAMES = np.array(["Kari", "Ola", "Ingrid", "Lars", "Aisha", "Mohammed", "Nora", "Jonas", "Fatima", "Emil"], dtype=object)
 SURNAMES = np.array(["Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Ali", "Berg", "Haugen"], dtype=object)
@@ -197,7 +195,7 @@ def simulate(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = Fals
     sample_rng = np.random.default_rng([seed, 1])
     ve = VectorEvaluator(low.variables, low.recodes, low.spec.derives)
     data_steps: list[Step] = [s for s in steps(low) if not s.in_intro]
-    columns = [v for v in low.variables.values() if v.role in RESPONSE_ROLES]
+    columns = low.response_variables()
 
     # route witnesses first: every route that reaches the data, as far as enumerated
     routes = enumerate_routes(low, limit=2_000, budget=200_000) if n else None

@@ -75,8 +75,6 @@ __all__ = [
     "samples",
 ]
 
-#: The roles of the variables that make up the response data.
-RESPONSE_ROLES = ("id", "question", "item", "specify")
 
 SpecLike = "str | Path | Compiled"
 
@@ -159,7 +157,7 @@ class SpecModel:
     @cached_property
     def response_variables(self) -> list[Variable]:
         """The response-data columns in codebook order (respondent id first)."""
-        return [v for v in self.low.variables.values() if v.role in RESPONSE_ROLES]
+        return self.low.response_variables()
 
     @cached_property
     def sample_fields(self) -> list[Variable]:

@@ -31,13 +31,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from kvpspec import model as m
 from kvpspec.compile import Compiled
 from kvpspec.data import Batch, DataSource
+from kvpspec.errors import number_text
 from kvpspec.flow import asked_conditions
 from kvpspec.fmt import format_expr
-from kvpspec.lower import Variable, expr_refs
-from kvpspec.schemas import DATA_ROLES
+from kvpspec.lower import DATA_ROLES, Variable, expr_refs
 from kvpspec.vector import VectorEvaluator
 
 _INT = r"^[+-]?[0-9]+$"
@@ -148,7 +147,7 @@ class Validator:
         self.errors: list[Finding] = []
         self.warnings: list[Finding] = []
         self.progress = progress or (lambda step: None)
-        self.expected = [v for v in self.low.variables.values() if v.role in DATA_ROLES]
+        self.expected = self.low.response_variables()
         self.present_columns = [v for v in self.expected if v.name in source.header]
         self.guards = asked_conditions(self.low)
         self.evaluator = VectorEvaluator(self.low.variables, self.low.recodes, compiled.spec.derives)
@@ -326,7 +325,7 @@ class Validator:
             if v.missing:
                 inside |= _is_code(values, tuple(v.missing_codes))
             bad = ok_cells & ~inside
-            span = f"{_num(v.min)}..{_num(v.max)}"
+            span = f"{number_text(v.min)}..{number_text(v.max)}"
             extra = f" or a missing code ({', '.join(str(c) for c in sorted(v.missing_codes))})" if v.missing else ""
             self._cells(batch, bad, name, "range", lambda x: f"`{name}` must be in {span}{extra}; found {x}")
             invalid |= bad
@@ -445,7 +444,7 @@ class Validator:
             if key not in first:
                 first[key] = i
                 continue
-            value = _num(float(key)) if ids.dtype != object else str(key)
+            value = number_text(float(key)) if ids.dtype != object else str(key)
             self.errors.append(
                 Finding(i, name, "duplicate-id", value,
                         f"the id `{value}` is also used on row {self.source.sheet_row(first[key])}")
@@ -467,14 +466,6 @@ def _empty(v: Variable, n: int) -> np.ndarray:
     if v.value_kind == "text":
         return np.full(n, None, dtype=object)
     return np.full(n, np.nan)
-
-
-def _num(x: Any) -> str:
-    if x is None:
-        return ""
-    if isinstance(x, float) and x.is_integer():
-        return str(int(x))
-    return str(x)
 
 
 def validate(compiled: Compiled, source: DataSource, progress: Callable[[Any], None] | None = None) -> Report:

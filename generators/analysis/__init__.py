@@ -207,11 +207,9 @@ class _Writer:
     # ------------------------------------------------------------ what to compute where
 
     def _plan(self) -> _Plan:
-        from kvpspec.schemas import DATA_ROLES
-
         variables = self.low.variables
         frames: dict[str, str] = {}
-        data_columns = [v for v in variables.values() if v.role in DATA_ROLES]
+        data_columns = self.low.response_variables()
         for v in data_columns:
             frames[v.name] = "data"
         order, _ = computation_order(self.spec)

@@ -116,23 +116,12 @@ def item_number(grid: m.Grid, gi: m.GridItem) -> str:
     return display_number(grid).rstrip(".:) ") + gi.name
 
 
-_STUDY_SCALARS = ("title", "subtitle", "population", "privacy", "report", "minutes", "mode", "version", "period")
-_ORGS = ("sponsor", "client", "institute", "agency")
-_ORG_FIELDS = ("name", "short", "department", "address", "contact", "email", "phone", "web")
-
-
 def study_fact(study: m.Study | None, name: str, language: str) -> str | None:
     """The value of a document fill (``{minutes}``, ``{institute.contact}``), or
     ``None`` when the study does not give it."""
-    if study is None:
-        return None
-    parts = name.split(".")
-    if len(parts) == 1 and parts[0] in _STUDY_SCALARS:
-        value = getattr(study, parts[0])
-    elif len(parts) == 2 and parts[0] in _ORGS and parts[1] in _ORG_FIELDS:
-        org = getattr(study, parts[0])
-        value = getattr(org, parts[1]) if org is not None else None
-    else:
+    try:
+        value = m.study_fact(study, name)
+    except KeyError:
         return None
     if value is None:
         return None

@@ -28,9 +28,6 @@ from kvpspec.lower import (
 FILL_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _FILL_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
-_STUDY_SCALARS = {"title", "subtitle", "population", "privacy", "report", "minutes", "mode", "version", "period"}
-_ORG_FIELDS = {"name", "short", "department", "address", "contact", "email", "phone", "web"}
-_ORGS = {"sponsor", "client", "institute", "agency"}
 
 
 def fills(text: str) -> Iterator[tuple[str, int]]:
@@ -882,26 +879,18 @@ class Checker:
         study = self.spec.study
         for t in [text.text, *text.translations.values()]:
             for name, _ in fills(t):
-                parts = name.split(".")
-                ok = False
-                if len(parts) == 1 and parts[0] in _STUDY_SCALARS:
-                    ok = getattr(study, parts[0], None) is not None if study else False
-                    if not ok:
-                        self.error("fill", f"the fill `{{{name}}}` names a study field that is not given", text)
-                        continue
-                elif len(parts) == 2 and parts[0] in _ORGS and parts[1] in _ORG_FIELDS:
-                    org = getattr(study, parts[0], None) if study else None
-                    ok = org is not None and getattr(org, parts[1], None) is not None
-                    if not ok:
-                        self.error("fill", f"the fill `{{{name}}}` names a study fact that is not given", text)
-                        continue
-                if not ok:
-                    candidates = sorted(_STUDY_SCALARS | {f"{o}.{f}" for o in _ORGS for f in _ORG_FIELDS})
+                try:
+                    given = m.study_fact(study, name) is not None
+                except KeyError:
                     self.error(
                         "fill",
-                        f"unknown fill `{{{name}}}` in a document{did_you_mean(name, candidates)}",
+                        f"unknown fill `{{{name}}}` in a document{did_you_mean(name, sorted(m.STUDY_FACTS))}",
                         text,
                     )
+                    continue
+                if not given:
+                    what = "study fact" if "." in name else "study field"
+                    self.error("fill", f"the fill `{{{name}}}` names a {what} that is not given", text)
 
 
 def _item_texts(item: m.Item) -> Iterator[tuple[m.Text, m.Node]]:

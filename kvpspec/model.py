@@ -207,6 +207,26 @@ class Study(Node):
     version: str | None = None
 
 
+#: Study fields that hold an organisation, whose own fields a fill can name.
+ORGANISATIONS: tuple[str, ...] = ("sponsor", "client", "institute", "agency")
+#: Every study fact a document fill can name: ``{minutes}``, ``{institute.contact}``.
+STUDY_FACTS: tuple[str, ...] = tuple(
+    [name for name in Study.model_fields if name not in ORGANISATIONS + ("span", "languages")]
+    + [f"{o}.{f}" for o in ORGANISATIONS for f in Organisation.model_fields if f != "span"]
+)
+
+
+def study_fact(study: Study | None, name: str) -> object:
+    """The value of the study fact ``name`` (``None`` when the spec does not give
+    it); a ``KeyError`` when no such fact exists."""
+    if name not in STUDY_FACTS:
+        raise KeyError(name)
+    value: object = study
+    for part in name.split("."):
+        value = getattr(value, part, None) if value is not None else None
+    return value
+
+
 # ---------------------------------------------------------------- scales, options
 
 MissingKind = Literal["dont_know", "refused", "not_applicable"]

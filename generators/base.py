@@ -14,12 +14,11 @@ Markdown through ``md_escape``, spreadsheets through ``generators.xlsx``.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
-
 import datetime as _dt
 import io
 import re
 import zipfile
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any, Callable, Iterable
 from markupsafe import Markup, escape
 
 from kvpspec import model as m
-from kvpspec.checks import FILL_RE
+from kvpspec.model import split_fills
 
 ENTRY_POINT_GROUP = "kvpspec.generators"
 
@@ -164,30 +163,6 @@ def shared_css() -> str:
 # ---------------------------------------------------------------- fills
 
 
-def split_fills(text: str) -> list[tuple[str, str]]:
-    """A label as ``("text", ...)`` and ``("fill", name)`` parts; ``{{``/``}}`` are braces."""
-    parts: list[tuple[str, str]] = []
-    pos = 0
-    for mo in FILL_RE.finditer(text):
-        if mo.start() > pos:
-            parts.append(("text", text[pos:mo.start()]))
-        token = mo.group(0)
-        if token == "{{":
-            parts.append(("text", "{"))
-        elif token == "}}":
-            parts.append(("text", "}"))
-        else:
-            parts.append(("fill", (mo.group(1) or "").strip()))
-        pos = mo.end()
-    if pos < len(text):
-        parts.append(("text", text[pos:]))
-    merged: list[tuple[str, str]] = []
-    for kind, value in parts:
-        if merged and kind == "text" and merged[-1][0] == "text":
-            merged[-1] = ("text", merged[-1][1] + value)
-        else:
-            merged.append((kind, value))
-    return merged
 
 
 def placeholder(name: str) -> str:

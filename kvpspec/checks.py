@@ -25,16 +25,13 @@ from kvpspec.lower import (
     walk_items,
 )
 
-FILL_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _FILL_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 
 
-def fills(text: str) -> Iterator[tuple[str, int]]:
-    """The fills in a text, with their offset: ``"Snakker jeg med {navn}?"`` gives ``navn``."""
-    for mo in FILL_RE.finditer(text):
-        if mo.group(1) is not None:
-            yield mo.group(1).strip(), mo.start()
+def fills(text: str) -> list[str]:
+    """The fills in a text: ``"Snakker jeg med {navn}?"`` gives ``["navn"]``."""
+    return [value for kind, value in m.split_fills(text) if kind == "fill"]
 
 
 class Checker:
@@ -856,7 +853,7 @@ class Checker:
 
     def _check_text_fills(self, text: m.Text, node: m.Node, sample: set[str], pos: dict[str, int], index: int) -> None:
         for t in [text.text, *text.translations.values()]:
-            for name, _ in fills(t):
+            for name in fills(t):
                 if not _FILL_NAME_RE.match(name):
                     self.error("fill", f"`{{{name}}}` is not a fill; write `{{{{` for a literal brace", text)
                 elif name in sample:
@@ -878,7 +875,7 @@ class Checker:
     def _check_doc_fills(self, text: m.Text) -> None:
         study = self.spec.study
         for t in [text.text, *text.translations.values()]:
-            for name, _ in fills(t):
+            for name in fills(t):
                 try:
                     given = m.study_fact(study, name) is not None
                 except KeyError:

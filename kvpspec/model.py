@@ -12,6 +12,7 @@ spec against its declared schema so the two cannot drift apart.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, NamedTuple, Self, Union
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -84,6 +85,35 @@ class Text(Node):
         if language and language in self.translations:
             return self.translations[language]
         return self.text
+
+
+_FILL_RE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
+
+
+def split_fills(text: str) -> list[tuple[str, str]]:
+    """A label as ``("text", ...)`` and ``("fill", name)`` parts; ``{{``/``}}`` are braces."""
+    parts: list[tuple[str, str]] = []
+    pos = 0
+    for mo in _FILL_RE.finditer(text):
+        if mo.start() > pos:
+            parts.append(("text", text[pos:mo.start()]))
+        token = mo.group(0)
+        if token == "{{":
+            parts.append(("text", "{"))
+        elif token == "}}":
+            parts.append(("text", "}"))
+        else:
+            parts.append(("fill", (mo.group(1) or "").strip()))
+        pos = mo.end()
+    if pos < len(text):
+        parts.append(("text", text[pos:]))
+    merged: list[tuple[str, str]] = []
+    for kind, value in parts:
+        if merged and kind == "text" and merged[-1][0] == "text":
+            merged[-1] = ("text", merged[-1][1] + value)
+        else:
+            merged.append((kind, value))
+    return merged
 
 
 # ---------------------------------------------------------------- expressions

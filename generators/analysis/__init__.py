@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from generators.base import Generator, GeneratorError
 from kvpspec import __version__
 from kvpspec import model as m
 from kvpspec.codewriter import IDENTIFIER, CodeWriter, UnsafeValue, identifier, literal
@@ -34,8 +35,6 @@ from kvpspec.lower import (
     missing_kinds,
     walk_items,
 )
-
-from generators.base import Generator, GeneratorError
 
 HELPERS = Path(__file__).parent / "templates" / "helpers.py"
 

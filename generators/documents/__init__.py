@@ -13,10 +13,9 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from kvpspec import model as m
-
 from generators.base import Generator, jinja_env, render_pdf, shared_css, split_fills
 from generators.common import study_fact, text_of
+from kvpspec import model as m
 
 TEMPLATES = Path(__file__).parent / "templates"
 

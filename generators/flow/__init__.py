@@ -17,12 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generators.base import Generator, fill_plain, jinja_env
+from generators.common import heading_number, text_of, words
 from kvpspec import model as m
 from kvpspec.flow import code_in, flatten, slots
 from kvpspec.fmt import format_expr
-
-from generators.base import Generator, fill_plain, jinja_env
-from generators.common import heading_number, text_of, words
 
 TEMPLATES = Path(__file__).parent / "templates"
 

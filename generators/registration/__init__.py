@@ -16,10 +16,9 @@ import io
 import re
 from typing import Any
 
-from kvpspec import model as m
-
 from generators.base import Generator, normalise_zip, split_fills
 from generators.common import study_fact, text_of
+from kvpspec import model as m
 
 #: Rows offered for filling in, each with the dropdowns.
 FORM_ROWS = 200
@@ -70,12 +69,13 @@ class RegistrationGenerator(Generator):
         return "".join(parts)
 
     def workbook(self, doc: m.Document) -> bytes:
+        import zipfile
+
         from openpyxl import Workbook
         from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
         from openpyxl.utils import get_column_letter
         from openpyxl.worksheet.datavalidation import DataValidation
         from openpyxl.writer.excel import ExcelWriter
-        import zipfile
 
         lang = self.ctx.main_language
         wb = Workbook()

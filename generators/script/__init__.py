@@ -11,10 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kvpspec import model as m
-from kvpspec.flow import slots
-from kvpspec.fmt import format_expr
-
 from generators.base import (
     Generator,
     compress_codes,
@@ -34,6 +30,9 @@ from generators.common import (
     text_of,
     words,
 )
+from kvpspec import model as m
+from kvpspec.flow import slots
+from kvpspec.fmt import format_expr
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -116,10 +116,16 @@ class Lowered:
             return q.options
         return scale.options
 
+    def read_marking(self, q: m.Question | m.Grid) -> m.ReadAloud | None:
+        """The read-aloud marking that applies: the question's own ``read``, else its
+        scale's default; ``None`` when nothing is marked (unlike ``read none``)."""
+        if q.read is None and q.scale in self.scales:
+            return self.scales[q.scale].read  # type: ignore[index]
+        return q.read
+
     def read_codes(self, q: m.Question | m.Grid) -> frozenset[int]:
-        read = q.read
-        if read is None and q.scale in self.scales:
-            read = self.scales[q.scale].read  # type: ignore[index]
+        """The codes read aloud (empty both for no marking and for ``read none``)."""
+        read = self.read_marking(q)
         return frozenset(read.codes()) if read is not None else frozenset()
 
     def codebook_variables(self) -> list[Variable]:

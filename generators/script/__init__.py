@@ -126,12 +126,8 @@ class ScriptGenerator(Generator):
         }
 
     def _read_marking(self, node: m.Question | m.Grid) -> tuple[bool, bool]:
-        """(is the read-aloud marked at all, is it ``read none``) — a question's
-        own ``read`` or its scale's default, as ``Lowered.read_codes`` reads it."""
-        read = node.read
-        if read is None and node.scale:
-            scale = self.ctx.lowered.scales.get(node.scale)
-            read = scale.read if scale else None
+        """(is the read-aloud marked at all, is it ``read none``)."""
+        read = self.ctx.lowered.read_marking(node)
         return read is not None, bool(read is not None and read.none)
 
     def _option(self, o: m.Option, read: bool | None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 from generators.base import Generator, fill_plain, jinja_env
 from generators.common import heading_number, text_of, words
 from kvpspec import model as m
-from kvpspec.flow import code_in, flatten, slots
+from kvpspec.flow import code_in, slots
 from kvpspec.fmt import format_expr
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -98,7 +98,6 @@ class FlowGenerator(Generator):
         w = words(lang)
         self.w = w
         dispositions = {d.code: d.label for d in (spec.fieldwork.dispositions if spec.fieldwork else ())}
-        flat = flatten(spec.interview.items) if spec.interview else []
         ss = slots(low)
 
         main: list[Node] = [Node("start", "start", [w["start"]])]
@@ -108,9 +107,7 @@ class FlowGenerator(Generator):
         for s in ss:
             item = s.item
             main.append(self.visit(item, s.guard))
-            conds = list(flat[s.index].conds) if s.index < len(flat) else []
-            if item.condition is not None:
-                conds.append(item.condition)
+            conds = [expr for expr, origin, _ in s.terms if origin in ("if", "else", "ask")]
             local.append(tuple(format_expr(c) for c in conds))
         closing = self._closing_text(spec, lang)
         main.append(Node("done", "done", wrap(closing or w["done"], WRAP, 2)))

@@ -218,8 +218,9 @@ class Validator:
         for batch in self.source.batches():
             self._bad.append(np.zeros(batch.n, dtype=bool))
             columns = {v.name: self._parse(batch, v) for v in self.present_columns}
-            self._check_routing(batch, columns)
-            self._check_soft(batch, columns)
+            arrays = self._arrays(batch, columns)
+            self._check_routing(batch, columns, arrays)
+            self._check_soft(batch, columns, arrays)
             self.progress(batch.start + batch.n)
         if self.compiled.spec.respondent is not None:
             self._check_ids(self.compiled.spec.respondent.name)
@@ -374,8 +375,7 @@ class Validator:
             arrays[name] = col.values if col is not None and col.values.size else _empty(var, batch.n)
         return self.evaluator.complete(arrays, batch.n)
 
-    def _check_routing(self, batch: Batch, columns: dict[str, _Column]) -> None:
-        arrays = self._arrays(batch, columns)
+    def _check_routing(self, batch: Batch, columns: dict[str, _Column], arrays: dict[str, Any]) -> None:
         for name, col in columns.items():
             if col.var.role == "id" or name in self.unchecked:
                 continue
@@ -399,10 +399,8 @@ class Validator:
             extra = ~asked & col.present & ~uncertain
             self._cells(batch, extra, name, "skipped-answered",
                         lambda x: f"`{name}` was not asked ({why} is false) but holds `{x}`")
-        self._arrays_cache = arrays
 
-    def _check_soft(self, batch: Batch, columns: dict[str, _Column]) -> None:
-        arrays = self._arrays_cache
+    def _check_soft(self, batch: Batch, columns: dict[str, _Column], arrays: dict[str, Any]) -> None:
         for w in self.compiled.spec.warnings:
             refs = sorted(set(expr_refs(w.condition)))
             hit = self.evaluator.truth(w.condition, arrays, batch.n)

@@ -24,7 +24,14 @@ from typing import Any, Callable, Mapping
 
 from kvpspec import model as m
 from kvpspec.errors import number_text
-from kvpspec.lower import RecodeTable, Variable, computation_order, missing_kinds, recode_table
+from kvpspec.lower import (
+    RecodeTable,
+    Variable,
+    computation_order,
+    missing_kinds,
+    recode_table,
+    recode_variable,
+)
 
 TESTS = ("answered", "missing", "dont_know", "refused", "not_applicable")
 
@@ -105,9 +112,7 @@ class TypeChecker:
                 self.report("type", f"the recode `{e.func}` takes one variable: `{e.func}(VARIABLE)`", e)
                 return ERROR
             self.infer(e.args[0])
-            from kvpspec.lower import _recode_variable  # local: avoids a cycle at import
-
-            return Type("code", _recode_variable(r, f"{e.func}({e.args[0].name})", e.args[0].name, e))
+            return Type("code", recode_variable(r, f"{e.func}({e.args[0].name})", e.args[0].name, e))
         from kvpspec.errors import did_you_mean
 
         names = list(self.functions) + list(self.recodes)

@@ -190,7 +190,7 @@ def lower(spec: m.Spec) -> Lowered:
             variables.setdefault(key, value)
     for r in spec.recodes:
         if not r.source_is_scale:
-            add(_recode_variable(r, r.name, r.source, r))
+            add(recode_variable(r, r.name, r.source, r))
     for d in spec.derives:
         add(
             Variable(
@@ -207,7 +207,7 @@ def lower(spec: m.Spec) -> Lowered:
         for term in analysis_terms(a):
             if term.recode and term.recode in low.recodes:
                 r = low.recodes[term.recode]
-                var = _recode_variable(r, applied_name(r.name, term.name), term.name, term)
+                var = recode_variable(r, applied_name(r.name, term.name), term.name, term)
                 source = variables.get(term.name)
                 if source is not None:
                     # "Dette tiltaket virker positivt for meg (Helt/delvis enig eller uenig)"
@@ -377,7 +377,7 @@ def _specify_variable(o: m.Option, parent: str, role: str, personal: bool = Fals
     )
 
 
-def _recode_variable(r: m.Recode, name: str, source: str, node: m.Node) -> Variable:
+def recode_variable(r: m.Recode, name: str, source: str, node: m.Node) -> Variable:
     seen: dict[int, m.Text] = {}
     missing: dict[int, str] = {}
     for rule in r.rules:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from kvpspec import model as m
-from kvpspec.errors import number_text
+from kvpspec.errors import did_you_mean, number_text
 from kvpspec.lower import (
     RecodeTable,
     Variable,
@@ -113,8 +113,6 @@ class TypeChecker:
                 return ERROR
             self.infer(e.args[0])
             return Type("code", recode_variable(r, f"{e.func}({e.args[0].name})", e.args[0].name, e))
-        from kvpspec.errors import did_you_mean
-
         names = list(self.functions) + list(self.recodes)
         self.report("unknown-function", f"unknown function `{e.func}`{did_you_mean(e.func, names)}", e)
         return ERROR
@@ -232,9 +230,7 @@ class TypeChecker:
 
     def _test(self, e: m.Test) -> Type:
         if e.test not in TESTS:
-            from kvpspec.errors import did_you_mean
-
-            self.report(
+                self.report(
                 "unknown-test",
                 f"`is {e.test}` is not a test{did_you_mean(e.test, TESTS)} (tests: {', '.join(TESTS)})",
                 e,

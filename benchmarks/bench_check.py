@@ -47,7 +47,7 @@ print(json.dumps({"wall": wall, "rss": rss, "rc": p.returncode,
 """
 
 PARSE_ONLY = (
-    "import sys; from kvpspec.parse import parse_file; "
+    "import sys; from kvpspec.syntax.parser import parse_file; "
     "r = parse_file(sys.argv[1]); sys.exit(1 if r.diagnostics else 0)"
 )
 

@@ -123,8 +123,8 @@ def run_validate(data: Path, report: Path) -> tuple[float, float, int]:
 def in_process(data: Path) -> float:
     """Seconds of ``validate()`` itself (reading the file included, start-up not)."""
     from kvpspec.compile import compile_file
-    from kvpspec.data import open_data
-    from kvpspec.validate import validate
+    from kvpspec.data.reader import open_data
+    from kvpspec.data.validate import validate
 
     compiled = compile_file(SPEC)
     start = time.perf_counter()
@@ -137,7 +137,7 @@ def per_record_rate(data: Path, rows: int) -> float:
     import fastjsonschema
 
     from kvpspec.compile import compile_file
-    from kvpspec.schemas import data_variables, json_schema
+    from kvpspec.data.schemas import data_variables, json_schema
 
     compiled = compile_file(SPEC)
     check = fastjsonschema.compile(json_schema(compiled).schema)

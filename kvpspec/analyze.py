@@ -1,6 +1,6 @@
 """``kvpspec analyze SPEC DATA [--sample SAMPLE] -o DIR``: validate, then run the analysis code.
 
-The data are validated first (``kvpspec.validate``); invalid data are refused,
+The data are validated first (``kvpspec.data.validate``); invalid data are refused,
 with the validator's report, unless ``--force``. Then ``analysis.py`` is
 generated into DIR (``generators.analysis``) and run as a subprocess with the
 same interpreter, ``python DIR/analysis.py DATA [--sample SAMPLE] --out DIR``,
@@ -56,8 +56,8 @@ def analyze_command(spec: str, data: str, sample: str | None, outdir: str, force
 
 def _analyze(spec: str, data: str, sample: str | None, outdir: str, force: bool) -> None:
     from kvpspec.cli import _load
-    from kvpspec.data import DataError, open_data
-    from kvpspec.validate import validate
+    from kvpspec.data.reader import DataError, open_data
+    from kvpspec.data.validate import validate
 
     compiled, code = _load(spec)
     if compiled is None or code != EXIT_OK:

@@ -32,7 +32,7 @@ def run_targets(compiled: Any, only: tuple[str, ...] = ()) -> tuple[dict[str, by
     targets = registry()
     unknown = [t for t in only if t not in targets]
     if unknown:
-        from kvpspec.errors import did_you_mean
+        from kvpspec.diagnostics import did_you_mean
 
         raise LookupError(
             f"unknown target `{unknown[0]}`{did_you_mean(unknown[0], targets)} "

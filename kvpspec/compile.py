@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from kvpspec import model as m
-from kvpspec.checks import check
-from kvpspec.errors import Diagnostic
-from kvpspec.lower import Lowered, lower
-from kvpspec.parse import ParseResult, parse_file, parse_text
+from kvpspec.semantics.checks import check
+from kvpspec.diagnostics import Diagnostic
+from kvpspec.semantics.lower import Lowered, lower
+from kvpspec.syntax.parser import ParseResult, parse_file, parse_text
 
 
 @dataclass

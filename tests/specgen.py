@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from kvpspec.fmt import quote
+from kvpspec.syntax.formatter import quote
 
 KEYWORDS = {
     "survey", "study", "scale", "interview", "fieldwork", "recode", "derive", "analysis",

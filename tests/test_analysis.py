@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from kvpspec import compile_file, compile_text
 from kvpspec.cli import cli
-from kvpspec.lower import recode_table
+from kvpspec.semantics.lower import recode_table
 
 from conftest import KVP
 from generators.analysis import analysis_source, caption

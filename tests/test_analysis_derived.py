@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from generators.analysis import analysis_source
 from kvpspec import compile_text
-from kvpspec.testing import cases, spec_model
+from kvpspec.synth.strategies import cases, spec_model
 
 SPEC = '''survey derived "Derived variables"
 

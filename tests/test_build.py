@@ -84,7 +84,7 @@ def _seed_questionnaire() -> str:
 @pytest.mark.skipif(not SEED.exists(), reason="the seed questionnaire is not beside the repo")
 def test_pdf_script_holds_every_question_text_of_the_seed() -> None:
     from kvpspec import compile_file
-    from kvpspec.lower import walk_items
+    from kvpspec.semantics.lower import walk_items
     from kvpspec import model as m
 
     seed = _seed_questionnaire()

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from kvpspec.compile import compile_file
-from kvpspec.errors import SpecError
+from kvpspec.diagnostics import SpecError
 
 from conftest import CASES
 

@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kvpspec.compile import compile_file
-from kvpspec.data import open_data
-from kvpspec.schemas import data_variables, json_schema
-from kvpspec.testing import cases, defective_cases, spec_model
-from kvpspec.validate import validate
+from kvpspec.data.reader import open_data
+from kvpspec.data.schemas import data_variables, json_schema
+from kvpspec.synth.strategies import cases, defective_cases, spec_model
+from kvpspec.data.validate import validate
 
 from conftest import CASES, KVP
 

@@ -6,11 +6,11 @@ import doctest
 
 import pytest
 
-import kvpspec.expr
-import kvpspec.fmt
+import kvpspec.semantics.expr
+import kvpspec.syntax.formatter
 
 
-@pytest.mark.parametrize("module", [kvpspec.expr, kvpspec.fmt])
+@pytest.mark.parametrize("module", [kvpspec.semantics.expr, kvpspec.syntax.formatter])
 def test_docstring_examples(module) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from kvpspec.errors import CODES
-from kvpspec.parse import parse_text
+from kvpspec.diagnostics import CODES
+from kvpspec.syntax.parser import parse_text
 
 from conftest import ROOT
 
@@ -34,7 +34,7 @@ def test_complete_examples_parse(doc: str) -> None:
 
 
 def test_every_keyword_is_listed() -> None:
-    grammar = (ROOT / "kvpspec" / "grammar.lark").read_text(encoding="utf-8")
+    grammar = (ROOT / "kvpspec" / "syntax" / "grammar.lark").read_text(encoding="utf-8")
     words = set(re.findall(r'"([a-z_]+)"', grammar))
     block = LANGUAGE[LANGUAGE.index("**Keywords.**") : LANGUAGE.index("A keyword is only special")]
     assert sorted(words - set(block.split())) == []

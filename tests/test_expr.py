@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kvpspec.compile import compile_text
-from kvpspec.expr import Evaluator
-from kvpspec.lower import lower
-from kvpspec.parse import parse_expr, parse_text
+from kvpspec.semantics.expr import Evaluator
+from kvpspec.semantics.lower import lower
+from kvpspec.syntax.parser import parse_expr, parse_text
 
 SPEC = """survey s "S"
 scale enig "Enig" {

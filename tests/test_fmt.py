@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 
 from kvpspec.compile import compile_text
-from kvpspec.fmt import format_spec
-from kvpspec.parse import parse_text
+from kvpspec.syntax.formatter import format_spec
+from kvpspec.syntax.parser import parse_text
 
 from conftest import KVP
 from specgen import specs

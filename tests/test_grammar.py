@@ -6,9 +6,9 @@ from pathlib import Path
 
 from lark import Lark
 
-import kvpspec.parse
+import kvpspec.syntax.parser
 
 
 def test_grammar_loads_in_strict_mode() -> None:
-    grammar = Path(kvpspec.parse.__file__).with_name("grammar.lark")
+    grammar = Path(kvpspec.syntax.parser.__file__).with_name("grammar.lark")
     Lark(grammar.read_text(encoding="utf-8"), parser="lalr", strict=True, start=["start", "expr"])

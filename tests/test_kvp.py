@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from kvpspec.codebook import codebook
+from kvpspec.data.codebook import codebook
 from kvpspec.compile import compile_file
-from kvpspec.flow import asked_conditions
-from kvpspec.lower import walk_items
+from kvpspec.semantics.routing import asked_conditions
+from kvpspec.semantics.lower import walk_items
 from kvpspec import model as m
 
 from conftest import GOLDENS, KVP, ROOT, check_golden
@@ -92,7 +92,7 @@ def test_read_aloud_marking(kvp) -> None:
 def test_specify_texts_are_routed(kvp) -> None:
     asked = asked_conditions(kvp.lowered)
     assert asked["q1"] is None
-    from kvpspec.fmt import format_expr
+    from kvpspec.syntax.formatter import format_expr
 
     assert format_expr(asked["q4_other"]) == "q4 == 2"
     assert format_expr(asked["q5_other"]) == "q5 == 8"

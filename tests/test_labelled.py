@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from kvpspec import compile_file
 from kvpspec.cli import cli
-from kvpspec.schemas import table_schema
+from kvpspec.data.schemas import table_schema
 
 from conftest import KVP
 from test_analysis import COLUMNS, report_rows, write_csv

@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given
 from lark import Lark, Token
 
-import kvpspec.parse
-from kvpspec.lex import SpecLexer
+import kvpspec.syntax.parser
+from kvpspec.syntax.lexer import SpecLexer
 
 from conftest import CASES, KVP
 from specgen import specs
 
-GRAMMAR = Path(kvpspec.parse.__file__).with_name("grammar.lark").read_text(encoding="utf-8")
+GRAMMAR = Path(kvpspec.syntax.parser.__file__).with_name("grammar.lark").read_text(encoding="utf-8")
 OPTIONS = dict(parser="lalr", keep_all_tokens=True, start="start")
 OURS = Lark(GRAMMAR, lexer=SpecLexer, **OPTIONS)
 LARKS = Lark(GRAMMAR, lexer="contextual", **OPTIONS)

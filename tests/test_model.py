@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kvpspec import model as m
-from kvpspec.parse import parse_file
+from kvpspec.syntax.parser import parse_file
 
 from conftest import KVP
 

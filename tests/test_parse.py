@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kvpspec.compile import compile_text
-from kvpspec.parse import parse_text
+from kvpspec.syntax.parser import parse_text
 
 
 def test_title_after_another_study_field() -> None:

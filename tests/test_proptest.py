@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from kvpspec.compile import compile_file
-from kvpspec.proptest import run as run_properties
+from kvpspec.synth.proptest import run as run_properties
 
 from conftest import CASES, KVP
 

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from kvpspec.cli import cli
 from kvpspec.compile import compile_text
-from kvpspec.errors import SpecError
-from kvpspec.parse import decode
+from kvpspec.diagnostics import SpecError
+from kvpspec.syntax.parser import decode
 
 from conftest import KVP
 

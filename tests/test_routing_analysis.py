@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kvpspec.compile import compile_file, compile_text
-from kvpspec.flow import analyse, backward_gotos, enumerate_routes, value_domain
+from kvpspec.semantics.routing import analyse, backward_gotos, enumerate_routes, value_domain
 
 from conftest import CASES, KVP
 
@@ -23,8 +23,8 @@ def test_kvp_routes_are_enumerated() -> None:
 
 
 def test_every_route_has_a_witness_that_takes_it() -> None:
-    from kvpspec.proptest import replay
-    from kvpspec.testing import spec_model
+    from kvpspec.synth.proptest import replay
+    from kvpspec.synth.strategies import spec_model
 
     model = spec_model(str(KVP))
     for route in enumerate_routes(model.low).routes:

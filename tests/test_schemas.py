@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 
 from kvpspec.compile import compile_file, compile_text
-from kvpspec.schemas import json_schema, table_schema
+from kvpspec.data.schemas import json_schema, table_schema
 
 from conftest import GOLDENS, KVP, check_golden
 

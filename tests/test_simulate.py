@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 
 from kvpspec.compile import compile_file, compile_text
-from kvpspec.flow import enumerate_routes
-from kvpspec.simulate import simulate
-from kvpspec.testing import spec_model
-from kvpspec.vector import VectorEvaluator
+from kvpspec.semantics.routing import enumerate_routes
+from kvpspec.synth.simulate import simulate
+from kvpspec.synth.strategies import spec_model
+from kvpspec.data.vector import VectorEvaluator
 
 from conftest import CASES, KVP
 from test_testing import MIXED, violations
@@ -114,8 +114,8 @@ warn alltid "Alltid" if q1 in [1, 2, 9]
 
 
 def validated(spec, path):
-    from kvpspec.data import open_data
-    from kvpspec.validate import validate
+    from kvpspec.data.reader import open_data
+    from kvpspec.data.validate import validate
 
     compiled = compile_file(spec) if spec == KVP else compile_text(spec)
     return validate(compiled, open_data(str(path)))

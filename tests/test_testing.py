@@ -9,7 +9,7 @@ from random import Random
 import pytest
 from hypothesis import find, given, settings
 
-import kvpspec.testing
+import kvpspec.synth.strategies
 from kvpspec.testing import (
     DEFECT_RULES,
     cases,
@@ -85,7 +85,7 @@ def violations(model, record, sample=None) -> list[tuple[str, str]]:
 
 
 def test_docstring_examples() -> None:
-    result = doctest.testmod(kvpspec.testing)
+    result = doctest.testmod(kvpspec.synth.strategies)
     assert result.attempted > 0 and result.failed == 0
 
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from kvpspec.cli import cli
 from kvpspec.compile import compile_file, compile_text
-from kvpspec.data import DataError, open_data
-from kvpspec.validate import validate
+from kvpspec.data.reader import DataError, open_data
+from kvpspec.data.validate import validate
 
 from conftest import KVP
 
@@ -221,7 +221,7 @@ def test_routing_on_sample_fields_is_said_not_guessed(tmp_path) -> None:
 def test_progress_bar_runs_on_a_terminal(kvp, tmp_path, monkeypatch) -> None:
     import sys
 
-    from kvpspec.validate import _progress
+    from kvpspec.data.validate import _progress
 
     path = tmp_path / "big.csv"
     write(path, [good_row(i) for i in range(1, 50)])

@@ -10,9 +10,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kvpspec.parse import parse_expr
-from kvpspec.testing import cases, spec_model
-from kvpspec.vector import VectorEvaluator
+from kvpspec.syntax.parser import parse_expr
+from kvpspec.synth.strategies import cases, spec_model
+from kvpspec.data.vector import VectorEvaluator
 
 from conftest import KVP
 from test_testing import MIXED

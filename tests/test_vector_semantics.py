@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kvpspec.compile import compile_text
-from kvpspec.expr import Evaluator
-from kvpspec.parse import parse_expr
-from kvpspec.vector import VectorEvaluator
+from kvpspec.semantics.expr import Evaluator
+from kvpspec.syntax.parser import parse_expr
+from kvpspec.data.vector import VectorEvaluator
 
 SPEC = """survey s "S"
 scale enig "Enig" {

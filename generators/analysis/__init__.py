@@ -26,7 +26,7 @@ from generators.base import Generator, GeneratorError
 from kvpspec import __version__
 from kvpspec import model as m
 from kvpspec.codewriter import IDENTIFIER, CodeWriter, UnsafeValue, identifier, literal
-from kvpspec.lower import (
+from kvpspec.semantics.lower import (
     Variable,
     analysis_terms,
     applied_name,
@@ -388,7 +388,7 @@ class _Writer:
             "Missing codes: recorded like any answer, never a substantive value (no mean includes a 99).",
         )
         w.blank()
-        from kvpspec.fmt import format_expr
+        from kvpspec.syntax.formatter import format_expr
 
         w.assign(
             "DERIVED",
@@ -409,7 +409,7 @@ class _Writer:
             if r.aapor:
                 formula = f"aapor {r.aapor}" + (f" eligibility {r.eligibility}" if r.eligibility is not None else "")
             else:
-                from kvpspec.fmt import format_expr
+                from kvpspec.syntax.formatter import format_expr
 
                 formula = format_expr(r.formula) if r.formula is not None else ""
             rates[r.name] = {"label": self.label(r.label, r.name), "formula": formula}
@@ -924,7 +924,7 @@ class _Code:
 
 class _Render:
     """A derived variable's expression as Python over the columns of one frame, with the
-    meaning of ``kvpspec.expr.Evaluator`` (docs/language.md, section 13). Every operator
+    meaning of ``kvpspec.semantics.expr.Evaluator`` (docs/language.md, section 13). Every operator
     result is parenthesized, so Python's precedence (``&`` above ``==``) never matters."""
 
     def __init__(self, writer: _Writer, frame: str, derived: dict[str, str]):

@@ -4,7 +4,7 @@ person can read, and its Mermaid source.
 Questions and grids stand in one vertical column in interview order. Each
 branch is an edge labelled with its condition: an option's ``goto`` (a skip
 edge on the left), an option's ``end`` (to an end box on the right), and the
-conditions of ``ask if`` and ``if`` blocks (read from ``kvpspec.flow``: the
+conditions of ``ask if`` and ``if`` blocks (read from ``kvpspec.semantics.routing``: the
 edge into a conditional run is labelled with its condition, and a bypass edge
 labelled "ellers" goes around it). Every box also shows the question's full
 guard from ``flow.slots``, the one meaning of routing. Layout is computed here,
@@ -20,8 +20,8 @@ from typing import Any
 from generators.base import Generator, fill_plain, jinja_env
 from generators.common import heading_number, text_of, words
 from kvpspec import model as m
-from kvpspec.flow import code_in, slots
-from kvpspec.fmt import format_expr
+from kvpspec.semantics.routing import code_in, slots
+from kvpspec.syntax.formatter import format_expr
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -3,7 +3,7 @@
 The interview is visited once into a plain view (dicts of raw user text),
 which the HTML template (autoescaped) and the Markdown writer (``md_escape``)
 both render. Routing is read from the core: options' ``goto``/``end`` and the
-guards of ``kvpspec.flow.slots`` ("Spørres hvis: ..."), never re-derived.
+guards of ``kvpspec.semantics.routing.slots`` ("Spørres hvis: ..."), never re-derived.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from generators.common import (
     words,
 )
 from kvpspec import model as m
-from kvpspec.flow import slots
-from kvpspec.fmt import format_expr
+from kvpspec.semantics.routing import slots
+from kvpspec.syntax.formatter import format_expr
 
 TEMPLATES = Path(__file__).parent / "templates"
 

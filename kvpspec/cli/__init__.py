@@ -17,7 +17,7 @@ from typing import Any, Callable, NoReturn
 import click
 
 from kvpspec import __version__
-from kvpspec.errors import Diagnostic, SpecError, render
+from kvpspec.diagnostics import Diagnostic, SpecError, render
 
 EXIT_OK, EXIT_SPEC, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -131,9 +131,9 @@ class LazyGroup(click.Group):
 
 #: Commands defined in other modules: name -> ("module:attribute", short help).
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "simulate": ("kvpspec.simulate:simulate_command", "Write synthetic interviews that follow the routing."),
-    "test": ("kvpspec.proptest:test_command", "Property-test routing, recodes and expectations."),
-    "validate": ("kvpspec.validate:validate_command", "Check that every row of DATA obeys SPEC."),
+    "simulate": ("kvpspec.synth.simulate:simulate_command", "Write synthetic interviews that follow the routing."),
+    "test": ("kvpspec.synth.proptest:test_command", "Property-test routing, recodes and expectations."),
+    "validate": ("kvpspec.data.validate:validate_command", "Check that every row of DATA obeys SPEC."),
     "build": ("kvpspec.build:build", "Build every output target (script, documents, ...) into a folder."),
     "analyze": ("kvpspec.analyze:analyze_command", "Validate DATA, then run the generated analysis: tables, figures, report."),
 }
@@ -146,9 +146,9 @@ EXPORT_FORMATS: dict[str, tuple[str, bool, str]] = {
     "codebook": ("kvpspec.cli:export_codebook", False, "every variable with codes, labels, missing codes"),
     "jsonschema": ("kvpspec.cli:export_jsonschema", False, "JSON Schema of one interview record"),
     "tableschema": ("kvpspec.cli:export_tableschema", False, "Frictionless Table Schema of the data"),
-    "sav": ("kvpspec.labelled:export_sav", True, "the data as SPSS .sav with labels and user-missing codes"),
-    "dta": ("kvpspec.labelled:export_dta", True, "the data as Stata .dta with labels, missing codes as .a, .b, ..."),
-    "datapackage": ("kvpspec.labelled:export_datapackage", True, "the data as a zipped Data Package: CSV + datapackage.json"),
+    "sav": ("kvpspec.data.labelled:export_sav", True, "the data as SPSS .sav with labels and user-missing codes"),
+    "dta": ("kvpspec.data.labelled:export_dta", True, "the data as Stata .dta with labels, missing codes as .a, .b, ..."),
+    "datapackage": ("kvpspec.data.labelled:export_datapackage", True, "the data as a zipped Data Package: CSV + datapackage.json"),
 }
 
 
@@ -199,13 +199,13 @@ def export_ir(compiled: Any, data: str | None, options: dict[str, Any]) -> str:
 
 
 def export_codebook(compiled: Any, data: str | None, options: dict[str, Any]) -> str:
-    from kvpspec.codebook import codebook
+    from kvpspec.data.codebook import codebook
 
     return json.dumps(codebook(compiled, options.get("language")), ensure_ascii=False, indent=2) + "\n"
 
 
 def export_jsonschema(compiled: Any, data: str | None, options: dict[str, Any]) -> str:
-    from kvpspec.schemas import json_schema
+    from kvpspec.data.schemas import json_schema
 
     result = json_schema(compiled, options.get("language"))
     for note in result.unsupported:
@@ -214,7 +214,7 @@ def export_jsonschema(compiled: Any, data: str | None, options: dict[str, Any]) 
 
 
 def export_tableschema(compiled: Any, data: str | None, options: dict[str, Any]) -> str:
-    from kvpspec.schemas import table_schema
+    from kvpspec.data.schemas import table_schema
 
     return json.dumps(table_schema(compiled, options.get("language")), ensure_ascii=False, indent=2) + "\n"
 
@@ -233,7 +233,7 @@ class ExportError(Exception):
 def export(format: str, spec: str, data: str | None, output: str | None, language: str | None) -> None:
     """Export SPEC as FORMAT (ir, codebook, ...); some formats also read DATA."""
     if format not in EXPORT_FORMATS:
-        from kvpspec.errors import did_you_mean
+        from kvpspec.diagnostics import did_you_mean
 
         _usage_error(
             f"unknown export format `{format}`{did_you_mean(format, EXPORT_FORMATS)} "
@@ -273,8 +273,8 @@ def export(format: str, spec: str, data: str | None, output: str | None, languag
 @_guard
 def fmt(specs: tuple[str, ...], check_only: bool, to_stdout: bool) -> None:
     """Rewrite specs in the canonical layout, keeping every comment."""
-    from kvpspec.fmt import format_spec
-    from kvpspec.parse import parse_file
+    from kvpspec.syntax.formatter import format_spec
+    from kvpspec.syntax.parser import parse_file
 
     worst = EXIT_OK
     for path in specs:

@@ -16,7 +16,7 @@ labels by hand again.
   ``q3`` is ``.a``), each labelled with the code's label. Stata never
   averages ``.a``; ``tab q3, missing`` still counts it.
 * **Data Package** (a zip holding ``data.csv`` and ``datapackage.json``):
-  the CSV as given and its Table Schema (``kvpspec.schemas.table_schema``),
+  the CSV as given and its Table Schema (``kvpspec.data.schemas.table_schema``),
   where missing codes are ``missingValues`` with labels. R reads it with
   ``frictionless::read_package()``; the SPSS and Stata files with
   ``haven::read_sav(user_na = TRUE)`` and ``haven::read_dta()``.
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from kvpspec.cli import ExportError
-from kvpspec.lower import Variable, computation_order, recode_table
+from kvpspec.semantics.lower import Variable, computation_order, recode_table
 
 STATA_LABEL = 80
 SAV_FILE_LABEL = 64
@@ -86,7 +86,7 @@ def labelled_data(compiled: Any, path: str, language: str | None = None) -> tupl
     import numpy as np
     import pandas as pd
 
-    from kvpspec.schemas import data_variables
+    from kvpspec.data.schemas import data_variables
 
     raw = _read(path)
     variables = data_variables(compiled)
@@ -248,7 +248,7 @@ def export_dta(compiled: Any, data: str | None, options: dict[str, Any]) -> byte
 
 def export_datapackage(compiled: Any, data: str | None, options: dict[str, Any]) -> bytes:
     """A zipped Data Package: ``data.csv`` (the data columns as given) and ``datapackage.json``."""
-    from kvpspec.schemas import data_variables, table_schema
+    from kvpspec.data.schemas import data_variables, table_schema
 
     raw = _read(data or "")
     names = [v.name for v in data_variables(compiled)]

@@ -21,7 +21,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from kvpspec import model as m
-from kvpspec.lower import RecodeTable, Variable, computation_order, missing_kinds, recode_table
+from kvpspec.semantics.lower import RecodeTable, Variable, computation_order, missing_kinds, recode_table
 
 
 @dataclass

@@ -24,8 +24,8 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from kvpspec import model as m
-from kvpspec.errors import Diagnostic, SpecError, did_you_mean
-from kvpspec.lex import SpecLexer
+from kvpspec.diagnostics import Diagnostic, SpecError, did_you_mean
+from kvpspec.syntax.lexer import SpecLexer
 
 #: How deep ``{``, ``(`` and ``[`` may nest before the spec is refused.
 MAX_DEPTH = 100

@@ -19,9 +19,9 @@ from typing import Any
 
 from kvpspec import model as m
 from kvpspec.compile import Compiled
-from kvpspec.flow import asked_conditions
-from kvpspec.fmt import format_expr
-from kvpspec.lower import DATA_ROLES, Variable
+from kvpspec.semantics.routing import asked_conditions
+from kvpspec.syntax.formatter import format_expr
+from kvpspec.semantics.lower import DATA_ROLES, Variable
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 TABLE_SCHEMA_V2 = "https://datapackage.org/profiles/2.0/tableschema.json"

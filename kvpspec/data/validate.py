@@ -32,12 +32,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kvpspec.compile import Compiled
-from kvpspec.data import Batch, DataSource
-from kvpspec.errors import number_text
-from kvpspec.flow import asked_conditions
-from kvpspec.fmt import format_expr
-from kvpspec.lower import DATA_ROLES, Variable, expr_refs
-from kvpspec.vector import VectorEvaluator
+from kvpspec.data.reader import Batch, DataSource
+from kvpspec.diagnostics import number_text
+from kvpspec.semantics.routing import asked_conditions
+from kvpspec.syntax.formatter import format_expr
+from kvpspec.semantics.lower import DATA_ROLES, Variable, expr_refs
+from kvpspec.data.vector import VectorEvaluator
 
 _INT = r"^[+-]?[0-9]+$"
 _DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
@@ -263,7 +263,7 @@ class Validator:
             elif var is not None and var.role == "screener":
                 self._column_error(name, "unknown-column", f"`{name}` belongs to the intro; it is not response data")
             else:
-                from kvpspec.errors import did_you_mean
+                from kvpspec.diagnostics import did_you_mean
 
                 hint = did_you_mean(name, expected)
                 self._column_error(name, "unknown-column", f"`{name}` is not a variable of the spec{hint}")
@@ -492,7 +492,7 @@ def validate_command(spec: str, data: str, report_path: str | None, quiet: bool)
     from pathlib import Path
 
     from kvpspec.cli import EXIT_USAGE, _guard, _load
-    from kvpspec.data import DataError, open_data
+    from kvpspec.data.reader import DataError, open_data
 
     @_guard
     def run() -> None:

@@ -312,7 +312,7 @@ def computation_order(spec: m.Spec) -> tuple[list[str], list[list[str]]]:
 
 def _type_derives(low: Lowered) -> None:
     """Give derived variables the kind of value their expression yields."""
-    from kvpspec.expr import TypeChecker  # expr imports this module
+    from kvpspec.semantics.expr import TypeChecker  # expr imports this module
 
     order, _ = computation_order(low.spec)
     derives = {d.name: d for d in low.spec.derives}

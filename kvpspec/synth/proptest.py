@@ -22,8 +22,8 @@ import click
 
 from kvpspec import model as m
 from kvpspec.compile import Compiled
-from kvpspec.errors import number_text
-from kvpspec.flow import (
+from kvpspec.diagnostics import number_text
+from kvpspec.semantics.routing import (
     analyse,
     backward_gotos,
     domain_of,
@@ -31,8 +31,8 @@ from kvpspec.flow import (
     enumerate_routes,
     slots,
 )
-from kvpspec.lower import Variable, matches
-from kvpspec.testing import Case, SpecModel, cases, format_case, spec_model
+from kvpspec.semantics.lower import Variable, matches
+from kvpspec.synth.strategies import Case, SpecModel, cases, format_case, spec_model
 
 #: Spec errors that ``test`` itself examines: it reports them and runs anyway.
 TESTED_ERRORS = {"recode-overlap", "recode-gap", "goto-backward", "unreachable", "always-false"}
@@ -150,7 +150,7 @@ def _rule_holds(ev, rule: m.ExpectRule, record: dict[str, Any]) -> bool:
 
 
 def _describe_rule(rule: m.ExpectRule) -> str:
-    from kvpspec.expr import _show
+    from kvpspec.semantics.expr import _show
 
     left = _show(rule.left)
     if rule.kind == "holds":
@@ -268,7 +268,7 @@ def run(compiled: Compiled, examples: int = DEFAULT_EXAMPLES, seed: int = 0, sim
     ev = model.evaluator
     props: list[tuple[str, str, Callable[[Case, dict], bool], set[str]]] = []
     for e in low.spec.expectations:
-        from kvpspec.lower import expr_refs
+        from kvpspec.semantics.lower import expr_refs
 
         refs = set(expr_refs(e.rule.left)) | (set(expr_refs(e.rule.right)) if e.rule.right is not None else set())
         props.append((
@@ -305,7 +305,7 @@ def run(compiled: Compiled, examples: int = DEFAULT_EXAMPLES, seed: int = 0, sim
     if routes.complete:
         witness_sets = [r.witness for r in data_routes]
     else:
-        from kvpspec.flow import branch_witnesses
+        from kvpspec.semantics.routing import branch_witnesses
 
         witness_sets = list({w: None for w in branch_witnesses(low).values()})
     witnesses = [
@@ -434,7 +434,7 @@ def _differential(model: SpecModel, interviews: list[Case], report: Report) -> N
     """The vectorised evaluator gives the interpreter's verdict on every interview."""
     if not interviews:
         return
-    from kvpspec.vector import VectorEvaluator
+    from kvpspec.data.vector import VectorEvaluator
 
     low = model.low
     ve = VectorEvaluator(low.variables, low.recodes, low.spec.derives)
@@ -460,8 +460,8 @@ def _differential(model: SpecModel, interviews: list[Case], report: Report) -> N
 
 def _simulated(compiled: Compiled, model: SpecModel, rows: int, seed: int, report: Report) -> None:
     """Simulated data re-read by the interpreter: routing followed, answers in range."""
-    from kvpspec.simulate import simulate
-    from kvpspec.vector import VectorEvaluator
+    from kvpspec.synth.simulate import simulate
+    from kvpspec.data.vector import VectorEvaluator
 
     sim = simulate(compiled, rows, seed)
     low = model.low

@@ -33,9 +33,9 @@ import numpy as np
 
 from kvpspec import model as m
 from kvpspec.compile import Compiled
-from kvpspec.flow import Step, branch_witnesses, domain_of, enumerate_routes, steps
-from kvpspec.lower import Lowered, Variable
-from kvpspec.vector import VectorEvaluator
+from kvpspec.semantics.routing import Step, branch_witnesses, domain_of, enumerate_routes, steps
+from kvpspec.semantics.lower import Lowered, Variable
+from kvpspec.data.vector import VectorEvaluator
 
 P_MISSING = 0.05
 FIRST_NAMES = np.array(["Kari", "Ola", "Ingrid", "Lars", "Aisha", "Mohammed", "Nora", "Jonas", "Fatima", "Emil"], dtype=object)
@@ -317,7 +317,7 @@ def _flagged(ve: VectorEvaluator, warnings: tuple[m.Warning_, ...], data: dict[s
 def _routing_closure(low: Lowered, data_steps: list[Step]) -> set[str]:
     """Every variable whose value can change a route: read by a guard (through
     recodes and derived variables too) or ending the interview."""
-    from kvpspec.lower import expr_refs
+    from kvpspec.semantics.lower import expr_refs
 
     derives = {d.name: d for d in low.spec.derives}
     todo = [r for s in data_steps if s.guard is not None for r in expr_refs(s.guard)]
@@ -401,7 +401,7 @@ def _avoid_soft_checks(rng: np.random.Generator, seed: int, low: Lowered, ve: Ve
 
 
 def _routing_reads_sample(low: Lowered, data_steps: list[Step]) -> bool:
-    from kvpspec.lower import expr_refs
+    from kvpspec.semantics.lower import expr_refs
 
     sample = {v.name for v in low.variables.values() if v.role == "sample"}
     return any(s.guard is not None and set(expr_refs(s.guard)) & sample for s in data_steps)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from kvpspec import model as m
-from kvpspec.errors import did_you_mean, number_text
-from kvpspec.lower import (
+from kvpspec.diagnostics import did_you_mean, number_text
+from kvpspec.semantics.lower import (
     RecodeTable,
     Variable,
     computation_order,
@@ -263,7 +263,7 @@ def _var_type(var: Variable | None) -> Type:
 
 
 def _show(e: m.Expr) -> str:
-    from kvpspec.fmt import format_expr
+    from kvpspec.syntax.formatter import format_expr
 
     try:
         return format_expr(e)
@@ -277,11 +277,11 @@ def _show(e: m.Expr) -> str:
 class Evaluator:
     """Evaluates expressions over one record: ``{name: value}``.
 
-    >>> from kvpspec.parse import parse_text
-    >>> from kvpspec.lower import lower
+    >>> from kvpspec.syntax.parser import parse_text
+    >>> from kvpspec.semantics.lower import lower
     >>> spec = parse_text('survey s "S" interview { question q3 integer "År" { range 0..60 99 "Vet ikke" missing dont_know } }').spec
     >>> ev = Evaluator(lower(spec).variables)
-    >>> from kvpspec.parse import parse_expr
+    >>> from kvpspec.syntax.parser import parse_expr
     >>> ev.truth(parse_expr("q3 > 10"), {"q3": 99}), ev.truth(parse_expr("q3 == 99"), {"q3": 99})
     (False, True)
     >>> ev.truth(parse_expr("q3 is missing"), {}), ev.truth(parse_expr("q3 is answered"), {"q3": 99})

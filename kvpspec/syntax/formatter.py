@@ -13,7 +13,7 @@ import re
 from typing import Iterable
 
 from kvpspec import model as m
-from kvpspec.parse import Comment, ParseResult
+from kvpspec.syntax.parser import Comment, ParseResult
 
 _DECIMAL_RE = re.compile(r"^\d+\.\d+$")
 
@@ -72,7 +72,7 @@ def value_spec(v: m.ValueSpec) -> str:
 def format_expr(e: m.Expr, need: int = 0) -> str:
     """An expression with just the parentheses its tree needs.
 
-    >>> from kvpspec.parse import parse_expr
+    >>> from kvpspec.syntax.parser import parse_expr
     >>> format_expr(parse_expr("(q1 == 2) and ((q3 + 1) * 2 > 10 or q4 is answered)"))
     'q1 == 2 and ((q3 + 1) * 2 > 10 or q4 is answered)'
     """
@@ -562,7 +562,7 @@ def _long_string(text: str, indent: str) -> str | None:
     """A ``\"\"\"`` literal for multi-line text, if it reads back exactly."""
     from lark import Token
 
-    from kvpspec.parse import string_value
+    from kvpspec.syntax.parser import string_value
 
     if '"""' in text or "\\" in text or text != text.strip() or "\t" in text or "\r" in text:
         return None

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from kvpspec import model as m
-from kvpspec.lower import Lowered, Variable, expr_refs
+from kvpspec.semantics.lower import Lowered, Variable, expr_refs
 
 
 @dataclass(frozen=True)
@@ -383,7 +383,7 @@ class RoutingFacts:
 
 
 def _show(e: m.Expr) -> str:
-    from kvpspec.expr import _show as show
+    from kvpspec.semantics.expr import _show as show
 
     return show(e)
 
@@ -416,7 +416,7 @@ class _Decider:
     """Decides conjunctions of conditions over the possible values of their variables."""
 
     def __init__(self, low: Lowered, possible: dict[str, tuple[Any, ...]], exact: dict[str, bool], limit: int):
-        from kvpspec.expr import Evaluator  # expr imports lower, not flow; kept local for start-up
+        from kvpspec.semantics.expr import Evaluator  # expr imports lower, not flow; kept local for start-up
 
         self.ev = Evaluator(low.variables)
         self.possible = possible
@@ -749,7 +749,7 @@ def enumerate_routes(low: Lowered, limit: int = 10_000, budget: int = 1_000_000)
     grows with the number of routes, not of interviews. Variables no condition
     reads take one representative value.
     """
-    from kvpspec.expr import Evaluator
+    from kvpspec.semantics.expr import Evaluator
 
     all_steps = steps(low)
     facts = analyse(low)
@@ -840,7 +840,7 @@ def branch_witnesses(low: Lowered, max_states: int = 64, intro: bool = False) ->
     so its work grows with the states (at most ``max_states`` at a time).
     Keys: ``("asked", name)``, ``("skipped", name)``, ``("end", name, code)``.
     """
-    from kvpspec.expr import Evaluator
+    from kvpspec.semantics.expr import Evaluator
 
     all_steps = [s for s in steps(low) if intro or not s.in_intro]
     ev = Evaluator(low.variables)

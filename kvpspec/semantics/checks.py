@@ -12,10 +12,10 @@ import re
 from typing import Iterable, Iterator
 
 from kvpspec import model as m
-from kvpspec.errors import Diagnostic, did_you_mean, number_text
-from kvpspec.expr import ERROR, NUMBER, Type, TypeChecker
-from kvpspec.flow import flatten, goto_targets, positions
-from kvpspec.lower import (
+from kvpspec.diagnostics import Diagnostic, did_you_mean, number_text
+from kvpspec.semantics.expr import ERROR, NUMBER, Type, TypeChecker
+from kvpspec.semantics.routing import flatten, goto_targets, positions
+from kvpspec.semantics.lower import (
     Lowered,
     Variable,
     computation_order,
@@ -358,7 +358,7 @@ class Checker:
         """
         if not self.spec.interview:
             return
-        from kvpspec.flow import analyse
+        from kvpspec.semantics.routing import analyse
 
         for finding in analyse(self.low).findings:
             severity = "warning" if finding.code == "always-true" else "error"

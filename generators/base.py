@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as _dt
 import io
 import re
+import struct
 import zipfile
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -27,18 +28,20 @@ from typing import Any, Callable, Iterable
 from markupsafe import Markup, escape
 
 from kvpspec import model as m
+from kvpspec.diagnostics import KvpspecError
 from kvpspec.model import split_fills
 
 ENTRY_POINT_GROUP = "kvpspec.generators"
 
 
-class GeneratorError(Exception):
-    """A target could not render the spec: the message says why."""
+class GeneratorError(KvpspecError):
+    """A target could not render the spec: the message says why (``internal``: by a bug)."""
 
-    def __init__(self, message: str, target: str | None = None):
+    def __init__(self, message: str, target: str | None = None, internal: bool = False):
         super().__init__(message)
         self.target = target
         self.message = message
+        self.internal = internal
 
     def __str__(self) -> str:
         return f"{self.target}: {self.message}" if self.target else self.message
@@ -233,19 +236,75 @@ def normalise_zip(data: bytes) -> bytes:
     return out.getvalue()
 
 
+_SFNT_VERSIONS = (b"\x00\x01\x00\x00", b"OTTO", b"true")
+
+
+def _sfnt_checksum(data: bytes | bytearray) -> int:
+    """The OpenType checksum: the sum of the big-endian 32-bit words, zero-padded."""
+    padded = bytes(data) + bytes(-len(data) % 4)
+    return sum(struct.unpack(f">{len(padded) // 4}I", padded)) & 0xFFFFFFFF
+
+
+def unstamp_font(font: bytes) -> bytes:
+    """A TrueType/OpenType font with ``head.modified`` set to ``head.created``.
+
+    fontTools stamps the subsets it writes with the current time (WeasyPrint
+    subsets with it when HarfBuzz's subsetter is missing), so the embedded fonts
+    would change from one run to the next. The checksums are recomputed as the
+    OpenType spec says; a font without a ``head`` table is returned as it is.
+    """
+    if len(font) < 12 or font[:4] not in _SFNT_VERSIONS:
+        return font
+    (count,) = struct.unpack_from(">H", font, 4)
+    for entry in range(12, min(12 + 16 * count, len(font) - 15), 16):
+        tag, _, start, length = struct.unpack_from(">4sIII", font, entry)
+        if tag == b"head":
+            break
+    else:
+        return font
+    if length < 36 or start + length > len(font):
+        return font
+    created, modified = font[start + 20:start + 28], font[start + 28:start + 36]
+    if modified == created:
+        return font
+    out = bytearray(font)
+    out[start + 28:start + 36] = created
+    out[start + 8:start + 12] = bytes(4)  # checkSumAdjustment: 0 while summing
+    struct.pack_into(">I", out, entry + 4, _sfnt_checksum(out[start:start + length]))
+    struct.pack_into(">I", out, start + 8, (0xB1B0AFBA - _sfnt_checksum(out)) & 0xFFFFFFFF)
+    return bytes(out)
+
+
+def _unstamp_pdf_fonts(document: Any, pdf: Any) -> None:
+    """A WeasyPrint finisher: every embedded font file through ``unstamp_font``."""
+    from pydyf import Dictionary, Stream
+
+    streams = {obj.reference: obj for obj in pdf.objects if isinstance(obj, Stream)}
+    for obj in pdf.objects:
+        if not (isinstance(obj, Dictionary) and obj.get("Type") == "/FontDescriptor"):
+            continue
+        for key in ("FontFile", "FontFile2", "FontFile3"):
+            stream = streams.get(obj.get(key))
+            if stream is not None:
+                stream.stream = [unstamp_font(b"".join(stream.stream))]
+
+
 _FONT_CONFIG = None
 
 
 def render_pdf(html: str, base_url: str | None = None) -> bytes:
-    """An HTML page as PDF bytes (WeasyPrint). The HTML carries its fixed
-    ``dcterms.created``/``modified`` dates, so the bytes are reproducible."""
+    """An HTML page as PDF bytes (WeasyPrint), the same bytes on every run: the
+    HTML carries its fixed ``dcterms.created``/``modified`` dates, and the
+    embedded font subsets lose the time they were made (``unstamp_font``)."""
     global _FONT_CONFIG
     from weasyprint import HTML
     from weasyprint.text.fonts import FontConfiguration
 
     if _FONT_CONFIG is None:
         _FONT_CONFIG = FontConfiguration()
-    return HTML(string=html, base_url=base_url).write_pdf(font_config=_FONT_CONFIG)
+    return HTML(string=html, base_url=base_url).write_pdf(
+        font_config=_FONT_CONFIG, finisher=_unstamp_pdf_fonts
+    )
 
 
 def compress_codes(codes: Iterable[int]) -> str:

@@ -1,10 +1,11 @@
-"""``kvpspec build SPEC -o DIR [--only TARGET...]``: every output target into DIR.
+"""Build every output target of a compiled spec into a folder.
 
 The targets are found through the ``kvpspec.generators`` entry points
-(``generators.base.registry``). Each returns its files; ``build`` writes them
-and ``DIR/manifest.json``: every file with its sha256, the spec's version hash
-and the kvpspec version. Registered lazily in ``cli.LAZY_COMMANDS`` so that
-``kvpspec check`` never imports Jinja2, WeasyPrint or openpyxl.
+(``generators.base.registry``). Each returns its files; :func:`build` writes
+them and ``DIR/manifest.json``: every file with its sha256, the spec's version
+hash and the kvpspec version. The command line (``kvpspec.cli.build``) loads
+this module only when ``build`` runs, so ``kvpspec check`` never imports
+Jinja2, WeasyPrint or openpyxl.
 """
 
 from __future__ import annotations
@@ -12,29 +13,33 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
-import click
-
+from generators.base import Context, GeneratorError, registry
 from kvpspec import __version__
-from kvpspec.cli import EXIT_INTERNAL, EXIT_OK, EXIT_SPEC, _guard, _load, _usage_error
+from kvpspec.compile import Compiled
+from kvpspec.diagnostics import InputError, did_you_mean
 
 
-def run_targets(compiled: Any, only: tuple[str, ...] = ()) -> tuple[dict[str, bytes], dict[str, str], list[tuple[str, str]]]:
-    """Run the targets on a compiled spec: (files, the target of each file, warnings).
+class Built(NamedTuple):
+    """What :func:`run_targets` produced: the files, the target of each, the targets' warnings."""
 
-    Raises ``GeneratorError`` naming the target that failed.
+    files: dict[str, bytes]
+    owner: dict[str, str]
+    warnings: list[tuple[str, str]]
+
+
+def run_targets(compiled: Compiled, only: tuple[str, ...] = ()) -> Built:
+    """Run the targets on a compiled spec, in memory.
+
+    Raises ``InputError`` for an unknown target and ``GeneratorError`` naming
+    the target that failed (``internal`` is true when it failed by a bug).
     """
-    from generators.base import Context, GeneratorError, registry
-
     targets = registry()
     unknown = [t for t in only if t not in targets]
     if unknown:
-        from kvpspec.diagnostics import did_you_mean
-
-        raise LookupError(
+        raise InputError(
             f"unknown target `{unknown[0]}`{did_you_mean(unknown[0], targets)} "
             f"(targets: {', '.join(targets) or 'none installed'})"
         )
@@ -52,18 +57,17 @@ def run_targets(compiled: Any, only: tuple[str, ...] = ()) -> tuple[dict[str, by
         except Exception as exc:
             if os.environ.get("KVPSPEC_DEBUG"):
                 raise
-            error = GeneratorError(f"{type(exc).__name__}: {exc}", name)
-            error.internal = True
-            raise error from exc
+            raise GeneratorError(f"{type(exc).__name__}: {exc}", name, internal=True) from exc
         for path, data in produced.items():
             if path in files:
                 raise GeneratorError(f"writes {path}, which target `{owner[path]}` writes too", name)
             files[path] = data
             owner[path] = name
-    return files, owner, ctx.warnings
+    return Built(files, owner, ctx.warnings)
 
 
-def manifest(compiled: Any, files: dict[str, bytes], owner: dict[str, str], warnings: list[tuple[str, str]]) -> str:
+def manifest(compiled: Compiled, built: Built) -> str:
+    """``manifest.json``: every file with its target, size and sha256, and the targets' warnings."""
     doc = {
         "survey": compiled.spec.name,
         "version": compiled.version,
@@ -71,54 +75,31 @@ def manifest(compiled: Any, files: dict[str, bytes], owner: dict[str, str], warn
         "files": [
             {
                 "path": path,
-                "target": owner[path],
-                "bytes": len(files[path]),
-                "sha256": hashlib.sha256(files[path]).hexdigest(),
+                "target": built.owner[path],
+                "bytes": len(built.files[path]),
+                "sha256": hashlib.sha256(built.files[path]).hexdigest(),
             }
-            for path in sorted(files)
+            for path in sorted(built.files)
         ],
-        "warnings": [{"target": t, "message": msg} for t, msg in warnings],
+        "warnings": [{"target": t, "message": msg} for t, msg in built.warnings],
     }
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
-@click.command()
-@click.argument("spec", metavar="SPEC")
-@click.option("-o", "--output", "outdir", metavar="DIR", required=True, help="Write the outputs into this folder.")
-@click.option("--only", "only", metavar="TARGET", multiple=True, help="Build only this target (may be repeated).")
-@_guard
-def build(spec: str, outdir: str, only: tuple[str, ...]) -> None:
-    """Build every output target of SPEC into DIR, with DIR/manifest.json.
+def build(compiled: Compiled, outdir: str | Path, only: tuple[str, ...] = ()) -> Built:
+    """Run the targets and write their files and ``manifest.json`` into ``outdir``.
 
-    Targets: script (interviewer script: HTML, PDF, Markdown), documents
-    (letters and forms: HTML, PDF), registration (the registration form as
-    XLSX), flow (the routing as SVG and Mermaid), analysis (analysis.py).
+    Raises ``InputError`` when a file cannot be written, besides what
+    :func:`run_targets` raises.
     """
-    from generators.base import GeneratorError
-
-    compiled, code = _load(spec)
-    if compiled is None or code != EXIT_OK:
-        sys.exit(code if code != EXIT_OK else EXIT_SPEC)
-    try:
-        files, owner, warnings = run_targets(compiled, only)
-    except LookupError as exc:
-        _usage_error(str(exc.args[0]))
-    except GeneratorError as exc:
-        click.echo(f"kvpspec: error: target `{exc.target}` failed: {exc.message}", err=True)
-        if getattr(exc, "internal", False):
-            click.echo("This is a bug in kvpspec; run with KVPSPEC_DEBUG=1 for details and report it.", err=True)
-            sys.exit(EXIT_INTERNAL)
-        sys.exit(EXIT_SPEC)
+    built = run_targets(compiled, only)
     root = Path(outdir)
     try:
-        for path in sorted(files):
+        for path in sorted(built.files):
             target = root / path
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(files[path])
-        (root / "manifest.json").write_text(manifest(compiled, files, owner, warnings), encoding="utf-8")
+            target.write_bytes(built.files[path])
+        (root / "manifest.json").write_text(manifest(compiled, built), encoding="utf-8")
     except OSError as exc:
-        where = exc.filename or outdir
-        _usage_error(f"cannot write {where}: {exc.strerror or exc}")
-    for target_name, message in warnings:
-        click.echo(f"kvpspec: warning: target `{target_name}` cannot express this: {message}", err=True)
-    click.echo(f"Wrote {len(files) + 1} files to {outdir}")
+        raise InputError(f"cannot write {exc.filename or outdir}: {exc.strerror or exc}") from exc
+    return built

@@ -108,7 +108,19 @@ class Diagnostic:
         return f"{where}: {self.severity}: {self.message} [{self.code}]"
 
 
-class SpecError(Exception):
+class KvpspecError(Exception):
+    """The base of every error kvpspec raises for a person to read.
+
+    Library functions raise these; only ``kvpspec.cli`` turns them into
+    messages and exit codes.
+    """
+
+
+class InputError(KvpspecError):
+    """A file or an argument that cannot be used: unreadable, unwritable, unknown (exit 2)."""
+
+
+class SpecError(KvpspecError):
     """Raised when a spec cannot be turned into a model; carries the diagnostics."""
 
     def __init__(self, diagnostics: Iterable[Diagnostic]):

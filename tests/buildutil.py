@@ -19,9 +19,9 @@ def build_files(spec: str, only: tuple[str, ...] = ()) -> dict[str, bytes]:
     """Every file a build of ``spec`` writes (manifest included), by path."""
     compiled = compile_file(spec)
     assert compiled.ok, [str(d) for d in compiled.errors]
-    files, owner, warnings = run_targets(compiled, only)
-    out = dict(files)
-    out["manifest.json"] = manifest(compiled, files, owner, warnings).encode("utf-8")
+    built = run_targets(compiled, only)
+    out = dict(built.files)
+    out["manifest.json"] = manifest(compiled, built).encode("utf-8")
     return out
 
 

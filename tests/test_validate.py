@@ -221,13 +221,13 @@ def test_routing_on_sample_fields_is_said_not_guessed(tmp_path) -> None:
 def test_progress_bar_runs_on_a_terminal(kvp, tmp_path, monkeypatch) -> None:
     import sys
 
-    from kvpspec.data.validate import _progress
+    from kvpspec.cli.validate import progress
 
     path = tmp_path / "big.csv"
     write(path, [good_row(i) for i in range(1, 50)])
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
-    bar = _progress(path)
-    bar.enabled, bar.total = True, 49  # as for a file over 5 MB
-    with bar as step:
-        report = validate(kvp, open_data(path), step)
+    seen: list[int] = []
+    with progress(path, threshold=0) as step:  # as for a file over 5 MB
+        report = validate(kvp, open_data(path), lambda done: (seen.append(done), step(done)))
     assert report.ok and report.rows_read == 49
+    assert seen and seen[-1] == 49

@@ -39,12 +39,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kvpspec.cli import ExportError
+from kvpspec.data.exports import ExportOptions
+from kvpspec.diagnostics import InputError
 from kvpspec.semantics.lower import Variable, computation_order, recode_table
 
 STATA_LABEL = 80
 SAV_FILE_LABEL = 64
 FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class ExportError(InputError):
+    """The data cannot be exported as asked (a file is missing or unreadable, a name too long)."""
 
 
 @dataclass
@@ -162,14 +167,14 @@ def _written(write: Any, suffix: str) -> bytes:
 # ---------------------------------------------------------------- SPSS
 
 
-def export_sav(compiled: Any, data: str | None, options: dict[str, Any]) -> bytes:
+def export_sav(compiled: Any, data: str | None, options: ExportOptions) -> bytes:
     import pyreadstat
 
-    frame, columns = labelled_data(compiled, data or "", options.get("language"))
+    frame, columns = labelled_data(compiled, data or "", options.language)
     value_labels = {c.name: {float(k): v for k, v in c.values.items()} for c in columns if c.values}
     missing = {c.name: spss_missing(c) for c in columns if c.missing}
     measure = {c.name: ("scale" if c.kind == "number" else "nominal") for c in columns}
-    title = compiled.spec.title.get(options.get("language"))[:SAV_FILE_LABEL]
+    title = compiled.spec.title.get(options.language)[:SAV_FILE_LABEL]
     return _written(
         lambda target: pyreadstat.write_sav(
             frame,
@@ -211,10 +216,10 @@ def stata_missing(c: Column) -> dict[int, str]:
     return {code: chr(ord("a") + i) for i, code in enumerate(sorted(c.missing))}
 
 
-def export_dta(compiled: Any, data: str | None, options: dict[str, Any]) -> bytes:
+def export_dta(compiled: Any, data: str | None, options: ExportOptions) -> bytes:
     import pyreadstat
 
-    frame, columns = labelled_data(compiled, data or "", options.get("language"))
+    frame, columns = labelled_data(compiled, data or "", options.language)
     value_labels: dict[str, dict[Any, str]] = {}
     user_missing: dict[str, list[str]] = {}
     for c in columns:
@@ -229,7 +234,7 @@ def export_dta(compiled: Any, data: str | None, options: dict[str, Any]) -> byte
             user_missing[c.name] = list(letters.values())
         if c.values:
             value_labels[c.name] = {letters.get(k, k): v for k, v in c.values.items()}
-    title = compiled.spec.title.get(options.get("language"))[:STATA_LABEL]
+    title = compiled.spec.title.get(options.language)[:STATA_LABEL]
     return _written(
         lambda target: pyreadstat.write_dta(
             frame,
@@ -246,7 +251,7 @@ def export_dta(compiled: Any, data: str | None, options: dict[str, Any]) -> byte
 # ---------------------------------------------------------------- Data Package
 
 
-def export_datapackage(compiled: Any, data: str | None, options: dict[str, Any]) -> bytes:
+def export_datapackage(compiled: Any, data: str | None, options: ExportOptions) -> bytes:
     """A zipped Data Package: ``data.csv`` (the data columns as given) and ``datapackage.json``."""
     from kvpspec.data.schemas import data_variables, table_schema
 
@@ -261,7 +266,7 @@ def export_datapackage(compiled: Any, data: str | None, options: dict[str, Any])
     for row in raw[names].fillna("").itertuples(index=False):
         writer.writerow([str(value) for value in row])
     spec = compiled.spec
-    language = options.get("language")
+    language = options.language
     package = {
         "$schema": "https://datapackage.org/profiles/2.0/datapackage.json",
         "name": re.sub(r"[^a-z0-9._-]", "-", spec.name.lower()),

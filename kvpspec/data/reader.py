@@ -22,13 +22,15 @@ from typing import Iterator
 import numpy as np
 import pyarrow as pa
 
+from kvpspec.diagnostics import InputError
+
 BATCH_ROWS = 65_536
 #: bytes of CSV per batch: small batches keep memory low, large ones amortise the
 #: per-batch work; 2 MiB measured well on the KVP benchmark.
 BLOCK_BYTES = 1 << 21
 
 
-class DataError(Exception):
+class DataError(InputError):
     """The data file cannot be read as a table; the message says where and why."""
 
 

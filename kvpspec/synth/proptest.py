@@ -13,12 +13,10 @@ the path it took.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from random import Random
 from typing import Any, Callable
 
-import click
 
 from kvpspec import model as m
 from kvpspec.compile import Compiled
@@ -504,38 +502,3 @@ def _valid(var: Variable, value: Any) -> bool:
             return True
         return (var.min is None or value >= var.min) and (var.max is None or value <= var.max)
     return value in var.codes
-
-
-# ---------------------------------------------------------------- the command
-
-
-@click.command("test")
-@click.argument("spec", metavar="SPEC")
-@click.option("--examples", type=click.IntRange(min=0), default=DEFAULT_EXAMPLES, show_default=True,
-              help="Generated interviews per property run.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same result).")
-def test_command(spec: str, examples: int, seed: int) -> None:
-    """Check the routing, recodes and expectations of SPEC on generated interviews.
-
-    Exit 0 when every property holds, 1 when one fails or the spec has errors,
-    2 on usage or I/O errors.
-    """
-    from kvpspec.cli import EXIT_SPEC, EXIT_USAGE, _guard, _load
-
-    @_guard
-    def go() -> None:
-        compiled, code = _load(spec)
-        if compiled is None:
-            sys.exit(code)
-        if code == EXIT_USAGE:
-            sys.exit(code)
-        blocking = [d for d in compiled.errors if d.code not in TESTED_ERRORS]
-        if blocking:
-            click.echo(f"kvpspec test: fix the errors in {spec} first", err=True)
-            sys.exit(EXIT_SPEC)
-        report = run(compiled, examples, seed)
-        click.echo(report.render())
-        sys.exit(EXIT_SPEC if report.failed or compiled.errors else 0)
-
-    go()
-

@@ -24,11 +24,10 @@ links the two files: personal data never enter the data file.
 from __future__ import annotations
 
 import csv
-import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import click
 import numpy as np
 
 from kvpspec import model as m
@@ -36,6 +35,7 @@ from kvpspec.compile import Compiled
 from kvpspec.semantics.routing import Step, branch_witnesses, domain_of, enumerate_routes, steps
 from kvpspec.semantics.lower import Lowered, Variable
 from kvpspec.data.vector import VectorEvaluator
+from kvpspec.diagnostics import InputError
 
 P_MISSING = 0.05
 FIRST_NAMES = np.array(["Kari", "Ola", "Ingrid", "Lars", "Aisha", "Mohammed", "Nora", "Jonas", "Fatima", "Emil"], dtype=object)
@@ -434,54 +434,12 @@ def write_csv(path: str, names: list[str], columns: list[list[str]]) -> None:
         writer.writerows(zip(*columns))
 
 
-# ---------------------------------------------------------------- the command
-
-
-@click.command("simulate")
-@click.argument("spec", metavar="SPEC")
-@click.option("-n", "count", type=click.IntRange(min=0), required=True, help="How many interviews.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same file).")
-@click.option("-o", "--output", metavar="DATA.csv", required=True, help="Where to write the data.")
-@click.option("--sample", "sample_path", metavar="SAMPLE.csv", help="Also write a sample file with dispositions.")
-@click.option("--allow-warnings", is_flag=True,
-              help="Draw every row independently, even when it trips a soft check (`warn`).")
-def simulate_command(spec: str, count: int, seed: int, output: str, sample_path: str | None,
-                     allow_warnings: bool) -> None:
-    """Write N synthetic interviews that follow the routing of SPEC.
-
-    The first rows take every route of the interview; the rest are random.
-    Rows that trip a soft check (`warn`) are redrawn a few times; those that
-    still do are kept and counted. --allow-warnings draws every row
-    independently instead.
-    Exit 0 on success, 1 when the spec has errors, 2 on usage or I/O errors.
-    """
-    from kvpspec.cli import EXIT_OK, _guard, _load, _usage_error
-
-    @_guard
-    def run() -> None:
-        compiled, code = _load(spec)
-        if compiled is None or code != EXIT_OK:
-            sys.exit(code)
-        sim = simulate(compiled, count, seed, with_sample=sample_path is not None, soft_checks=not allow_warnings)
-        try:
-            write_csv(output, [v.name for v in sim.columns], [cells(v, sim.data[v.name]) for v in sim.columns])
-            if sample_path is not None:
-                cols = sim.sample_columns
-                write_csv(sample_path, [v.name for v in cols], [cells(v, sim.sample[v.name]) for v in cols])
-        except OSError as exc:
-            _usage_error(f"cannot write {exc.filename}: {exc.strerror or exc}")
-        what = "branch (each condition both ways, each end)" if sim.per_branch else "route"
-        note = f"; the first {sim.witnesses} take every {what}" if sim.witnesses else ""
-        if compiled.spec.warnings:
-            rows = "row trips" if sim.warned == 1 else "rows trip"
-            if allow_warnings:
-                note += f"; {sim.warned} {rows} a soft check (--allow-warnings)"
-            elif sim.warned:
-                note += f"; {sim.warned} {rows} a soft check after redrawing (kept)"
-            else:
-                note += "; no row trips a soft check"
-        click.echo(f"wrote {count} interviews to {output}{note}", err=True)
+def write_simulation(sim: Simulated, output: str | Path, sample_path: str | Path | None = None) -> None:
+    """Write the simulated data (and the sample, when asked) as CSV; ``InputError`` when a file cannot be written."""
+    try:
+        write_csv(str(output), [v.name for v in sim.columns], [cells(v, sim.data[v.name]) for v in sim.columns])
         if sample_path is not None:
-            click.echo(f"wrote {sim.n_sample} sample records to {sample_path}", err=True)
-
-    run()
+            cols = sim.sample_columns
+            write_csv(str(sample_path), [v.name for v in cols], [cells(v, sim.sample[v.name]) for v in cols])
+    except OSError as exc:
+        raise InputError(f"cannot write {exc.filename}: {exc.strerror or exc}") from exc

@@ -1,0 +1,77 @@
+"""``kvpspec validate SPEC DATA [--report FILE]``: every row of the data against the spec."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kvpspec.cli.common import guard, load_clean, usage_error
+from kvpspec.data.reader import open_data
+from kvpspec.data.validate import validate as validate_data
+
+
+@click.command()
+@click.argument("spec", metavar="SPEC")
+@click.argument("data", metavar="DATA")
+@click.option("--report", "report_path", metavar="FILE", help="Write every finding as JSON here.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
+@guard
+def validate(spec: str, data: str, report_path: str | None, quiet: bool) -> None:
+    """Check that every row of DATA (CSV, XLSX or Parquet) obeys SPEC.
+
+    Exit 0 when all rows are valid (warnings allowed), 1 when some are
+    invalid, 2 when the spec or the data cannot be read.
+    """
+    compiled = load_clean(spec, "validating data")
+    with progress(Path(data)) as step:
+        report = validate_data(compiled, open_data(data), step)
+    if report_path:
+        try:
+            Path(report_path).write_text(
+                json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
+        except OSError as exc:
+            usage_error(f"cannot write {report_path}: {exc.strerror or exc}")
+    text = report.text()
+    click.echo(text.splitlines()[0] if quiet else text)
+    sys.exit(0 if report.ok else 1)
+
+
+@contextmanager
+def progress(path: Path, threshold: int = 5_000_000) -> Iterator[Callable[[Any], None]]:
+    """A progress bar on a terminal, for files large enough to wait for.
+
+    The total is the number of rows, estimated from the file size and the
+    length of the rows in its first megabyte; the bar fills as batches pass.
+    Files of ``threshold`` bytes or fewer get no bar.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    if not (sys.stderr.isatty() and size > threshold):
+        yield lambda done: None
+        return
+    with path.open("rb") as f:
+        head = f.read(1 << 20)
+    total = max(1, int(size * max(head.count(b"\n"), 1) / max(len(head), 1)))
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(
+        TextColumn("validating"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
+        TimeElapsedColumn(), transient=True,
+    )
+    task = bar.add_task("validating", total=total)
+
+    def step(done: Any) -> None:
+        if isinstance(done, int):
+            bar.update(task, completed=min(done, total))
+
+    with bar:
+        yield step

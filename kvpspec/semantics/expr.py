@@ -19,12 +19,13 @@ Meaning, defined once here and rendered elsewhere:
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Literal
 
 from kvpspec import model as m
 from kvpspec.diagnostics import did_you_mean, number_text
-from kvpspec.semantics.lower import (
+from kvpspec.semantics.variables import (
     RecodeTable,
     Variable,
     computation_order,
@@ -39,11 +40,14 @@ TESTS = ("answered", "missing", "dont_know", "refused", "not_applicable")
 # ---------------------------------------------------------------- types
 
 
+TypeKind = Literal["code", "number", "text", "bool", "error"]
+
+
 @dataclass(frozen=True)
 class Type:
     """``code`` (with its variable), ``number``, ``text``, ``bool``, or ``error``."""
 
-    kind: str
+    kind: TypeKind
     var: Variable | None = None
 
     def describe(self) -> str:
@@ -76,7 +80,7 @@ class TypeChecker:
     """
 
     def __init__(self, report: Report, resolve: Resolver, recodes: Mapping[str, m.Recode] | None = None,
-                 functions: Mapping[str, Callable[[m.Call, "TypeChecker"], Type]] | None = None):
+                 functions: Mapping[str, Callable[[m.Call, TypeChecker], Type]] | None = None):
         self.report = report
         self.resolve = resolve
         self.recodes = recodes or {}
@@ -148,7 +152,7 @@ class TypeChecker:
             self.report("type", "conditions cannot be compared with `" + e.op + "`; use `and`, `or`, `not`", e)
             return BOOL
         if (lt.kind == "text") != (rt.kind == "text"):
-            text_side, other = (lt, rt) if lt.kind == "text" else (rt, lt)
+            other = rt if lt.kind == "text" else lt
             self.report("type", f"cannot compare text with {other.describe()}", e)
             return BOOL
         if e.op not in ("==", "!=") and lt.kind == "text":
@@ -164,9 +168,9 @@ class TypeChecker:
                         e,
                     )
                     return BOOL
-        for t, other in ((lt, e.right), (rt, e.left)):
-            if t.var is not None and isinstance(other, m.Literal_):
-                self._check_code(t.var, other.value, other, ordering=e.op not in ("==", "!="))
+        for t, side in ((lt, e.right), (rt, e.left)):
+            if t.var is not None and isinstance(side, m.Literal_):
+                self._check_code(t.var, side.value, side, ordering=e.op not in ("==", "!="))
         return BOOL
 
     def _check_code(self, var: Variable | None, value: Any, node: m.Node, ordering: bool = False) -> None:
@@ -207,18 +211,18 @@ class TypeChecker:
                 self._check_code(t.var, v.low, v)
             elif v.kind == "range" and t.kind == "code" and t.var is not None:
                 var = t.var
-                if var.type in ("single", "multiple", "derived") and var.values:
-                    if not any(v.contains(c) for c in var.substantive_codes):
-                        skipped = [c for c in var.missing_codes if v.contains(c)]
-                        note = (
-                            f" (ranges skip missing codes such as {number_text(min(skipped))}; test it with `==`)"
-                            if skipped else ""
-                        )
-                        self.report(
-                            "code-not-in-scale",
-                            f"`{var.name}` has no substantive code in {number_text(v.low)}..{number_text(v.high)}{note}",
-                            v,
-                        )
+                coded = var.type in ("single", "multiple", "derived") and bool(var.values)
+                if coded and not any(v.contains(c) for c in var.substantive_codes):
+                    skipped = [c for c in var.missing_codes if v.contains(c)]
+                    note = (
+                        f" (ranges skip missing codes such as {number_text(min(skipped))}; test it with `==`)"
+                        if skipped else ""
+                    )
+                    self.report(
+                        "code-not-in-scale",
+                        f"`{var.name}` has no substantive code in {number_text(v.low)}..{number_text(v.high)}{note}",
+                        v,
+                    )
         return BOOL
 
     def _boolop(self, e: m.BoolOp) -> Type:
@@ -263,12 +267,12 @@ def _var_type(var: Variable | None) -> Type:
 
 
 def _show(e: m.Expr) -> str:
+    """An expression as the author would write it, for messages."""
+    # Imported here, not at the top: only a message needs the formatter, and
+    # `kvpspec check` on a clean spec never loads it (start-up time).
     from kvpspec.syntax.formatter import format_expr
 
-    try:
-        return format_expr(e)
-    except Exception:  # pragma: no cover - only for messages
-        return "..."
+    return format_expr(e)
 
 
 # ---------------------------------------------------------------- the interpreter
@@ -424,8 +428,8 @@ class Evaluator:
                     hit = x == v.low
                 else:
                     s = x if isinstance(raw, frozenset) else sub
-                    if isinstance(raw, frozenset) and e.operand.__class__ is m.Ref:
-                        var = self.variables.get(e.operand.name)  # type: ignore[union-attr]
+                    if isinstance(raw, frozenset) and isinstance(e.operand, m.Ref):
+                        var = self.variables.get(e.operand.name)
                         if var and x in var.missing_codes:
                             s = None
                     hit = s is not None and not isinstance(s, str) and v.contains(s)

@@ -4,68 +4,34 @@ A grid becomes one variable per item (``q8`` + ``a`` = ``q8a``), a specify
 option becomes a text variable, a recode becomes a lookup table, and every
 variable gets one record of what it holds (codes, labels, missing codes,
 range). Generators and checks read these instead of re-deriving them.
+
+The records themselves live in ``variables`` (shared with ``expr``); they are
+re-exported here, where most readers look for them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterator
+from typing import Any, Generic, TypeVar
 
 from kvpspec import model as m
+from kvpspec.semantics.expr import TypeChecker
+from kvpspec.semantics.variables import DATA_ROLES as DATA_ROLES
+from kvpspec.semantics.variables import RecodeTable as RecodeTable
+from kvpspec.semantics.variables import Role as Role
+from kvpspec.semantics.variables import ValueKind as ValueKind
+from kvpspec.semantics.variables import Variable as Variable
+from kvpspec.semantics.variables import VariableType as VariableType
+from kvpspec.semantics.variables import computation_order as computation_order
+from kvpspec.semantics.variables import dependencies as dependencies
+from kvpspec.semantics.variables import expr_refs as expr_refs
+from kvpspec.semantics.variables import matches as matches
+from kvpspec.semantics.variables import missing_kinds as missing_kinds
+from kvpspec.semantics.variables import recode_table as recode_table
+from kvpspec.semantics.variables import recode_variable as recode_variable
 
-#: Roles of the variables that are columns of the response data: the respondent
-#: id, questions, grid items and specify texts (not recodes, derived variables,
-#: sample fields or the intro's questions).
-DATA_ROLES = ("id", "question", "item", "specify")
-
-#: The codebook types of the design.
-VariableType = str  # "single" | "multiple" | "integer" | "decimal" | "text" | "derived"
-
-
-@dataclass(frozen=True)
-class Variable:
-    """One column of the data (or of the sample file, for ``role == "sample"``)."""
-
-    name: str
-    label: m.Text
-    type: VariableType
-    role: str  # question, item, specify, recode, derive, sample, screener
-    node: m.Node
-    values: tuple[tuple[int, m.Text], ...] = ()
-    missing: tuple[tuple[int, str], ...] = ()
-    min: int | float | None = None
-    max: int | float | None = None
-    personal: bool = False
-    #: for specify texts: the question and the option code that asks for them
-    parent: str | None = None
-    parent_code: int | None = None
-    #: for recodes and their applications: the recode and its source variable
-    recode: str | None = None
-    source: str | None = None
-    #: what a value is, for expressions: code, number, text or bool
-    value_kind: str = "code"
-    read: frozenset[int] = frozenset()
-    #: codes of ``exclusive`` options (multiple choice): chosen alone or not at all
-    exclusive: frozenset[int] = frozenset()
-
-    @property
-    def codes(self) -> tuple[int, ...]:
-        return tuple(code for code, _ in self.values)
-
-    @property
-    def missing_codes(self) -> frozenset[int]:
-        return frozenset(code for code, _ in self.missing)
-
-    def missing_kind(self, code: int) -> str | None:
-        for c, kind in self.missing:
-            if c == code:
-                return kind
-        return None
-
-    @property
-    def substantive_codes(self) -> tuple[int, ...]:
-        miss = self.missing_codes
-        return tuple(c for c in self.codes if c not in miss)
+T = TypeVar("T")
 
 
 def applied_name(recode: str, variable: str) -> str:
@@ -85,6 +51,7 @@ def walk_items(items: tuple[m.Item, ...] | None) -> Iterator[m.Item]:
 
 
 def intro_names(spec: m.Spec) -> set[str]:
+    """The names asked in the intro (screeners): its questions, grids and specify texts."""
     names: set[str] = set()
     if spec.interview:
         for item in walk_items(spec.interview.items):
@@ -97,14 +64,48 @@ def intro_names(spec: m.Spec) -> set[str]:
     return names
 
 
+class MemoKey(Generic[T]):
+    """Names one fact derived from a lowered spec; ``T`` is the fact's type."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"MemoKey({self.name!r})"
+
+
+class Memo:
+    """Facts derived from a lowered spec (routing slots, positions, ...), computed once.
+
+    Keyed by ``MemoKey`` objects that carry the fact's type, so mypy checks every use.
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[MemoKey[Any], Any] = {}
+
+    def find(self, key: MemoKey[T]) -> T | None:
+        """The fact if it was stored, else ``None``."""
+        value: T | None = self._values.get(key)
+        return value
+
+    def store(self, key: MemoKey[T], value: T) -> T:
+        """Keep ``value`` as the fact named by ``key``; returns it."""
+        self._values[key] = value
+        return value
+
+
 @dataclass
 class Lowered:
+    """The lowered spec: scales and recodes by name, and the variable table."""
+
     spec: m.Spec
     scales: dict[str, m.Scale]
     variables: dict[str, Variable] = field(default_factory=dict)
     recodes: dict[str, m.Recode] = field(default_factory=dict)
     #: derived facts computed once per spec (routing slots, positions)
-    cache: dict[str, Any] = field(default_factory=dict)
+    memo: Memo = field(default_factory=Memo, repr=False, compare=False)
 
     def question_options(self, q: m.Question | m.Grid) -> tuple[m.Option, ...]:
         if isinstance(q, m.Question) and q.options and not q.scale:
@@ -119,8 +120,8 @@ class Lowered:
     def read_marking(self, q: m.Question | m.Grid) -> m.ReadAloud | None:
         """The read-aloud marking that applies: the question's own ``read``, else its
         scale's default; ``None`` when nothing is marked (unlike ``read none``)."""
-        if q.read is None and q.scale in self.scales:
-            return self.scales[q.scale].read  # type: ignore[index]
+        if q.read is None and q.scale is not None and q.scale in self.scales:
+            return self.scales[q.scale].read
         return q.read
 
     def read_codes(self, q: m.Question | m.Grid) -> frozenset[int]:
@@ -137,7 +138,8 @@ class Lowered:
         return [v for v in self.variables.values() if v.role in DATA_ROLES]
 
 
-def question_kind(q: m.Question) -> str:
+def question_kind(q: m.Question) -> m.QuestionKind:
+    """A question's kind; a question without one is single choice."""
     if q.kind:
         return q.kind
     return "single"
@@ -145,7 +147,7 @@ def question_kind(q: m.Question) -> str:
 
 def lower(spec: m.Spec) -> Lowered:
     """Build the variable table. Tolerates errors: checks report them."""
-    scales = {}
+    scales: dict[str, m.Scale] = {}
     for s in spec.scales:
         scales.setdefault(s.name, s)
     low = Lowered(spec, scales)
@@ -252,68 +254,8 @@ def lower(spec: m.Spec) -> Lowered:
     return low
 
 
-def dependencies(spec: m.Spec) -> dict[str, set[str]]:
-    """For each recode (of a variable) and derived variable, the computed names it reads."""
-    computed = {r.name for r in spec.recodes if not r.source_is_scale} | {d.name for d in spec.derives}
-    deps: dict[str, set[str]] = {}
-    for r in spec.recodes:
-        if not r.source_is_scale:
-            deps[r.name] = {r.source} & computed
-    for d in spec.derives:
-        deps[d.name] = {name for name in expr_refs(d.expr) if name in computed}
-    return deps
-
-
-def expr_refs(e: m.Expr) -> Iterator[str]:
-    """Every variable name an expression reads."""
-    if isinstance(e, m.Ref):
-        yield e.name
-    for child in _children(e):
-        yield from expr_refs(child)
-
-
-def _children(e: m.Expr) -> tuple[m.Expr, ...]:
-    if isinstance(e, m.Call):
-        return e.args
-    if isinstance(e, m.Unary):
-        return (e.operand,)
-    if isinstance(e, (m.Binary, m.Compare)):
-        return (e.left, e.right)
-    if isinstance(e, (m.In, m.Test)):
-        return (e.operand,)
-    if isinstance(e, m.BoolOp):
-        return e.operands
-    return ()
-
-
-def computation_order(spec: m.Spec) -> tuple[list[str], list[list[str]]]:
-    """Recodes and derived variables in an order that computes sources first,
-    and the cycles (each as a path) that make such an order impossible."""
-    deps = dependencies(spec)
-    order: list[str] = []
-    cycles: list[list[str]] = []
-    state: dict[str, int] = {}
-
-    def visit(name: str, path: list[str]) -> None:
-        state[name] = 1
-        for dep in sorted(deps.get(name, ())):
-            if state.get(dep) == 1:
-                cycles.append(path[path.index(dep):] + [dep])
-            elif dep not in state:
-                visit(dep, path + [dep])
-        state[name] = 2
-        order.append(name)
-
-    for name in deps:
-        if name not in state:
-            visit(name, [name])
-    return order, cycles
-
-
 def _type_derives(low: Lowered) -> None:
     """Give derived variables the kind of value their expression yields."""
-    from kvpspec.semantics.expr import TypeChecker  # expr imports this module
-
     order, _ = computation_order(low.spec)
     derives = {d.name: d for d in low.spec.derives}
     for name in order:
@@ -323,7 +265,7 @@ def _type_derives(low: Lowered) -> None:
             continue
         checker = TypeChecker(lambda *_: None, lambda ref: low.variables.get(ref.name), low.recodes)
         t = checker.infer(d.expr)
-        kind = {"number": "number", "text": "text", "bool": "bool", "code": "code"}.get(t.kind, "number")
+        kind: ValueKind = "number" if t.kind == "error" else t.kind
         # a derive that copies a variable (`derive d = q3`, `derive e = enig2(q10a)`)
         # keeps its codes and missing codes: 99 stays "don't know", never a number
         values = t.var.values if kind in ("code", "number") and t.var is not None else ()
@@ -331,11 +273,13 @@ def _type_derives(low: Lowered) -> None:
         low.variables[name] = replace(var, value_kind=kind, values=values, missing=missing)
 
 
-def _value_kind(kind: str) -> str:
-    return {"integer": "number", "decimal": "number", "text": "text"}.get(kind, "code")
+def _value_kind(kind: str) -> ValueKind:
+    if kind in ("integer", "decimal"):
+        return "number"
+    return "text" if kind == "text" else "code"
 
 
-def _lower_question(low: Lowered, q: m.Question, add, role: str) -> None:
+def _lower_question(low: Lowered, q: m.Question, add: Callable[[Variable], None], role: Role) -> None:
     kind = question_kind(q)
     options = low.question_options(q)
     values = tuple((o.code, o.label) for o in options)
@@ -361,7 +305,7 @@ def _lower_question(low: Lowered, q: m.Question, add, role: str) -> None:
             add(_specify_variable(o, q.name, "screener" if role == "screener" else "specify"))
 
 
-def _specify_variable(o: m.Option, parent: str, role: str, personal: bool = False) -> Variable:
+def _specify_variable(o: m.Option, parent: str, role: Role, personal: bool = False) -> Variable:
     """The text variable of an 'other, specify' option."""
     assert o.specify is not None
     return Variable(
@@ -377,79 +321,11 @@ def _specify_variable(o: m.Option, parent: str, role: str, personal: bool = Fals
     )
 
 
-def recode_variable(r: m.Recode, name: str, source: str, node: m.Node) -> Variable:
-    seen: dict[int, m.Text] = {}
-    missing: dict[int, str] = {}
-    for rule in r.rules:
-        seen.setdefault(rule.code, rule.label)
-        if rule.missing:
-            missing.setdefault(rule.code, rule.missing)
-    label = r.label or m.Text.build(text=r.name, translations={})
-    return Variable(
-        name=name,
-        label=label,
-        type="derived",
-        role="recode",
-        node=node,
-        values=tuple(seen.items()),
-        missing=tuple(missing.items()),
-        recode=r.name,
-        source=source,
-    )
-
-
-def missing_kinds(
-    e: m.Expr, variables: dict[str, Variable] | Any, recodes: dict[str, m.Recode] | Any
-) -> dict[int, str]:
-    """The missing codes (code -> kind) of what an expression reads: a variable, or
-    a recode applied to one (``enig2(q10a)``); nothing for other expressions."""
-    if isinstance(e, m.Ref) and e.name in variables:
-        return dict(variables[e.name].missing)
-    if isinstance(e, m.Call) and e.func in recodes:
-        return {rule.code: rule.missing for rule in recodes[e.func].rules if rule.missing}
-    return {}
-
-
 def analysis_terms(a: m.Analysis) -> Iterator[m.Term]:
+    """The terms an analysis tabulates, in order."""
     for s in a.statements:
         if isinstance(s, (m.Frequencies, m.Summary)):
             yield from s.terms
         elif isinstance(s, m.Crosstab):
             yield s.row
             yield s.column
-
-
-@dataclass(frozen=True)
-class RecodeTable:
-    """A recode as a lookup: code for each source value, in rule order."""
-
-    recode: str
-    #: (ValueSpec, target code) pairs, tried in order; ``else`` last
-    rules: tuple[tuple[m.ValueSpec, int], ...]
-    #: the source's missing codes: ranges do not reach them, single values do
-    missing: frozenset[int | float] = frozenset()
-
-    def lookup(self, value: int | float | None) -> int | None:
-        if value is None:
-            return None
-        fallback = None
-        is_missing = value in self.missing
-        for spec, code in self.rules:
-            if spec.kind == "else":
-                fallback = code
-            elif matches(spec, value, is_missing):
-                return code
-        return fallback
-
-
-def matches(spec: m.ValueSpec, value: int | float, is_missing: bool) -> bool:
-    """Does a recode value item take this value? Ranges take substantive values only."""
-    if spec.kind == "single":
-        return value == spec.low
-    if spec.kind in ("range", "upto", "from"):
-        return not is_missing and spec.contains(value)
-    return spec.kind == "else"
-
-
-def recode_table(r: m.Recode, missing: frozenset[int | float] = frozenset()) -> RecodeTable:
-    return RecodeTable(r.name, tuple((v, rule.code) for rule in r.rules for v in rule.values), missing)

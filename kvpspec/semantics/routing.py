@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from kvpspec import model as m
-from kvpspec.semantics.lower import Lowered, Variable, expr_refs
+from kvpspec.semantics.lower import Lowered, MemoKey, Variable, expr_refs
 
 
 @dataclass(frozen=True)
@@ -106,10 +106,13 @@ def goto_targets(flat: list[_Flat]) -> dict[str, _Flat]:
 
 def slots(low: Lowered) -> list[Slot]:
     """Every question and grid with the guard under which it is asked (computed once)."""
-    cached = low.cache.get("slots")
+    cached = low.memo.find(_SLOTS)
     if cached is None:
-        cached = low.cache["slots"] = _slots(low)
+        cached = low.memo.store(_SLOTS, _slots(low))
     return cached
+
+
+_SLOTS: MemoKey[list[Slot]] = MemoKey("slots")
 
 
 def _slots(low: Lowered) -> list[Slot]:
@@ -189,11 +192,10 @@ def specify_condition(parent_guard: m.Expr | None, parent: str, code: int) -> m.
 
 def positions(low: Lowered) -> dict[str, int]:
     """The interview position of every asked variable (for forward references)."""
-    cached = low.cache.get("positions")
+    cached = low.memo.find(_POSITIONS)
     if cached is not None:
         return cached
-    out: dict[str, int] = {}
-    low.cache["positions"] = out
+    out = low.memo.store(_POSITIONS, {})
     for slot in slots(low):
         for name in slot.names:
             out.setdefault(name, slot.index)
@@ -201,6 +203,9 @@ def positions(low: Lowered) -> dict[str, int]:
         if v.parent in out and v.role in ("specify", "screener"):
             out.setdefault(v.name, out[v.parent])
     return out
+
+
+_POSITIONS: MemoKey[dict[str, int]] = MemoKey("positions")
 
 
 def iter_conditions(items: tuple[m.Item, ...] | None) -> Iterator[tuple[m.Item, m.Expr]]:
@@ -514,7 +519,7 @@ class _Decider:
 
 def analyse(low: Lowered, limit: int = MAX_COMBINATIONS) -> RoutingFacts:
     """The static facts of routing: unreachable questions, always true or false conditions."""
-    cached = low.cache.get("routing_facts")
+    cached = low.memo.find(_ROUTING_FACTS)
     if cached is not None:
         return cached
     all_slots = slots(low)
@@ -589,8 +594,10 @@ def analyse(low: Lowered, limit: int = MAX_COMBINATIONS) -> RoutingFacts:
         if message is not None:
             findings.append(Finding("unreachable", slot.item, message))
     facts = RoutingFacts(possible, domains, findings, never, always, undecided)
-    low.cache["routing_facts"] = facts
-    return facts
+    return low.memo.store(_ROUTING_FACTS, facts)
+
+
+_ROUTING_FACTS: MemoKey[RoutingFacts] = MemoKey("routing_facts")
 
 
 def _refs_of(exprs: list[m.Expr]) -> Iterator[str]:
@@ -694,7 +701,7 @@ class Step:
 
 def steps(low: Lowered) -> list[Step]:
     """Every variable the interview asks, in order: a question, then its specify texts."""
-    cached = low.cache.get("steps")
+    cached = low.memo.find(_STEPS)
     if cached is not None:
         return cached
     out: list[Step] = []
@@ -710,8 +717,10 @@ def steps(low: Lowered) -> list[Step]:
                 out.append(
                     Step(o.specify.name, specify_condition(slot.guard, slot.item.name, o.code), slot, (), slot.in_intro)
                 )
-    low.cache["steps"] = out
-    return out
+    return low.memo.store(_STEPS, out)
+
+
+_STEPS: MemoKey[list[Step]] = MemoKey("steps")
 
 
 def ended_by(step: Step, value: Any) -> int | None:

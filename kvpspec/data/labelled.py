@@ -41,7 +41,7 @@ from typing import Any
 
 from kvpspec.data.exports import ExportOptions
 from kvpspec.diagnostics import InputError
-from kvpspec.semantics.lower import Variable, computation_order, recode_table
+from kvpspec.semantics.lower import Variable, recode_table, recodes_in_order
 
 STATA_LABEL = 80
 SAV_FILE_LABEL = 64
@@ -128,10 +128,7 @@ def labelled_data(compiled: Any, path: str, language: str | None = None) -> tupl
         kind = "coded" if v.type == "single" else "number"
         columns.append(Column(v.name, label, kind, _labels(v, language), sorted(v.missing_codes)))
     low = compiled.lowered
-    order, _ = computation_order(compiled.spec)
-    recodes = [low.variables[n] for n in order if n in low.variables and low.variables[n].role == "recode"]
-    recodes += [v for v in low.variables.values() if v.role == "recode" and v.name not in order]
-    for v in recodes:
+    for v in recodes_in_order(low):
         source = low.variables.get(v.source or "")
         recode = low.recodes.get(v.recode or "")
         if source is None or recode is None or source.name not in numbers:

@@ -329,3 +329,14 @@ def analysis_terms(a: m.Analysis) -> Iterator[m.Term]:
         elif isinstance(s, m.Crosstab):
             yield s.row
             yield s.column
+
+
+def recodes_in_order(low: Lowered) -> list[Variable]:
+    """The recoded variables in the order that computes sources first, then any the
+    order leaves out (in a cycle) as declared: the one order for every place that
+    computes recodes (the labelled exports, analysis.py)."""
+    order, _ = computation_order(low.spec)
+    variables = low.variables
+    recodes = [variables[n] for n in order if n in variables and variables[n].role == "recode"]
+    recodes += [v for v in variables.values() if v.role == "recode" and v.name not in order]
+    return recodes

@@ -10,10 +10,12 @@ tested with Hypothesis: formatting is idempotent and keeps the meaning
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
+
+from lark import Token
 
 from kvpspec import model as m
-from kvpspec.syntax.parser import Comment, ParseResult
+from kvpspec.syntax.parser import Comment, ParseResult, string_value
 
 _DECIMAL_RE = re.compile(r"^\d+\.\d+$")
 
@@ -33,7 +35,7 @@ def quote(text: str) -> str:
     return f'"{out}"'
 
 
-def number(x: int | float) -> str:
+def number(x: float) -> str:
     if isinstance(x, bool):
         return "true" if x else "false"
     if isinstance(x, int):
@@ -560,10 +562,6 @@ _KEYWORDS = {
 
 def _long_string(text: str, indent: str) -> str | None:
     """A ``\"\"\"`` literal for multi-line text, if it reads back exactly."""
-    from lark import Token
-
-    from kvpspec.syntax.parser import string_value
-
     if '"""' in text or "\\" in text or text != text.strip() or "\t" in text or "\r" in text:
         return None
     body = "\n".join((indent + ln) if ln else "" for ln in text.split("\n"))

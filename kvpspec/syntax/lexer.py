@@ -16,7 +16,8 @@ generated specs.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from lark.exceptions import UnexpectedCharacters
 from lark.lexer import Lexer, LexerState, Token
@@ -88,11 +89,12 @@ class SpecLexer(Lexer):
                     text, pos, line, pos - line_start + 1, allowed=allowed, state=parser_state
                 )
             kind = mo.lastgroup
-            start = mo.start(kind)  # type: ignore[arg-type]
+            assert kind is not None  # every alternative of the master expression is a named group
+            start = mo.start(kind)
             if start > pos and "\n" in text[pos:start]:
                 line += text.count("\n", pos, start)
                 line_start = text.rindex("\n", pos, start) + 1
-            value = mo.group(kind)  # type: ignore[arg-type]
+            value = mo.group(kind)
             pos = mo.end()
             if kind == "NAME":
                 kw = keywords.get(value)
@@ -107,7 +109,7 @@ class SpecLexer(Lexer):
                 tok = Token(kind, value, start, line, column, end_line, pos - line_start_after + 1, pos)
                 line, line_start = end_line, line_start_after
             else:
-                tok = Token(kind, value, start, line, column, line, column + len(value), pos)  # type: ignore[arg-type]
+                tok = Token(kind, value, start, line, column, line, column + len(value), pos)
             callback = callbacks.get(kind)
             if callback is not None:
                 tok = callback(tok)

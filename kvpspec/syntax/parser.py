@@ -5,6 +5,10 @@ LALR mode with ``strict=True``. The transformer runs inline (no parse tree is
 built): each method is named after a grammar rule and receives all tokens
 (``keep_all_tokens``), so every node gets a span from its first and last token.
 
+The parser is re-entrant: the loaded grammar and its tables are shared and never
+change, and everything one parse collects (diagnostics, comments, open brackets)
+lives on that parse's own ``SpecTransformer``. Several threads may parse at once.
+
 Problems that the grammar cannot see but the transformer can (an unknown study
 field, an unknown missing kind, a malformed date) are collected as diagnostics
 and reported together with the semantic checks; a syntax error stops the parse
@@ -15,12 +19,16 @@ from __future__ import annotations
 
 import re
 import textwrap
+import threading
+from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from lark import Lark, Token, Transformer
+from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from kvpspec import model as m
@@ -35,6 +43,8 @@ MAX_EXPR_DEPTH = 200
 
 @dataclass
 class Comment:
+    """A ``#`` comment with its position (the formatter puts it back)."""
+
     line: int
     column: int
     text: str
@@ -42,6 +52,8 @@ class Comment:
 
 @dataclass
 class ParseResult:
+    """A parsed spec with its source, the problems the parser saw, and its comments."""
+
     spec: m.Spec
     source: str
     file: str
@@ -52,7 +64,7 @@ class ParseResult:
 class _Stmt:
     """An intermediate statement inside a body, tagged by kind."""
 
-    __slots__ = ("kind", "value", "span")
+    __slots__ = ("kind", "span", "value")
 
     def __init__(self, kind: str, value: Any, span: m.Span):
         self.kind = kind
@@ -63,32 +75,34 @@ class _Stmt:
 class _Bound:
     """A number with its position (bounds of ranges and value sets)."""
 
-    __slots__ = ("value", "span")
+    __slots__ = ("span", "value")
 
-    def __init__(self, value: int | float, span: m.Span):
+    def __init__(self, value: float, span: m.Span):
         self.value = value
         self.span = span
 
 
 class _TooDeep(Exception):
+    """Nesting beyond the limits; ``token`` is where: a Token or a node with a span."""
+
     def __init__(self, token: Any):
-        self.token = token  # a Token, or anything with line, column, end_line, end_column
+        self.token = token
 
 
 def _start(x: Any) -> tuple[int, int]:
     if isinstance(x, Token):
-        return x.line, x.column
+        return x.line or 0, x.column or 0
     return x.span.line, x.span.column
 
 
 def _end(x: Any) -> tuple[int, int]:
     if isinstance(x, Token):
-        return x.end_line, x.end_column
+        return x.end_line or 0, x.end_column or 0
     return x.span.end_line, x.span.end_column
 
 
 _ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\"}
-_ESCAPE_RE = re.compile(r"\\(.)", re.S)
+_ESCAPE_RE = re.compile(r"\\(.)", re.DOTALL)
 
 
 def _unescape(body: str) -> str:
@@ -105,8 +119,7 @@ def string_value(tok: Token) -> str:
     """
     if tok.type == "LONG_STRING":
         body = tok.value[3:-3]
-        if body.startswith("\n"):
-            body = body[1:]
+        body = body.removeprefix("\n")
         body = textwrap.dedent(body)
         if body.endswith("\n"):
             body = body.rstrip(" \t").removesuffix("\n")
@@ -123,24 +136,43 @@ _ORG_FIELDS = sorted(_ORG_TEXT | _ORG_PLAIN)
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class SpecTransformer(Transformer):
-    """Builds model nodes as the parser reduces rules (used inline by lark)."""
+class SpecTransformer:
+    """Builds model nodes as the parser reduces rules (inline, through ``_Forward``).
 
-    def __init__(self) -> None:
-        super().__init__(visit_tokens=False)
-        self.file = "<spec>"
-        self.diagnostics: list[Diagnostic] = []
+    One per parse: it holds everything that parse collects, so parses never
+    share state.
+    """
 
-    def reset(self, file: str) -> None:
+    def __init__(self, file: str) -> None:
         self.file = file
-        self.diagnostics = []
+        self.diagnostics: list[Diagnostic] = []
+        self.comments: list[Comment] = []
+        #: the brackets open at the current token (for "this `{` is never closed")
+        self.braces: list[Token] = []
         self._depth: dict[int, int] = {}
+
+    # ------------------------------------------------------------ lexer hooks
+
+    def _on_comment(self, tok: Token) -> Token:
+        self.comments.append(Comment(tok.line or 0, tok.column or 0, tok.value))
+        return tok
+
+    def _on_open(self, tok: Token) -> Token:
+        self.braces.append(tok)
+        if len(self.braces) > MAX_DEPTH:
+            raise _TooDeep(tok)
+        return tok
+
+    def _on_close(self, tok: Token) -> Token:
+        if self.braces:
+            self.braces.pop()
+        return tok
 
     def _nest(self, node: Any, *children: Any) -> Any:
         """Track how deep an expression nests; refuse more than MAX_DEPTH."""
         depth = 1 + max((self._depth.get(id(c), 0) for c in children), default=0)
         if depth > MAX_EXPR_DEPTH:
-            raise _TooDeep(node.span)
+            raise _TooDeep(node)
         self._depth[id(node)] = depth
         return node
 
@@ -165,16 +197,14 @@ class SpecTransformer(Transformer):
         )
 
     def _tok_span(self, tok: Token) -> m.Span:
-        return m.Span(
-            file=self.file,
-            line=tok.line,
-            column=tok.column,
-            end_line=tok.end_line,
-            end_column=tok.end_column,
-        )
+        line, column = _start(tok)
+        end_line, end_column = _end(tok)
+        return m.Span(file=self.file, line=line, column=column, end_line=end_line, end_column=end_column)
 
-    def _error(self, code: str, message: str, span: m.Span, severity: str = "error") -> None:
-        self.diagnostics.append(Diagnostic.at(span, code, message, severity))  # type: ignore[arg-type]
+    def _error(self, code: str, message: str, span: m.Span | None) -> None:
+        if span is None:
+            span = m.Span(file=self.file, line=0, column=0, end_line=0, end_column=0)
+        self.diagnostics.append(Diagnostic.at(span, code, message))
 
     @staticmethod
     def _items(children: Sequence[Any]) -> list[Any]:
@@ -210,13 +240,13 @@ class SpecTransformer(Transformer):
             "analyses": [],
             "documents": [],
         }
-        singles = {
+        singles: dict[type, str] = {
             m.Study: "study",
             m.Interview: "interview",
             m.Fieldwork: "fieldwork",
             m.Respondent: "respondent",
         }
-        plural = {
+        plural: dict[type, str] = {
             m.Scale: "scales",
             m.Recode: "recodes",
             m.Derive: "derives",
@@ -524,6 +554,7 @@ class SpecTransformer(Transformer):
             elif isinstance(s, _Stmt) and s.kind == "note":
                 notes.append(s.value)
             else:
+                value: Any
                 if isinstance(s, m.ReadAloud):
                     key, value, span = "read", s, s.span
                 elif isinstance(s, m.NumRange):
@@ -905,56 +936,73 @@ class SpecTransformer(Transformer):
 
 # ---------------------------------------------------------------- the parser
 
-_PARSER: Lark | None = None
-_TRANSFORMER = SpecTransformer()
-_COMMENTS: list[Comment] = []
-_BRACES: list[Token] = []
+#: The ``SpecTransformer`` of the parse running in this thread (or task). lark
+#: builds its rule callbacks once, for the one shared parser; they reach the
+#: parse's own transformer through this variable, as lark's author advises for
+#: per-parse state (lark-parser/lark#913).
+_BUILD: ContextVar[SpecTransformer] = ContextVar("kvpspec_parse")
 
-_OPEN = {"LBRACE", "LPAR", "LSQB"}
-_CLOSE = {"RBRACE", "RPAR", "RSQB"}
-
-
-def _on_comment(tok: Token) -> Token:
-    _COMMENTS.append(Comment(tok.line, tok.column, tok.value))
-    return tok
+_OPEN = ("LBRACE", "LPAR", "LSQB")
+_CLOSE = ("RBRACE", "RPAR", "RSQB")
 
 
-def _on_open(tok: Token) -> Token:
-    _BRACES.append(tok)
-    if len(_BRACES) > MAX_DEPTH:
-        raise _TooDeep(tok)
-    return tok
+class _Forward:
+    """The transformer lark is given: each rule's callback calls the method of
+    the same name on the current parse's ``SpecTransformer``."""
+
+    def __getattr__(self, name: str) -> Callable[[list[Any]], Any]:
+        method = None if name.startswith("_") else getattr(SpecTransformer, name, None)
+        if method is None:
+            raise AttributeError(name)
+        current = _BUILD.get
+
+        def forward(children: list[Any]) -> Any:
+            return method(current(), children)
+
+        return forward
 
 
-def _on_close(tok: Token) -> Token:
-    if _BRACES:
-        _BRACES.pop()
-    return tok
+def _hook(name: str) -> Callable[[Token], Token]:
+    """A lexer callback that calls the current parse's ``SpecTransformer._on_...``."""
+    method = getattr(SpecTransformer, name)
+    current = _BUILD.get
+
+    def hook(tok: Token) -> Token:
+        return method(current(), tok)
+
+    return hook
+
+
+_LOADING = threading.Lock()
 
 
 def parser() -> Lark:
-    global _PARSER
-    if _PARSER is None:
-        callbacks = {"COMMENT": _on_comment}
-        callbacks.update({name: _on_open for name in _OPEN})
-        callbacks.update({name: _on_close for name in _CLOSE})
-        _PARSER = Lark.open(
-            "grammar.lark",
-            rel_to=__file__,
-            parser="lalr",
-            lexer=SpecLexer,
-            # The grammar is proved free of conflicts and token collisions by
-            # tests/test_grammar.py, which loads it with strict=True; at run time
-            # strict mode would only add the import of interegular.
-            strict=False,
-            keep_all_tokens=True,
-            maybe_placeholders=True,
-            transformer=_TRANSFORMER,
-            lexer_callbacks=callbacks,
-            cache=True,
-            start=["start", "expr"],
-        )
-    return _PARSER
+    """The LALR parser, loaded on first use and shared (it holds no per-parse state)."""
+    with _LOADING:  # two threads starting at once load (and write lark's cache) once
+        return _load()
+
+
+@cache
+def _load() -> Lark:
+    callbacks = {"COMMENT": _hook("_on_comment")}
+    callbacks.update({name: _hook("_on_open") for name in _OPEN})
+    callbacks.update({name: _hook("_on_close") for name in _CLOSE})
+    return Lark.open(
+        "grammar.lark",
+        rel_to=__file__,
+        parser="lalr",
+        lexer=SpecLexer,
+        # The grammar is proved free of conflicts and token collisions by
+        # tests/test_grammar.py, which loads it with strict=True; at run time
+        # strict mode would only add the import of interegular.
+        strict=False,
+        keep_all_tokens=True,
+        maybe_placeholders=True,
+        transformer=_Forward(),
+        lexer_callbacks=callbacks,
+        cache=True,
+        start=["start", "expr"],
+    )
 
 
 def decode(data: bytes, file: str) -> str:
@@ -984,8 +1032,7 @@ def decode(data: bytes, file: str) -> str:
 
 def parse_text(source: str, file: str = "<spec>") -> ParseResult:
     """Parse spec text into a model. Raises ``SpecError`` on a syntax error."""
-    if source.startswith("\ufeff"):
-        source = source[1:]
+    source = source.removeprefix("\ufeff")
     if not source.strip() or all(
         not line.strip() or line.lstrip().startswith("#") for line in source.splitlines()
     ):
@@ -1002,49 +1049,42 @@ def parse_text(source: str, file: str = "<spec>") -> ParseResult:
                 )
             ]
         )
-    p = parser()
-    _TRANSFORMER.reset(file)
-    _COMMENTS.clear()
-    _BRACES.clear()
-    try:
-        spec = p.parse(source, start="start")
-    except _TooDeep as exc:
-        tok = exc.token
-        raise SpecError(
-            [
-                Diagnostic(
-                    "too-deep",
-                    f"blocks, brackets or operators nest more than {MAX_DEPTH} deep here",
-                    file,
-                    tok.line,
-                    tok.column,
-                    tok.end_line,
-                    tok.end_column,
-                )
-            ]
-        ) from None
-    except UnexpectedInput as exc:
-        raise SpecError([syntax_diagnostic(exc, source, file, list(_BRACES))]) from None
-    except RecursionError:
-        raise SpecError(
-            [Diagnostic("too-deep", "the spec nests too deeply to read", file, 1, 1, 1, 1)]
-        ) from None
-    return ParseResult(spec, source, file, list(_TRANSFORMER.diagnostics), list(_COMMENTS))
+    build = SpecTransformer(file)
+    spec = _run(source, "start", build)
+    return ParseResult(spec, source, file, build.diagnostics, build.comments)
 
 
 def parse_expr(text: str, file: str = "<expr>") -> m.Expr:
     """Parse one expression, e.g. ``q4 == 2 and q3 > 10``."""
+    expr: m.Expr = _run(text, "expr", SpecTransformer(file))
+    return expr
+
+
+def _run(text: str, start: str, build: SpecTransformer) -> Any:
+    """Parse ``text`` from the rule ``start`` with ``build`` collecting; syntax errors raised."""
+    file = build.file
     p = parser()
-    _TRANSFORMER.reset(file)
-    _BRACES.clear()
+    token = _BUILD.set(build)
     try:
-        return p.parse(text, start="expr")
+        return p.parse(text, start=start)
     except _TooDeep as exc:
-        raise SpecError(
-            [Diagnostic("too-deep", "the expression nests too deeply", file, exc.token.line, exc.token.column)]
-        ) from None
+        (line, column), end = _start(exc.token), _end(exc.token)
+        if start == "expr":
+            raise SpecError(
+                [Diagnostic("too-deep", "the expression nests too deeply", file, line, column)]
+            ) from None
+        message = f"blocks, brackets or operators nest more than {MAX_DEPTH} deep here"
+        raise SpecError([Diagnostic("too-deep", message, file, line, column, *end)]) from None
     except UnexpectedInput as exc:
-        raise SpecError([syntax_diagnostic(exc, text, file, list(_BRACES))]) from None
+        raise SpecError([syntax_diagnostic(exc, text, file, list(build.braces))]) from None
+    except RecursionError:
+        if start == "expr":
+            raise
+        raise SpecError(
+            [Diagnostic("too-deep", "the spec nests too deeply to read", file, 1, 1, 1, 1)]
+        ) from None
+    finally:
+        _BUILD.reset(token)
 
 
 def parse_file(path: str | Path) -> ParseResult:
@@ -1127,8 +1167,9 @@ def syntax_diagnostic(exc: UnexpectedInput, source: str, file: str, open_braces:
     """Turn a lark error into one message a survey researcher can act on."""
     line, column = exc.line, exc.column
     if isinstance(exc, UnexpectedCharacters):
-        ch = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
         pos = exc.pos_in_stream
+        assert pos is not None  # our lexer always says where it stopped
+        ch = source[pos] if pos < len(source) else ""
         if ch == '"' and source[max(pos - 2, 0) : pos + 1] == '"""' and pos >= 2:
             # `"""Hei` never closed: the lexer read `""` as an empty string
             return Diagnostic(
@@ -1137,7 +1178,7 @@ def syntax_diagnostic(exc: UnexpectedInput, source: str, file: str, open_braces:
                 file, line, column - 2, line, column + 1,
             )
         if ch == '"':
-            rest = source[exc.pos_in_stream :]
+            rest = source[pos:]
             if rest.startswith('"""'):
                 msg = "this triple-quoted string is never closed; end it with three double quotes"
             else:
@@ -1167,10 +1208,8 @@ def syntax_diagnostic(exc: UnexpectedInput, source: str, file: str, open_braces:
                 "unclosed-block",
                 f"this `{tok.value}` is never closed; add `{closer}` where the block ends",
                 file,
-                tok.line,
-                tok.column,
-                tok.end_line,
-                tok.end_column,
+                *_start(tok),
+                *_end(tok),
             )
         lines = source.rstrip().splitlines() or [""]
         last = len(lines)

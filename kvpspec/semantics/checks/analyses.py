@@ -1,0 +1,241 @@
+"""Fieldwork, expectations and soft checks, and analyses: what each may name and tabulate."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+
+from kvpspec import model as m
+from kvpspec.diagnostics import did_you_mean
+from kvpspec.semantics.checks.context import Context, with_article
+from kvpspec.semantics.checks.questions import check_options
+from kvpspec.semantics.expr import NUMBER, Type, TypeChecker
+from kvpspec.semantics.lower import Variable, walk_items
+
+
+def check_fieldwork(ctx: Context) -> None:
+    fw = ctx.spec.fieldwork
+    if fw is None:
+        return
+    codes: dict[int, m.Disposition] = {}
+    for d in fw.dispositions:
+        if d.code in codes:
+            ctx.error("duplicate", f"disposition {d.code} is declared twice", d)
+        codes[d.code] = d
+        if d.aapor not in m.AAPOR_CATEGORIES:
+            cats = ", ".join(m.AAPOR_CATEGORIES)
+            ctx.error(
+                "aapor",
+                f"`{d.aapor}` is not an AAPOR category{_case_hint(d.aapor, m.AAPOR_CATEGORIES)} "
+                f"(categories: {cats})",
+                d,
+            )
+    if fw.dispositions and not any(d.aapor == "I" for d in fw.dispositions):
+        ctx.error("aapor", "no disposition is a complete interview (`aapor I`)", fw.dispositions[0])
+    sample_vars = {f.name: ctx.low.variables.get(f.name) for f in fw.sample}
+    for f in fw.sample:
+        check_options(ctx, f.options, f"sample field `{f.name}`")
+        if f.kind in ("integer", "decimal", "text") and f.options:
+            ctx.error("specify-kind", f"{with_article(f.kind)} sample field cannot have options", f.options[0])
+        if f.formula is not None:
+            earlier = {g.name for g in fw.sample[: fw.sample.index(f)]}
+
+            def resolve(ref: m.Ref, earlier=earlier, f=f) -> Variable | None:
+                if ref.name == f.name:
+                    ctx.error("self-ref", f"the formula of `{f.name}` refers to `{f.name}` itself", ref)
+                    return None
+                if ref.name not in sample_vars:
+                    others = [n for n in sample_vars if n != f.name]
+                    ctx.error(
+                        "undefined-ref",
+                        f"unknown sample field `{ref.name}`{did_you_mean(ref.name, others)}",
+                        ref,
+                    )
+                    return None
+                if ref.name not in earlier:
+                    ctx.error("forward-ref", f"`{ref.name}` must be declared before `{f.name}`", ref)
+                    return None
+                return sample_vars[ref.name]
+
+            TypeChecker(ctx.report, resolve).infer(f.formula)
+    for r in fw.rates:
+        if r.aapor is not None:
+            if r.aapor not in m.AAPOR_RATES:
+                ctx.error(
+                    "aapor",
+                    f"`{r.aapor}` is not an AAPOR response rate{_case_hint(r.aapor, m.AAPOR_RATES)} "
+                    f"({', '.join(m.AAPOR_RATES)})",
+                    r,
+                )
+            if r.eligibility is not None and not 0 <= r.eligibility <= 1:
+                ctx.error("bad-value", "eligibility is a proportion between 0 and 1", r)
+            if not fw.dispositions:
+                ctx.error("aapor", "AAPOR rates need `dispositions` with their AAPOR categories", r)
+        elif r.formula is not None:
+            _check_rate_formula(ctx, r.formula, codes)
+
+
+def _check_rate_formula(ctx: Context, formula: m.Expr, codes: dict[int, m.Disposition]) -> None:
+    def count(call: m.Call, tc: TypeChecker) -> Type:
+        for a in call.args:
+            if not (isinstance(a, m.Literal_) and isinstance(a.value, int) and not isinstance(a.value, bool)):
+                ctx.error("type", "`count` takes disposition codes, e.g. `count(2, 3)`", a)
+            elif a.value not in codes:
+                have = ", ".join(map(str, sorted(codes))) or "none are declared"
+                ctx.error("end-disposition", f"there is no disposition {a.value} (dispositions: {have})", a)
+        return NUMBER
+
+    def resolve(ref: m.Ref) -> Variable | None:
+        ctx.error("type", f"a rate is computed from `count(...)` of dispositions, not from `{ref.name}`", ref)
+        return None
+
+    t = TypeChecker(ctx.report, resolve, functions={"count": count}).infer(formula)
+    if t.kind not in ("number", "error"):
+        ctx.error("type", "a rate formula must be a number, e.g. `count(7) / count()`", formula)
+
+
+def _case_hint(word: str, names) -> str:
+    """A hint only for a difference of case (``rr1`` for ``RR1``): short codes mislead otherwise."""
+    for name in names:
+        if name.lower() == word.lower():
+            return f"; did you mean `{name}`?"
+    close = difflib.get_close_matches(word.upper(), list(names), n=1, cutoff=0.75)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
+def _data_resolver(ctx: Context, what: str) -> Callable[[m.Ref], Variable | None]:
+    """Resolves names in expectations and soft checks: response data only."""
+    variables = ctx.low.variables
+
+    def resolve(ref: m.Ref) -> Variable | None:
+        var = variables.get(ref.name)
+        if var is None:
+            ctx.unknown_variable(ref.name, ref)
+            return None
+        if var.role == "sample":
+            ctx.error(
+                "personal-data" if var.personal else "forward-ref",
+                f"`{ref.name}` is a sample field, not response data; {what} are about interviews",
+                ref,
+            )
+            return None
+        if var.role == "screener":
+            ctx.error(
+                "forward-ref",
+                f"`{ref.name}` belongs to the intro, whose answers are not response data",
+                ref,
+            )
+            return None
+        return var
+
+    return resolve
+
+
+def check_data_rules(ctx: Context) -> None:
+    checker = TypeChecker(ctx.report, _data_resolver(ctx, "expectations"), ctx.low.recodes)
+    for e in ctx.spec.expectations:
+        checker.condition(e.rule.left)
+        if e.rule.right is not None:
+            checker.condition(e.rule.right)
+    checker = TypeChecker(ctx.report, _data_resolver(ctx, "soft checks"), ctx.low.recodes)
+    for w in ctx.spec.warnings:
+        checker.condition(w.condition)
+
+
+def check_analyses(ctx: Context) -> None:
+    rates = {r.name for r in ctx.spec.fieldwork.rates} if ctx.spec.fieldwork else set()
+    for a in ctx.spec.analyses:
+        for s in a.statements:
+            if isinstance(s, m.Rates):
+                for name in s.names:
+                    if name not in rates:
+                        ctx.error(
+                            "undefined-ref",
+                            f"unknown rate `{name}`{did_you_mean(name, rates)}",
+                            s,
+                        )
+            if isinstance(s, m.Crosstab) and s.test is not None and s.test != "chisq":
+                ctx.error("bad-value", f"unknown test `{s.test}`; the crosstab test is `chisq`", s)
+        for s in a.statements:
+            terms = list(s.terms) if isinstance(s, (m.Frequencies, m.Summary)) else (
+                [s.row, s.column] if isinstance(s, m.Crosstab) else []
+            )
+            for term in terms:
+                var = _term_variable(ctx, term)
+                if var is None:
+                    continue
+                if var.personal:
+                    ctx.error(
+                        "personal-data",
+                        f"`{var.name}` is personal data (a sample field marked `personal`); "
+                        f"it cannot be analysed",
+                        term,
+                    )
+                elif isinstance(s, m.Summary):
+                    if var.value_kind != "number" and var.type not in ("integer", "decimal"):
+                        ctx.error(
+                            "analysis-var",
+                            f"`summary` needs a numeric variable, but `{term.display}` holds "
+                            f"{'text' if var.value_kind == 'text' else 'codes'}; use `frequencies`",
+                            term,
+                        )
+                elif var.value_kind == "text":
+                    ctx.error(
+                        "analysis-var",
+                        f"`{term.display}` is free text; it cannot be tabulated",
+                        term,
+                    )
+                elif var.role == "screener":
+                    ctx.error(
+                        "analysis-var",
+                        f"`{term.display}` belongs to the intro; its answers are not response data",
+                        term,
+                    )
+
+
+def _term_variable(ctx: Context, term: m.Term) -> Variable | None:
+    variables = ctx.low.variables
+    var = variables.get(term.name)
+    if var is None:
+        ctx.unknown_variable(term.name, term)
+        return None
+    if term.recode is None:
+        return var
+    r = ctx.low.recodes.get(term.recode)
+    if r is None:
+        ctx.error(
+            "undefined-ref",
+            f"unknown recode `{term.recode}`{did_you_mean(term.recode, ctx.low.recodes)}",
+            term,
+        )
+        return None
+    if not r.source_is_scale:
+        ctx.error(
+            "recode-source",
+            f"recode `{r.name}` is of `{r.source}` only; write `{r.name}`, or declare it "
+            f"`from scale ...` to apply it to other questions",
+            term,
+        )
+        return None
+    if var.personal:
+        return var
+    node = var.node
+    scale_name = getattr(node, "scale", None)
+    if isinstance(node, m.GridItem):
+        scale_name = _grid_of(ctx, term.name)
+    if scale_name != r.source:
+        ctx.error(
+            "recode-source",
+            f"recode `{r.name}` is over scale `{r.source}`, but `{term.name}` "
+            f"{'uses scale `' + scale_name + '`' if scale_name else 'has no scale'}",
+            term,
+        )
+        return None
+    return variables.get(f"{term.name}_{r.name}", var)
+
+
+def _grid_of(ctx: Context, name: str) -> str | None:
+    for item in walk_items(ctx.spec.interview.items if ctx.spec.interview else ()):
+        if isinstance(item, m.Grid) and any(item.name + gi.name == name for gi in item.items):
+            return item.scale
+    return None

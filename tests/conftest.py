@@ -1,4 +1,5 @@
-"""Shared test set-up: the golden-file flag, paths, and Hypothesis profiles."""
+"""Shared test set-up: the golden-file flag, paths, the seed report, and
+Hypothesis profiles."""
 
 from __future__ import annotations
 
@@ -12,6 +13,10 @@ ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "cases"
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 KVP = ROOT / "specs" / "kvp2009.survey"
+#: The 2009 report the KVP spec was written from: beside the checkout, or $KVPSPEC_SEED.
+SEED = Path(
+    os.environ.get("KVPSPEC_SEED", ROOT.parent / "shared" / "seed" / "kvp2009-brukerundersokelse.txt")
+)
 
 settings.register_profile(
     "ci",
@@ -53,3 +58,21 @@ def check_golden(path: Path, actual: str, update: bool) -> None:
         return
     expected = path.read_text(encoding="utf-8")
     assert actual == expected, f"{path} differs; run pytest --update-goldens and review the diff"
+
+
+def in_ci() -> bool:
+    """True when the tests run in CI (which sets ``CI=true``)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def seed_text() -> str:
+    """The seed report's text. Without it, a test that needs it fails in CI,
+    where the seed must be present, and is skipped for a developer without
+    ``../shared/``."""
+    if not SEED.is_file():
+        message = f"the seed report is not at {SEED} (set KVPSPEC_SEED to its path)"
+        if in_ci():
+            pytest.fail(f"{message}; CI needs it", pytrace=False)
+        pytest.skip(message)
+    return SEED.read_text(encoding="utf-8")

@@ -14,9 +14,7 @@ from kvpspec.semantics.routing import asked_conditions
 from kvpspec.semantics.lower import walk_items
 from kvpspec import model as m
 
-from conftest import GOLDENS, KVP, ROOT, check_golden
-
-SEED = ROOT.parent / "shared" / "seed" / "kvp2009-brukerundersokelse.txt"
+from conftest import GOLDENS, KVP, check_golden
 
 
 @pytest.fixture(scope="module")
@@ -104,9 +102,8 @@ def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="the seed report is not beside the checkout")
-def test_question_texts_are_the_questionnaires_own(kvp) -> None:
-    seed = _norm(SEED.read_text(encoding="utf-8"))
+def test_question_texts_are_the_questionnaires_own(kvp, seed_text: str) -> None:
+    seed = _norm(seed_text)
     seed = seed[seed.index("Intervjuskjema") :]
     questionnaire = seed[: seed.index("Brev til NAV lokal")]
     missing = []
@@ -133,9 +130,8 @@ def test_question_texts_are_the_questionnaires_own(kvp) -> None:
     assert [t for t in missing if t not in added] == []
 
 
-@pytest.mark.skipif(not SEED.exists(), reason="the seed report is not beside the checkout")
-def test_consent_declaration_words(kvp) -> None:
-    seed = _norm(SEED.read_text(encoding="utf-8"))
+def test_consent_declaration_words(kvp, seed_text: str) -> None:
+    seed = _norm(seed_text)
     doc = next(d for d in kvp.spec.documents if d.name == "vedlegg3")
     for block in doc.blocks:
         for t in block.texts:

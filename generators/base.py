@@ -2,14 +2,16 @@
 
 A target is a class derived from ``Generator``, registered under the
 entry-point group ``kvpspec.generators`` (see ``pyproject.toml``). It reads the
-model (and ``lower``/``flow``, which derive from it), never the parse tree, and
+model (and the lowered form and routing of ``kvpspec.semantics``, which derive
+from it), never the parse tree, and
 returns its files as ``{relative path: bytes}``. Rendering dispatches on the
 node's class (``visit_Question``, ``visit_Grid``, ...); a node without a method
 is a hard error, and a construct a target cannot express is reported through
 ``unsupported`` instead of being dropped.
 
 User text is data: HTML only through Jinja2 autoescaping (``StrictUndefined``),
-Markdown through ``md_escape``, spreadsheets through ``generators.xlsx``.
+Markdown through ``md_escape``, spreadsheet cells through
+``generators.registration.set_text`` (text, never a formula).
 """
 
 from __future__ import annotations
@@ -20,16 +22,21 @@ import re
 import struct
 import zipfile
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from markupsafe import Markup, escape
 
 from kvpspec import model as m
 from kvpspec.diagnostics import KvpspecError
 from kvpspec.model import split_fills
+
+if TYPE_CHECKING:  # only for the annotations: importing compile here is not needed at run time
+    from kvpspec.compile import Compiled
+    from kvpspec.semantics.lower import Lowered
 
 ENTRY_POINT_GROUP = "kvpspec.generators"
 
@@ -51,16 +58,15 @@ class GeneratorError(KvpspecError):
 class Context:
     """What every generator gets: the checked spec and its derived views."""
 
-    compiled: Any  # kvpspec.compile.Compiled (not imported: keeps this module light)
+    compiled: Compiled
     warnings: list[tuple[str, str]] = field(default_factory=list)
-    cache: dict[str, Any] = field(default_factory=dict)
 
     @property
     def spec(self) -> m.Spec:
         return self.compiled.spec
 
     @property
-    def lowered(self):
+    def lowered(self) -> Lowered:
         return self.compiled.lowered
 
     @property
@@ -164,8 +170,6 @@ def shared_css() -> str:
 
 
 # ---------------------------------------------------------------- fills
-
-
 
 
 def placeholder(name: str) -> str:

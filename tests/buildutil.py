@@ -6,15 +6,14 @@ from __future__ import annotations
 import io
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from kvpspec import compile_file
-
 from kvpspec.build import manifest, run_targets
 
 
-@lru_cache(maxsize=None)
+@cache
 def build_files(spec: str, only: tuple[str, ...] = ()) -> dict[str, bytes]:
     """Every file a build of ``spec`` writes (manifest included), by path."""
     compiled = compile_file(spec)

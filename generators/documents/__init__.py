@@ -13,9 +13,10 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from generators.base import Generator, jinja_env, render_pdf, shared_css, split_fills
+from generators.base import Generator, jinja_env, render_pdf, shared_css
 from generators.common import study_fact, text_of
 from kvpspec import model as m
+from kvpspec.model import split_fills
 
 TEMPLATES = Path(__file__).parent / "templates"
 

@@ -7,7 +7,7 @@ edge on the left), an option's ``end`` (to an end box on the right), and the
 conditions of ``ask if`` and ``if`` blocks (read from ``kvpspec.semantics.routing``: the
 edge into a conditional run is labelled with its condition, and a bypass edge
 labelled "ellers" goes around it). Every box also shows the question's full
-guard from ``flow.slots``, the one meaning of routing. Layout is computed here,
+guard from ``kvpspec.semantics.routing.slots``, the one meaning of routing. Layout is computed here,
 deterministically, with no external tool.
 """
 
@@ -31,7 +31,6 @@ PAD = 9
 GAP = 34
 END_W = 250
 LANE_W = 20
-CHAR_W = 6.6  # average width of a character at 12px, for layout only
 LABEL_CHAR_W = 6.4  # a character of the 10.5px monospace edge labels
 WRAP = 54
 
@@ -124,9 +123,9 @@ class FlowGenerator(Generator):
                 if o.goto:
                     by_goto.setdefault(o.goto, []).append(o.code)
                 if o.end is not None:
-                    label = dispositions.get(o.end)
+                    disposition = dispositions.get(o.end)
                     end_id = f"end_{item.name}_{o.code}"
-                    text = f"{w['end']} {o.end}" + (f": {text_of(label, lang)}" if label else "")
+                    text = f"{w['end']} {o.end}" + (f": {text_of(disposition, lang)}" if disposition else "")
                     ends.append(Node(end_id, "end", wrap(text, 36, 2)))
                     edges.append(Edge(item.name, end_id, format_expr(code_in(item.name, [o.code])), "end"))
                     routed.add(item.name)
@@ -220,19 +219,19 @@ class FlowGenerator(Generator):
             boxes.append({"node": n, "x": x0, "y": y, "w": BOX_W, "h": h,
                           "rx": 18 if n.kind in ("start", "done") else 4})
             ey = y
-            for e, eh in zip(end_list, end_h):
+            for end, eh in zip(end_list, end_h):
                 ex = x0 + BOX_W + end_gap
-                pos[e.id] = (ex, ey, END_W, eh)
-                end_boxes.append({"node": e, "x": ex, "y": ey, "w": END_W, "h": eh})
+                pos[end.id] = (ex, ey, END_W, eh)
+                end_boxes.append({"node": end, "x": ex, "y": ey, "w": END_W, "h": eh})
                 ey += eh + 8
             y += row_h + GAP
         height = y - GAP + 20
         width = x0 + BOX_W + (end_gap + END_W + 20 if end_boxes else 40)
 
-        paths = []
-        for k, e in enumerate(edges):
+        paths: list[dict[str, Any]] = []
+        for e in edges:
             sx, sy, sw, sh = pos[e.source]
-            tx, ty, tw, th = pos[e.target]
+            tx, ty, _, th = pos[e.target]
             if e.kind == "next":
                 x = sx + sw // 2
                 d = f"M{x},{sy + sh} L{x},{ty}"

@@ -16,9 +16,10 @@ import io
 import re
 from typing import Any
 
-from generators.base import Generator, normalise_zip, split_fills
+from generators.base import Generator, normalise_zip
 from generators.common import study_fact, text_of
 from kvpspec import model as m
+from kvpspec.model import split_fills
 
 #: Rows offered for filling in, each with the dropdowns.
 FORM_ROWS = 200
@@ -144,8 +145,8 @@ class RegistrationGenerator(Generator):
                             )
                         list_col += 1
                         lcol = get_column_letter(list_col)
-                        for i, (_, text) in enumerate(var.values, 1):
-                            set_text(lists.cell(row=i, column=list_col), text_of(text, lang))
+                        for i, (_, value_label) in enumerate(var.values, 1):
+                            set_text(lists.cell(row=i, column=list_col), text_of(value_label, lang))
                         dv = DataValidation(
                             type="list",
                             formula1=f"Lister!${lcol}$1:${lcol}${len(var.values)}",

@@ -15,7 +15,6 @@ from generators.base import (
     Generator,
     compress_codes,
     fill_html,
-    fill_plain,
     jinja_env,
     md_escape,
     md_fill,
@@ -324,8 +323,8 @@ class ScriptGenerator(Generator):
         lines.append("")
 
 
-def _num(x: int | float) -> str:
+def _num(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x)
 
 
-__all__ = ["ScriptGenerator", "fill_plain"]
+__all__ = ["ScriptGenerator"]

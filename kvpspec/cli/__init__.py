@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("kvpspec.cli.simulate:simulate", "Write synthetic interviews that follow the routing."),
     "validate": ("kvpspec.cli.validate:validate", "Check that every row of DATA obeys SPEC."),
     "analyze": ("kvpspec.cli.analyze:analyze", "Validate DATA, then run the generated analysis: tables, figures, report."),
+    "diff": ("kvpspec.cli.diff:diff", "Compare two versions of a spec by meaning; flag breaking changes."),
 }
 
 

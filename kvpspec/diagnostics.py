@@ -9,8 +9,9 @@ description; ``docs/language.md`` lists the same table.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Literal
 
 Severity = Literal["error", "warning"]
 
@@ -86,7 +87,7 @@ class Diagnostic:
         assert self.code in CODES, f"unregistered diagnostic code {self.code!r}"
 
     @classmethod
-    def at(cls, span, code: str, message: str, severity: Severity = "error") -> "Diagnostic":
+    def at(cls, span, code: str, message: str, severity: Severity = "error") -> Diagnostic:
         """A diagnostic at a span (anything with file, line, column, end_line, end_column)."""
         return cls(
             code=code,
@@ -161,7 +162,3 @@ def render(diag: Diagnostic, source: str | None) -> str:
     for note in diag.notes:
         out.append(f"    note: {note}")
     return "\n".join(out)
-
-
-def render_all(diags: Iterable[Diagnostic], sources: dict[str, str]) -> str:
-    return "\n".join(render(d, sources.get(d.file)) for d in diags)

@@ -13,7 +13,7 @@ spec against its declared schema so the two cannot drift apart.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, NamedTuple, Self, Union
+from typing import Annotated, Any, Literal, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -163,16 +163,16 @@ class ValueSpec(Node):
     high: int | float | None = None
     text: str | None = None
 
-    def contains(self, value: int | float) -> bool:
+    def contains(self, value: float) -> bool:
+        """Does this value item take ``value`` (bounds included)?"""
         if self.kind == "else":
             return True
         if self.kind == "string":
             return False
-        if self.low is not None and value < self.low:
-            return False
-        if self.high is not None and value > self.high:
-            return False
-        return True
+        # written as "not outside" so that NaN, which compares false, stays inside as before
+        below = self.low is not None and value < self.low
+        above = self.high is not None and value > self.high
+        return not (below or above)
 
 
 class In(Node):
@@ -198,7 +198,7 @@ class Test(Node):
 
 
 Expr = Annotated[
-    Union[Literal_, Ref, Call, Unary, Binary, Compare, In, BoolOp, Test], Field(discriminator="node")
+    Literal_ | Ref | Call | Unary | Binary | Compare | In | BoolOp | Test, Field(discriminator="node")
 ]
 
 # ---------------------------------------------------------------- study metadata
@@ -390,7 +390,7 @@ class Closing(Node):
 
 
 Item = Annotated[
-    Union[Question, Grid, Say, Instruction, Heading, IfBlock, Section, Intro, Closing],
+    Question | Grid | Say | Instruction | Heading | IfBlock | Section | Intro | Closing,
     Field(discriminator="node"),
 ]
 
@@ -555,7 +555,7 @@ class AnalysisNote(Node):
 
 
 AnalysisStatement = Annotated[
-    Union[Frequencies, Crosstab, Summary, Rates, AnalysisNote], Field(discriminator="node")
+    Frequencies | Crosstab | Summary | Rates | AnalysisNote, Field(discriminator="node")
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ import click
 
 from kvpspec.cli.common import guard, load_clean, usage_error
 from kvpspec.data.reader import open_data
+from kvpspec.data.validate import MAX_SHOWN, ReportWriter
 from kvpspec.data.validate import validate as validate_data
 
 
@@ -21,26 +21,42 @@ from kvpspec.data.validate import validate as validate_data
 @click.argument("data", metavar="DATA")
 @click.option("--report", "report_path", metavar="FILE", help="Write every finding as JSON here.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
+@click.option("--delimiter", metavar="CHAR", help="The CSV delimiter: ',', ';' or a tab (default: as the header shows).")
 @guard
-def validate(spec: str, data: str, report_path: str | None, quiet: bool) -> None:
+def validate(spec: str, data: str, report_path: str | None, quiet: bool, delimiter: str | None) -> None:
     """Check that every row of DATA (CSV, XLSX or Parquet) obeys SPEC.
 
     Exit 0 when all rows are valid (warnings allowed), 1 when some are
     invalid, 2 when the spec or the data cannot be read.
     """
     compiled = load_clean(spec, "validating data")
-    with progress(Path(data)) as step:
-        report = validate_data(compiled, open_data(data), step)
+    source = open_data(data, _delimiter(delimiter))
+    writer = None
     if report_path:
         try:
-            Path(report_path).write_text(
-                json.dumps(report.as_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-            )
+            writer = ReportWriter(report_path)
         except OSError as exc:
             usage_error(f"cannot write {report_path}: {exc.strerror or exc}")
+    try:
+        with progress(Path(data)) as step:
+            report = validate_data(compiled, source, step, keep=MAX_SHOWN, sink=writer)
+        if writer is not None:
+            writer.finish(report)
+    except OSError as exc:
+        usage_error(f"cannot write {report_path}: {exc.strerror or exc}")
+    finally:
+        if writer is not None:
+            writer.close()
     text = report.text()
     click.echo(text.splitlines()[0] if quiet else text)
     sys.exit(0 if report.ok else 1)
+
+
+def _delimiter(text: str | None) -> str | None:
+    """``--delimiter`` as given: a character, or ``tab`` / ``\\t`` for a tab."""
+    if text is None:
+        return None
+    return {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(text.lower(), text)
 
 
 @contextmanager

@@ -14,34 +14,42 @@ the question), ``range`` (a number outside the range that is not a missing
 code), ``exclusive`` (an exclusive option chosen with others),
 ``asked-empty`` (the routing asked the question, the cell is empty),
 ``skipped-answered`` (the routing skipped it, the cell holds a value),
-``duplicate-id``; soft checks give warnings with the rule ``warn:NAME``, and a
+``duplicate-id``, ``duplicate-code`` (a multiple-choice code twice in one
+cell); soft checks give warnings with the rule ``warn:NAME``, and a
 question whose routing reads a sample field gets one ``routing-unchecked``
 warning (the data cannot tell whether it was asked).
 
 A cell whose routing depends on a cell that already failed is not judged
 again, so one fault gives one finding.
+
+Cells are read by the rules of ``reader.py`` (``parse_numbers``, ``CODES``),
+the same rules the exports use. The report keeps counts per rule and the
+first ``keep`` findings of each rule (all of them by default); with a
+``sink`` every finding is also handed over as it is found (the CLI streams
+them to the ``--report`` file), so memory is bounded by the batch, not by
+the number of findings.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import IO, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from kvpspec.compile import Compiled
-from kvpspec.data.reader import Batch, DataSource
+from kvpspec.data.reader import CODE, DELIMITERS, Batch, DataSource, blank, parse_numbers, trimmed
 from kvpspec.diagnostics import number_text
 from kvpspec.semantics.routing import asked_conditions
 from kvpspec.syntax.formatter import format_expr
 from kvpspec.semantics.lower import DATA_ROLES, Variable, expr_refs
 from kvpspec.data.vector import VectorEvaluator
 
-_INT = r"^[+-]?[0-9]+$"
-_DECIMAL = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
-_CODES = r"^[0-9]+( +[0-9]+)*$"
+_CODES = rf"^{CODE}( +{CODE})*$"
 MAX_SHOWN = 8
 
 
@@ -60,60 +68,161 @@ class Finding:
 
 @dataclass
 class Report:
+    """What the validator found: counts per rule and the findings kept.
+
+    ``errors`` and ``warnings`` hold every finding unless the validator was
+    asked to keep only the first few of each rule (``keep``); the counts are
+    always complete.
+    """
+
     file: str
     rows_read: int
     rows_invalid: int
     errors: list[Finding] = field(default_factory=list)
     warnings: list[Finding] = field(default_factory=list)
+    errors_by_rule: dict[str, int] = field(default_factory=dict)
+    warnings_by_rule: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.errors_by_rule and self.errors:
+            self.errors_by_rule = self.by_rule(self.errors)
+        if not self.warnings_by_rule and self.warnings:
+            self.warnings_by_rule = self.by_rule(self.warnings)
 
     @property
     def rows_valid(self) -> int:
         return self.rows_read - self.rows_invalid
 
     @property
-    def ok(self) -> bool:
-        return not self.errors
+    def error_count(self) -> int:
+        return sum(self.errors_by_rule.values())
 
-    def by_rule(self, findings: list[Finding]) -> dict[str, int]:
+    @property
+    def warning_count(self) -> int:
+        return sum(self.warnings_by_rule.values())
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    @staticmethod
+    def by_rule(findings: list[Finding]) -> dict[str, int]:
         out: dict[str, int] = {}
         for f in findings:
             out[f.rule] = out.get(f.rule, 0) + 1
         return dict(sorted(out.items()))
 
+    def summary(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "rows_read": self.rows_read,
+            "rows_valid": self.rows_valid,
+            "rows_invalid": self.rows_invalid,
+            "errors": self.error_count,
+            "warnings": self.warning_count,
+            "errors_by_rule": dict(sorted(self.errors_by_rule.items())),
+            "warnings_by_rule": dict(sorted(self.warnings_by_rule.items())),
+        }
+
     def as_dict(self) -> dict[str, Any]:
         return {
-            "summary": {
-                "file": self.file,
-                "rows_read": self.rows_read,
-                "rows_valid": self.rows_valid,
-                "rows_invalid": self.rows_invalid,
-                "errors": len(self.errors),
-                "warnings": len(self.warnings),
-                "errors_by_rule": self.by_rule(self.errors),
-                "warnings_by_rule": self.by_rule(self.warnings),
-            },
+            "summary": self.summary(),
             "errors": [f.as_dict() for f in self.errors],
             "warnings": [f.as_dict() for f in self.warnings],
         }
 
     def text(self, limit: int = MAX_SHOWN) -> str:
         """A readable summary: counts, then a few examples per rule."""
+        errors, warnings = self.error_count, self.warning_count
         lines = [
             f"{self.file}: {self.rows_read} rows read, {self.rows_valid} valid, "
-            f"{self.rows_invalid} invalid; {len(self.errors)} error{'s' if len(self.errors) != 1 else ''}, "
-            f"{len(self.warnings)} warning{'s' if len(self.warnings) != 1 else ''}"
+            f"{self.rows_invalid} invalid; {errors} error{'s' if errors != 1 else ''}, "
+            f"{warnings} warning{'s' if warnings != 1 else ''}"
         ]
-        for severity, findings in (("error", self.errors), ("warning", self.warnings)):
+        for severity, findings, counts in (
+            ("error", self.errors, self.errors_by_rule),
+            ("warning", self.warnings, self.warnings_by_rule),
+        ):
             groups: dict[str, list[Finding]] = {}
             for f in findings:
                 groups.setdefault(f.rule, []).append(f)
-            for rule, items in sorted(groups.items()):
-                lines.append(f"  {severity} [{rule}]: {len(items)}")
+            for rule, count in sorted(counts.items()):
+                items = groups.get(rule, [])
+                lines.append(f"  {severity} [{rule}]: {count}")
                 for f in items[:limit]:
                     lines.append(f"    row {f.row}, {f.column}: {f.message}")
-                if len(items) > limit:
-                    lines.append(f"    ... and {len(items) - limit} more (all of them with --report FILE)")
+                if count > limit:
+                    lines.append(f"    ... and {count - limit} more (all of them with --report FILE)")
         return "\n".join(lines)
+
+
+Sink = Callable[[Finding], None]
+
+
+class Collector:
+    """Counts findings per rule, keeps the first ``keep`` of each rule (all
+    when ``keep`` is None) and hands each to ``sink``."""
+
+    def __init__(self, keep: int | None = None, sink: Sink | None = None):
+        self.keep = keep
+        self.sink = sink
+        self.kept: dict[str, list[Finding]] = {"error": [], "warning": []}
+        self.counts: dict[str, dict[str, int]] = {"error": {}, "warning": {}}
+
+    def add(self, f: Finding) -> None:
+        counts = self.counts[f.severity]
+        seen = counts.get(f.rule, 0)
+        counts[f.rule] = seen + 1
+        if self.keep is None or seen < self.keep:
+            self.kept[f.severity].append(f)
+        if self.sink is not None:
+            self.sink(f)
+
+    def report(self, file: str, rows_read: int, rows_invalid: int) -> Report:
+        return Report(
+            file, rows_read, rows_invalid, self.kept["error"], self.kept["warning"],
+            dict(sorted(self.counts["error"].items())), dict(sorted(self.counts["warning"].items())),
+        )
+
+
+class ReportWriter:
+    """Streams findings into a JSON report file: errors as they come, warnings
+    spooled to a temporary file, the summary last. Use as a context manager;
+    ``finish`` writes the end."""
+
+    def __init__(self, path: str):
+        import tempfile
+
+        self.path = path
+        self.out: IO[str] = open(path, "w", encoding="utf-8")
+        self.spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self.first = {"error": True, "warning": True}
+        self.out.write('{\n  "errors": [')
+
+    def __call__(self, f: Finding) -> None:
+        target = self.out if f.severity == "error" else self.spool
+        target.write(("\n    " if self.first[f.severity] else ",\n    ")
+                     + json.dumps(f.as_dict(), ensure_ascii=False))
+        self.first[f.severity] = False
+
+    def finish(self, report: Report) -> None:
+        self.out.write("\n  ],\n  \"warnings\": [" if not self.first["error"] else "],\n  \"warnings\": [")
+        self.spool.seek(0)
+        while chunk := self.spool.read(1 << 20):
+            self.out.write(chunk)
+        self.out.write("\n  ],\n" if not self.first["warning"] else "],\n")
+        summary = json.dumps(report.summary(), ensure_ascii=False, indent=2).replace("\n", "\n  ")
+        self.out.write(f'  "summary": {summary}\n}}\n')
+
+    def close(self) -> None:
+        self.spool.close()
+        self.out.close()
+
+    def __enter__(self) -> ReportWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 # ---------------------------------------------------------------- columns
@@ -140,12 +249,13 @@ def _numpy_bool(a: pa.Array | pa.ChunkedArray) -> np.ndarray:
 class Validator:
     """Validates a data source batch by batch; routing is row-local, ids are gathered."""
 
-    def __init__(self, compiled: Compiled, source: DataSource, progress: Callable[[Any], None] | None = None):
+    def __init__(self, compiled: Compiled, source: DataSource, progress: Callable[[Any], None] | None = None,
+                 keep: int | None = None, sink: Sink | None = None):
         self.compiled = compiled
         self.low = compiled.lowered
         self.source = source
-        self.errors: list[Finding] = []
-        self.warnings: list[Finding] = []
+        self.collector = Collector(keep, sink)
+        self.pending: list[Finding] = []  # the findings of the batch at hand, sorted before they go
         self.progress = progress or (lambda step: None)
         self.expected = self.low.response_variables()
         self.present_columns = [v for v in self.expected if v.name in source.header]
@@ -179,7 +289,7 @@ class Validator:
                 self.unchecked[name] = outside
         self._bad: list[np.ndarray] = []  # per batch: rows with an error
         self._ids: list[np.ndarray] = []
-        self._id_raw: list[pa.Array] = []
+        self._rows: list[np.ndarray] = []  # per batch: the spreadsheet rows (for duplicate ids)
 
     # ------------------------------------------------------------ findings
 
@@ -191,53 +301,69 @@ class Validator:
             return
         raw = batch.columns[column]
         values = raw.take(pa.array(index)).to_pylist()
-        target = self.errors if severity == "error" else self.warnings
-        for i, value in zip(index.tolist(), values):
+        rows = batch.rows[index].tolist()
+        for row, value in zip(rows, values):
             text = "" if value is None else str(value)
-            target.append(Finding(batch.start + i, column, rule, text, message(_shown(text)), severity))
+            self.pending.append(Finding(row, column, rule, text, message(_shown(text)), severity))
         if severity == "error":
             self._bad[-1][index] = True
 
     def _column_error(self, column: str, rule: str, message: str) -> None:
-        self.errors.append(Finding(-1, column, rule, "", message))
+        self.pending.append(Finding(1, column, rule, "", message))
+
+    def _flush(self) -> None:
+        self.pending.sort(key=lambda f: (f.row, f.column, f.rule))
+        for f in self.pending:
+            self.collector.add(f)
+        self.pending = []
 
     # ------------------------------------------------------------ run
 
     def run(self) -> Report:
         self._check_columns({v.name for v in self.expected})
+        column_errors = len(self.pending)
         for name, outside in self.unchecked.items():
-            self.warnings.append(
+            self.pending.append(
                 Finding(
-                    -1, name, "routing-unchecked", "",
+                    1, name, "routing-unchecked", "",
                     f"the routing of `{name}` reads {', '.join(f'`{o}`' for o in outside)}, which the "
                     f"response data do not hold; whether it was asked is not checked",
                     "warning",
                 )
             )
+        self._flush()
         self.progress("columns")
-        for batch in self.source.batches():
+        source = self.source
+        invalid = 0
+        for batch in source.batches():
             self._bad.append(np.zeros(batch.n, dtype=bool))
+            self._rows.append(batch.rows)
             columns = {v.name: self._parse(batch, v) for v in self.present_columns}
             arrays = self._arrays(batch, columns)
             self._check_routing(batch, columns, arrays)
             self._check_soft(batch, columns, arrays)
-            self.progress(batch.start + batch.n)
+            invalid += self._take_ragged()
+            self._flush()
+            self.progress(source.rows_kept)
+        invalid += self._take_ragged()
+        self._flush()
         if self.compiled.spec.respondent is not None:
             self._check_ids(self.compiled.spec.respondent.name)
-        source = self.source
+            self._flush()
         bad = np.concatenate(self._bad) if self._bad else np.zeros(0, dtype=bool)
-        for f in self.errors + self.warnings:
-            f.row = 1 if f.row < 0 else source.sheet_row(f.row)
-        for r in source.ragged:
-            self.errors.append(
+        invalid += int(bad.sum())
+        if column_errors:
+            invalid = source.rows_read  # a column problem concerns every row
+        return self.collector.report(source.path, source.rows_read, invalid)
+
+    def _take_ragged(self) -> int:
+        """The ragged rows the reader met so far, as findings; how many."""
+        ragged = self.source.take_ragged()
+        for r in ragged:
+            self.pending.append(
                 Finding(r.row, "", "ragged", r.text, f"the row has {r.found} cells; the header has {r.expected}")
             )
-        self.errors.sort(key=lambda f: (f.row, f.column, f.rule))
-        self.warnings.sort(key=lambda f: (f.row, f.column, f.rule))
-        invalid = int(bad.sum()) + len(source.ragged)
-        if any(f.row == 1 for f in self.errors):
-            invalid = source.rows_read  # a column problem concerns every row
-        return Report(source.path, source.rows_read, invalid, self.errors, self.warnings)
+        return len(ragged)
 
     def _check_columns(self, expected: set[str]) -> None:
         for v in self.expected:
@@ -266,6 +392,12 @@ class Validator:
                 from kvpspec.diagnostics import did_you_mean
 
                 hint = did_you_mean(name, expected)
+                other = [d for d in DELIMITERS if d != self.source.delimiter and d in name]
+                if other and self.source.kind == "csv":
+                    shown = "tab" if other[0] == "\t" else f"`{other[0]}`"
+                    flag = "$'\\t'" if other[0] == "\t" else f"'{other[0]}'"
+                    hint = (f"; the header looks delimited by {shown}, not `{self.source.delimiter}`: "
+                            f"give --delimiter {flag}")
                 self._column_error(name, "unknown-column", f"`{name}` is not a variable of the spec{hint}")
 
     # ------------------------------------------------------------ cells
@@ -276,37 +408,22 @@ class Validator:
         name = v.name
         if v.type == "multiple":
             return self._parse_multiple(batch, v, raw)
-        present = np.ones(n, dtype=bool) if raw.null_count == 0 else _numpy_bool(raw.is_valid())
         if v.type == "text":
-            if not pc.any(pc.equal(pc.utf8_trim_whitespace(raw), "")).as_py():
-                blank = None
-            else:
-                blank = _numpy_bool(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(raw), ""), False))
-                present &= ~blank
+            present = ~blank(raw)
             values = np.asarray(raw.to_numpy(zero_copy_only=False), dtype=object) if name in self.needed else np.empty(0)
             if values.size:
                 values[~present] = None
             if v.role == "id":
-                self._ids.append(values if values.size else np.asarray(raw.to_numpy(zero_copy_only=False), dtype=object))
+                ids = values if values.size else np.asarray(raw.to_numpy(zero_copy_only=False), dtype=object)
+                ids = ids.copy()
+                ids[~present] = None
+                self._ids.append(ids)
             return _Column(v, present, np.zeros(n, dtype=bool), values)
-        target = pa.float64() if v.type == "decimal" else pa.int64()
-        invalid = np.zeros(n, dtype=bool)
-        try:
-            numbers = pc.cast(raw, target)  # the common case: every cell is a number
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            text = pc.utf8_trim_whitespace(raw)
-            blank = _numpy_bool(pc.fill_null(pc.equal(text, ""), False))
-            present &= ~blank
-            pattern = _DECIMAL if v.type == "decimal" else _INT
-            ok = _numpy_bool(pc.fill_null(pc.match_substring_regex(text, pattern), False))
-            bad_type = present & ~ok
-            what = "a number" if v.type == "decimal" else "a whole number"
-            self._cells(batch, bad_type, name, "type", lambda x: f"`{name}` must be {what}; found `{x}`")
-            invalid |= bad_type
-            keep = pa.array(present & ok)
-            numbers = pc.cast(pc.if_else(keep, text, pa.scalar(None, pa.string())), target)
-        values = numbers.to_numpy(zero_copy_only=False)
-        values = values.astype(np.float64, copy=True)
+        parsed = parse_numbers(raw, v.type == "decimal")
+        present, invalid, values = parsed.present, parsed.bad.copy(), parsed.values
+        if invalid.any():
+            what = "a number (digits, a point for decimals)" if v.type == "decimal" else "a whole number"
+            self._cells(batch, invalid, name, "type", lambda x: f"`{name}` must be {what}; found `{x}`")
         if v.role == "id":
             self._ids.append(values)
             return _Column(v, present, invalid, values)
@@ -330,27 +447,34 @@ class Validator:
             extra = f" or a missing code ({', '.join(str(c) for c in sorted(v.missing_codes))})" if v.missing else ""
             self._cells(batch, bad, name, "range", lambda x: f"`{name}` must be in {span}{extra}; found {x}")
             invalid |= bad
-        values[invalid] = np.nan
         if name not in self.needed:
-            values = np.empty(0)  # only routing, recodes and soft checks read values
+            return _Column(v, present, invalid, np.empty(0))  # only routing, recodes and soft checks read values
+        if invalid.any():
+            values = values.copy()
+            values[invalid] = np.nan
         return _Column(v, present, invalid, values)
 
     def _parse_multiple(self, batch: Batch, v: Variable, raw: pa.Array) -> _Column:
         name = v.name
-        text = pc.fill_null(pc.utf8_trim_whitespace(raw), "")
+        text = pc.fill_null(trimmed(raw), "")
         present = _numpy_bool(pc.not_equal(text, ""))
         ok = _numpy_bool(pc.match_substring_regex(text, _CODES))
         bad_type = present & ~ok
         self._cells(batch, bad_type, name, "type", lambda x: f"`{name}` holds codes separated by spaces; found `{x}`")
         known = "|".join(str(c) for c in v.codes)
-        allowed = _numpy_bool(pc.match_substring_regex(text, rf"^({known})( +({known}))*$"))
+        allowed = _numpy_bool(pc.match_substring_regex(text, rf"^0*({known})( +0*({known}))*$"))
         bad_code = present & ok & ~allowed
         codes = ", ".join(str(c) for c in v.codes)
         self._cells(batch, bad_code, name, "code", lambda x: f"`{name}` has a code that is not one of {codes}: `{x}`")
         matrix = np.zeros((batch.n, len(v.codes)), dtype=bool)
         for j, code in enumerate(v.codes):
-            matrix[:, j] = _numpy_bool(pc.match_substring_regex(text, rf"(^| ){code}( |$)"))
+            matrix[:, j] = _numpy_bool(pc.match_substring_regex(text, rf"(^| )0*{code}( |$)"))
         invalid = bad_type | bad_code
+        tokens = np.asarray(pc.count_substring_regex(text, "[0-9]+").to_numpy(zero_copy_only=False))
+        twice = present & ~invalid & (tokens > matrix.sum(axis=1))
+        self._cells(batch, twice, name, "duplicate-code",
+                    lambda x: f"`{name}` has a code more than once: `{x}`")
+        invalid |= twice
         exclusive = v.exclusive
         if exclusive:
             count = matrix.sum(axis=1)
@@ -410,17 +534,20 @@ class Validator:
             shown = [r for r in refs if r in batch.columns]
             for i in np.flatnonzero(hit).tolist():
                 value = "; ".join(f"{r}={batch.columns[r][i].as_py()}" for r in shown)
-                self.warnings.append(
-                    Finding(batch.start + i, ",".join(shown), f"warn:{w.name}", value, w.label.text, "warning")
+                self.pending.append(
+                    Finding(int(batch.rows[i]), ",".join(shown), f"warn:{w.name}", value, w.label.text, "warning")
                 )
 
     def _check_ids(self, name: str) -> None:
         if not self._ids:
             return
         ids = np.concatenate(self._ids)
+        rows = np.concatenate(self._rows)
         if ids.dtype == object:
-            keys, inverse, counts = np.unique(ids.astype(str), return_inverse=True, return_counts=True)
-            dup = (counts[inverse] > 1) & (ids.astype(str) != "")
+            present = np.array([x is not None for x in ids], dtype=bool)
+            texts = np.where(present, ids, "").astype(str)
+            keys, inverse, counts = np.unique(texts, return_inverse=True, return_counts=True)
+            dup = (counts[inverse] > 1) & present
         else:
             known = ~np.isnan(ids)
             low, high = (ids[known].min(), ids[known].max()) if known.any() else (0, 0)
@@ -443,9 +570,9 @@ class Validator:
                 first[key] = i
                 continue
             value = number_text(float(key)) if ids.dtype != object else str(key)
-            self.errors.append(
-                Finding(i, name, "duplicate-id", value,
-                        f"the id `{value}` is also used on row {self.source.sheet_row(first[key])}")
+            self.pending.append(
+                Finding(int(rows[i]), name, "duplicate-id", value,
+                        f"the id `{value}` is also used on row {int(rows[first[key]])}")
             )
             bad[i] = True
         self._bad = [bad]
@@ -466,6 +593,10 @@ def _empty(v: Variable, n: int) -> np.ndarray:
     return np.full(n, np.nan)
 
 
-def validate(compiled: Compiled, source: DataSource, progress: Callable[[Any], None] | None = None) -> Report:
-    """Check every row of ``source`` against the spec; see the module docstring for the rules."""
-    return Validator(compiled, source, progress).run()
+def validate(compiled: Compiled, source: DataSource, progress: Callable[[Any], None] | None = None,
+             *, keep: int | None = None, sink: Sink | None = None) -> Report:
+    """Check every row of ``source`` against the spec; see the module docstring for the rules.
+
+    ``keep``: how many findings of each rule the report holds (all when None);
+    ``sink``: called with every finding as it is found."""
+    return Validator(compiled, source, progress, keep, sink).run()

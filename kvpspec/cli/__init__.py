@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("kvpspec.cli.validate:validate", "Check that every row of DATA obeys SPEC."),
     "analyze": ("kvpspec.cli.analyze:analyze", "Validate DATA, then run the generated analysis: tables, figures, report."),
     "diff": ("kvpspec.cli.diff:diff", "Compare two versions of a spec by meaning; flag breaking changes."),
+    "lsp": ("kvpspec.cli.lsp:lsp", "Run the language server (LSP over standard input and output)."),
 }
 
 

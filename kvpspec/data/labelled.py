@@ -63,27 +63,58 @@ class Column:
     missing: list[int] = field(default_factory=list)
 
 
-def _read(path: str) -> Any:
-    import pandas as pd
+@dataclass
+class _Data:
+    """The data file read by ``reader.open_data``: each column's cells (None when
+    empty) and each row's spreadsheet row."""
 
-    p = Path(path)
-    if not p.is_file():
-        raise ExportError(f"{path}: no such file")
+    path: str
+    columns: dict[str, Any]  # pa.Array of strings
+    rows: Any  # np.ndarray of spreadsheet rows
+
+    def refuse(self, index: int, column: str, why: str, count: int) -> ExportError:
+        more = f" ({count} such cells)" if count > 1 else ""
+        return ExportError(
+            f"{self.path}: row {int(self.rows[index])}, {column}: {why}{more}; check the data with kvpspec validate"
+        )
+
+
+def _read(path: str, names: list[str]) -> _Data:
+    """The columns ``names`` of a data file, read as ``kvpspec validate`` reads it."""
+    import numpy as np
+    import pyarrow as pa
+
+    from kvpspec.data.reader import DataError, open_data
+
     try:
-        suffix = p.suffix.lower()
-        if suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(p, dtype=str)
-        elif suffix in (".parquet", ".pq"):
-            frame = pd.read_parquet(p)
-        else:
-            frame = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (ValueError, OSError, UnicodeDecodeError) as exc:
-        raise ExportError(f"{path}: cannot read the data: {exc}") from None
-    frame = frame.astype("string")
-    for name in frame.columns:
-        text = frame[name].str.strip()
-        frame[name] = text.mask(text == "")
-    return frame
+        source = open_data(path)
+        absent = [n for n in names if n not in source.header]
+        if absent:
+            raise ExportError(f"{path}: the column(s) {', '.join(absent)} are missing; check it with kvpspec validate")
+        parts: dict[str, list[Any]] = {n: [] for n in names}
+        rows: list[Any] = []
+        for batch in source.batches():
+            ragged = source.take_ragged()
+            if ragged:
+                r = ragged[0]
+                raise ExportError(
+                    f"{path}: row {r.row}: the row has {r.found} cells; the header has {r.expected}; "
+                    f"check the data with kvpspec validate"
+                )
+            for n in names:
+                parts[n].append(batch.columns[n])
+            rows.append(batch.rows)
+        for r in source.take_ragged():
+            raise ExportError(
+                f"{path}: row {r.row}: the row has {r.found} cells; the header has {r.expected}; "
+                f"check the data with kvpspec validate"
+            )
+    except DataError as exc:
+        raise ExportError(str(exc)) from None
+    columns = {
+        n: pa.concat_arrays(parts[n]) if parts[n] else pa.array([], type=pa.string()) for n in names
+    }
+    return _Data(path, columns, np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64))
 
 
 def labelled_data(compiled: Any, path: str, language: str | None = None) -> tuple[Any, list[Column]]:
@@ -93,36 +124,44 @@ def labelled_data(compiled: Any, path: str, language: str | None = None) -> tupl
 
     from kvpspec.data.schemas import data_variables
 
-    raw = _read(path)
+    from kvpspec.data.reader import blank, codes, parse_numbers
+
     variables = data_variables(compiled)
-    absent = [v.name for v in variables if v.name not in raw.columns]
-    if absent:
-        raise ExportError(f"{path}: the column(s) {', '.join(absent)} are missing; check it with kvpspec validate")
+    raw = _read(path, [v.name for v in variables])
     out: dict[str, Any] = {}
     columns: list[Column] = []
     numbers: dict[str, Any] = {}
     for v in variables:
         label = v.label.get(language)
+        cells = raw.columns[v.name]
         if v.type == "multiple":
-            chosen = raw[v.name].str.split()
+            chosen: list[list[int] | None] = []
+            known = set(v.codes)
+            for i, cell in enumerate(cells.to_pylist()):
+                if cell is None or cell.strip(" \t") == "":
+                    chosen.append(None)
+                    continue
+                got = codes(cell)
+                if got is None or not set(got) <= known or len(set(got)) != len(got):
+                    raise raw.refuse(i, v.name, f"`{cell}` is not a set of codes of the question", 1)
+                chosen.append(got)
             for code, text in v.values:
                 name = f"{v.name}_{code}"
-                flag = chosen.map(lambda codes, c=str(code): np.nan if codes is pd.NA else float(c in codes))
-                out[name] = flag.astype("float64")
+                out[name] = np.array([np.nan if c is None else float(code in c) for c in chosen], dtype="float64")
                 columns.append(Column(name, f"{label}: {text.get(language)}", "coded", {0: "Ikke valgt", 1: "Valgt"}))
             continue
         if v.value_kind == "text" or v.type == "text":
-            out[v.name] = raw[v.name].fillna("").astype(object)
+            empty = blank(cells)
+            texts = np.asarray(cells.to_numpy(zero_copy_only=False), dtype=object)
+            texts[empty] = ""
+            out[v.name] = texts
             columns.append(Column(v.name, label, "text"))
             continue
-        x = pd.to_numeric(raw[v.name], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-        bad = np.flatnonzero(np.isnan(x) & raw[v.name].notna().to_numpy())
+        parsed = parse_numbers(cells, v.type == "decimal")
+        bad = np.flatnonzero(parsed.bad)
         if bad.size:
-            row = int(bad[0]) + 2
-            raise ExportError(
-                f"{path}: row {row}, {v.name}: `{raw[v.name].iloc[bad[0]]}` is not a number "
-                f"({bad.size} such cell(s)); check the data with kvpspec validate"
-            )
+            raise raw.refuse(int(bad[0]), v.name, f"`{cells[int(bad[0])].as_py()}` is not a number", bad.size)
+        x = parsed.values
         out[v.name] = x
         numbers[v.name] = x
         kind = "coded" if v.type == "single" else "number"
@@ -252,16 +291,23 @@ def export_datapackage(compiled: Any, data: str | None, options: ExportOptions) 
     """A zipped Data Package: ``data.csv`` (the data columns as given) and ``datapackage.json``."""
     from kvpspec.data.schemas import data_variables, table_schema
 
-    raw = _read(data or "")
-    names = [v.name for v in data_variables(compiled)]
-    absent = [n for n in names if n not in raw.columns]
-    if absent:
-        raise ExportError(f"{data}: the column(s) {', '.join(absent)} are missing; check it with kvpspec validate")
+    from kvpspec.data.spreadsheet import csv_text
+
+    variables = data_variables(compiled)
+    names = [v.name for v in variables]
+    raw = _read(data or "", names)
+    frame, _ = labelled_data(compiled, data or "", options.language)  # refuses what validate calls no number
+    del frame
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(names)
-    for row in raw[names].fillna("").itertuples(index=False):
-        writer.writerow([str(value) for value in row])
+    writer.writerow([csv_text(n) for n in names])
+    is_text = [v.value_kind == "text" or v.type == "text" for v in variables]
+    cells = [raw.columns[n].to_pylist() for n in names]
+    for i in range(len(raw.rows)):
+        writer.writerow([
+            "" if col[i] is None else (csv_text(col[i]) if textual else col[i].strip(" \t"))
+            for col, textual in zip(cells, is_text)
+        ])
     spec = compiled.spec
     language = options.language
     package = {

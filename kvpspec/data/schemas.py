@@ -26,6 +26,10 @@ from kvpspec.semantics.lower import DATA_ROLES, Variable
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 TABLE_SCHEMA_V2 = "https://datapackage.org/profiles/2.0/tableschema.json"
 
+#: the largest whole number a cell may hold (``reader.INTEGER``: 15 digits)
+WHOLE_MAX = 10**15 - 1
+
+
 def data_variables(compiled: Compiled) -> list[Variable]:
     """The columns of the response data, in codebook order."""
     return compiled.lowered.response_variables()
@@ -75,8 +79,12 @@ def value_schema(v: Variable, language: str | None = None) -> dict[str, Any]:
         number: dict[str, Any] = {"type": "integer" if v.type == "integer" else "number"}
         if v.min is not None:
             number["minimum"] = v.min
+        elif v.type == "integer":
+            number["minimum"] = -WHOLE_MAX
         if v.max is not None:
             number["maximum"] = v.max
+        elif v.type == "integer":
+            number["maximum"] = WHOLE_MAX
         out = {"anyOf": [number, {"enum": [code for code, _ in v.values]}]} if v.values else number
     elif v.type == "text":
         out = {"type": "string", "minLength": 1}
@@ -234,6 +242,8 @@ def json_schema(compiled: Compiled, language: str | None = None) -> SchemaResult
                 "type": "integer" if v.type == "integer" else "string",
                 "title": v.label.get(language),
             }
+            if v.type == "integer":
+                properties[v.name] |= {"minimum": -WHOLE_MAX, "maximum": WHOLE_MAX}
             required.append(v.name)
             continue
         guard = asked.get(v.name)

@@ -245,6 +245,7 @@ def lower(spec: m.Spec) -> Lowered:
                     missing=tuple((o.code, o.missing) for o in options if o.missing),
                     personal=f.personal,
                     value_kind=_value_kind(kind),
+                    exclusive=frozenset(o.code for o in options if o.exclusive),
                 )
             )
             for o in options:

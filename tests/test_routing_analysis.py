@@ -1,9 +1,13 @@
-"""Static routing analysis (flow.analyse) and route enumeration (flow.enumerate_routes)."""
+"""Static routing analysis (routing.analyse), route enumeration (routing.enumerate_routes)
+and the one walker of an interview (routing.Walk)."""
 
 from __future__ import annotations
 
 from kvpspec.compile import compile_file, compile_text
-from kvpspec.semantics.routing import analyse, backward_gotos, enumerate_routes, value_domain
+from kvpspec.semantics.expr import Evaluator
+from kvpspec.semantics.routing import Walk, analyse, backward_gotos, enumerate_routes, steps, value_domain
+from kvpspec.synth.proptest import replay
+from kvpspec.synth.strategies import spec_model
 
 from conftest import CASES, KVP
 
@@ -23,9 +27,6 @@ def test_kvp_routes_are_enumerated() -> None:
 
 
 def test_every_route_has_a_witness_that_takes_it() -> None:
-    from kvpspec.synth.proptest import replay
-    from kvpspec.synth.strategies import spec_model
-
     model = spec_model(str(KVP))
     for route in enumerate_routes(model.low).routes:
         if route.in_intro:
@@ -71,3 +72,47 @@ def test_analysis_stays_linear_on_long_goto_chains() -> None:
     assert compiled.ok, [d.headline() for d in compiled.errors]
     facts = analyse(compiled.lowered)
     assert not facts.never
+
+
+WALKED = """survey walked "Walk"
+fieldwork { dispositions { 2 "Avbrutt" aapor R  7 "Fullført" aapor I } }
+interview {
+  question q1 single "Fortsette?" { 1 "Ja" 2 "Nei, noe annet" specify q1_other "Hva?" end 2 }
+  question q2 integer "Alder" { range 0..99 }
+  question q3 single "Voksen" { ask if q2 >= 18  1 "Ja" 2 "Nei" }
+}
+"""
+
+
+def walk(answers: dict) -> tuple[dict[str, bool], list[str], int | None]:
+    low = compile_text(WALKED).lowered
+    scope: dict = {}
+    w = Walk(steps(low), scope, Evaluator(low.variables))
+    asked = {}
+    for step, ask in w:
+        asked[step.name] = ask
+        if ask:
+            scope[step.name] = answers[step.name]
+    return asked, w.path, w.end
+
+
+def test_walk_asks_each_step_whose_guard_holds() -> None:
+    asked, path, end = walk({"q1": 1, "q2": 30, "q3": 1})
+    assert path == ["q1", "q2", "q3"] and end is None
+    assert asked == {"q1": True, "q1_other": False, "q2": True, "q3": True}
+    asked, path, _ = walk({"q1": 1, "q2": 12})
+    assert path == ["q1", "q2"] and not asked["q3"]
+
+
+def test_walk_stops_at_an_end_before_the_options_specify_text() -> None:
+    # the guard of q1_other holds (q1 == 2), but the interview has ended with q1
+    asked, path, end = walk({"q1": 2})
+    assert path == ["q1"] and end == 2
+    assert asked == {"q1": True, "q1_other": False, "q2": False, "q3": False}
+
+
+def test_walk_asked_reads_the_answers_in_scope() -> None:
+    low = compile_text(WALKED).lowered
+    ev = Evaluator(low.variables)
+    assert Walk(steps(low), {"q1": 1, "q2": 17}, ev).asked()["q3"] is False
+    assert Walk(steps(low), {"q1": 2, "q2": 40}, ev).asked()["q3"] is False

@@ -8,12 +8,15 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from kvpspec.compile import compile_file, compile_text
-from kvpspec.semantics.routing import enumerate_routes
-from kvpspec.synth.simulate import simulate
-from kvpspec.synth.strategies import spec_model
 from kvpspec.data.vector import VectorEvaluator
+from kvpspec.semantics.routing import enumerate_routes
+from kvpspec.synth import answers as answer_book
+from kvpspec.synth.answers import answers
+from kvpspec.synth.simulate import simulate
+from kvpspec.synth.strategies import cases, spec_model
 
 from conftest import CASES, KVP
 from test_testing import MIXED, violations
@@ -213,3 +216,64 @@ def test_a_soft_check_that_always_holds_keeps_the_rows_and_says_how_many(tmp_pat
         assert len(list(csv.reader(f))) == 501
     report = validated(ALWAYS, data)
     assert report.errors == [] and len([w for w in report.warnings if w.rule == "warn:alltid"]) == 500
+
+
+ANSWERED = '''survey answered "Answers"
+fieldwork {
+  sample {
+    field epost text "E-postadresse" personal
+    field etternavn text "Etternavn" personal
+    field kanal multiple "Kanal" { 1 "Post" 2 "Telefon" 3 "Ingen" exclusive }
+  }
+  dispositions { 7 "Fullført" aapor I }
+}
+interview {
+  question m multiple "Hva?" { 1 "A" 2 "B" 5 "Ingen" exclusive 9 "Vet ikke" missing dont_know }
+  question n integer "Antall" { ask if m == 5  range 1..10 99 "Vet ikke" missing dont_know }
+  question t integer "Alder" { range 0..99 }
+  question u single "Voksen" { ask if t >= 18  1 "Ja" 2 "Nei" }
+}
+'''
+
+
+def test_one_description_of_each_variables_answers() -> None:
+    book = answers(compile_text(ANSWERED).lowered)
+    m = book["m"]
+    # exclusive options (Variable.exclusive) and missing codes are chosen alone
+    assert (m.kind, m.codes, m.alone, m.missing) == ("multiple", (1, 2), (5, 9), (9,))
+    assert m.valid(frozenset({1, 2})) and m.valid(frozenset({5})) and m.valid(frozenset({9}))
+    assert not m.valid(frozenset({1, 5})) and not m.valid(frozenset({2, 9})) and not m.valid(frozenset())
+    assert m.simplest() == frozenset({1})
+    n = book["n"]
+    assert (n.kind, n.low, n.high, n.missing) == ("number", 1, 10, (99,))
+    assert n.valid(99) and n.valid(10) and not n.valid(11) and n.simplest() == 1
+    assert {17, 18} <= set(book["t"].edges)  # the edge routing tests (`t >= 18`), both sides
+    assert (book["epost"].personal, book["etternavn"].personal) == ("email", "surname")
+    assert book["kanal"].alone == (3,)  # a sample field's exclusive option too
+
+
+@pytest.mark.parametrize("spec", [ANSWERED, MIXED], ids=["answered", "mixed"])
+def test_both_generators_give_answers_the_description_allows(spec) -> None:
+    compiled = compile_text(spec)
+    book = answers(compiled.lowered)
+    model = spec_model(compiled)
+    names = [s.name for s in model.steps]
+    for record, _ in rows_of(compiled, simulate(compiled, 500, seed=5)):
+        for name in names:
+            assert record[name] is None or book[name].valid(record[name]), (name, record[name])
+
+    @settings(max_examples=200, database=None, deadline=None)
+    @given(cases(model))
+    def generated(case) -> None:
+        for name in case.path:
+            assert book[name].valid(case.record[name]), (name, case.record[name])
+
+    generated()
+
+
+def test_simulated_sample_gets_synthetic_addresses() -> None:
+    sim = simulate(compile_text(ANSWERED), 20, seed=2, with_sample=True)
+    assert all(str(x).endswith("@example.org") for x in sim.sample["epost"])
+    assert set(sim.sample["etternavn"]) <= set(answer_book.SURNAMES)
+    kanal = sim.sample["kanal"]  # columns: Post, Telefon, Ingen
+    assert kanal.any(axis=1).all() and not (kanal[:, 2] & kanal[:, :2].any(axis=1)).any()

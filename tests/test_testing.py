@@ -72,7 +72,7 @@ def violations(model, record, sample=None) -> list[tuple[str, str]]:
         elif var.type == "multiple":
             if not value <= set(var.codes):
                 out.append((step.name, "code-outside-scale"))
-            elif value & model.exclusive_codes(var) and len(value) > 1:
+            elif value & var.exclusive and len(value) > 1:
                 out.append((step.name, "exclusive-with-others"))
         elif var.value_kind == "code" and value not in var.codes:
             out.append((step.name, "code-outside-scale"))

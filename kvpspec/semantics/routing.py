@@ -16,10 +16,14 @@ intro's early ends do not enter the guards of the questions after it.
 
 from __future__ import annotations
 
+import itertools
+import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from kvpspec import model as m
+from kvpspec.semantics.expr import Evaluator, _show
 from kvpspec.semantics.lower import Lowered, MemoKey, Variable, expr_refs
 
 
@@ -179,7 +183,7 @@ def asked_conditions(low: Lowered) -> dict[str, m.Expr | None]:
         for name in slot.names:
             out[name] = slot.guard
     for v in low.variables.values():
-        if v.role in ("specify",) and v.parent in out:
+        if v.role == "specify" and v.parent in out:
             out[v.name] = specify_condition(out[v.parent], v.parent, v.parent_code)  # type: ignore[arg-type]
     return out
 
@@ -208,7 +212,7 @@ def positions(low: Lowered) -> dict[str, int]:
 _POSITIONS: MemoKey[dict[str, int]] = MemoKey("positions")
 
 
-def iter_conditions(items: tuple[m.Item, ...] | None) -> Iterator[tuple[m.Item, m.Expr]]:
+def iter_conditions(items: tuple[m.Item, ...] | None) -> Iterator[tuple[m.Question | m.Grid | m.IfBlock, m.Expr]]:
     """Each written condition with the item it stands on (if-blocks and ask-ifs)."""
     for item in items or ():
         if isinstance(item, (m.Question, m.Grid)) and item.condition is not None:
@@ -219,10 +223,6 @@ def iter_conditions(items: tuple[m.Item, ...] | None) -> Iterator[tuple[m.Item, 
             yield from iter_conditions(item.otherwise)
         elif isinstance(item, (m.Section, m.Intro, m.Closing)):
             yield from iter_conditions(item.items)
-
-
-def variable_of(low: Lowered, name: str) -> Variable | None:
-    return low.variables.get(name)
 
 
 # ================================================================ static analysis
@@ -301,8 +301,7 @@ def value_domain(low: Lowered, var: Variable, literals: Iterable[Any] = (), comp
     """Representative values of ``var`` for conditions that use ``literals``."""
     lits = [x for x in literals if not isinstance(x, bool)]
     if var.type == "multiple":
-        options = low.question_options(var.node) if isinstance(var.node, m.Question) else getattr(var.node, "options", ())
-        exclusive = [o.code for o in options if o.exclusive]
+        exclusive = [c for c in var.codes if c in var.exclusive]
         normal = [c for c in var.codes if c not in exclusive]
         if len(normal) <= 6:
             subsets = [
@@ -343,8 +342,6 @@ def value_domain(low: Lowered, var: Variable, literals: Iterable[Any] = (), comp
         exact = True
     cands: set[float] = {x for x in (lo, hi) if x is not None}
     if integer:
-        import math
-
         for p in points:
             for q in {math.floor(p), math.ceil(p)}:
                 cands.update((q - 1, q, q + 1))
@@ -352,7 +349,7 @@ def value_domain(low: Lowered, var: Variable, literals: Iterable[Any] = (), comp
     else:
         bounds = sorted(set(points) | cands)
         cands.update(bounds)
-        cands.update((a + b) / 2 for a, b in zip(bounds, bounds[1:]))
+        cands.update((a + b) / 2 for a, b in itertools.pairwise(bounds))
         if bounds:
             cands.update((bounds[0] - 1, bounds[-1] + 1))
     if not cands:
@@ -387,12 +384,6 @@ class RoutingFacts:
     undecided: set[str]
 
 
-def _show(e: m.Expr) -> str:
-    from kvpspec.semantics.expr import _show as show
-
-    return show(e)
-
-
 def _components(terms: list[m.Expr]) -> list[list[int]]:
     """Terms that share no variable can be decided one group at a time."""
     refs = [set(expr_refs(t)) for t in terms]
@@ -421,8 +412,6 @@ class _Decider:
     """Decides conjunctions of conditions over the possible values of their variables."""
 
     def __init__(self, low: Lowered, possible: dict[str, tuple[Any, ...]], exact: dict[str, bool], limit: int):
-        from kvpspec.semantics.expr import Evaluator  # expr imports lower, not flow; kept local for start-up
-
         self.ev = Evaluator(low.variables)
         self.possible = possible
         self.exact = exact
@@ -449,8 +438,6 @@ class _Decider:
             total *= max(len(vals), 1)
             if total > self.limit:
                 return None
-        import itertools
-
         return (dict(zip(names, combo)) for combo in itertools.product(*pools))
 
     def surely_asked(self, terms: list[m.Expr], context: frozenset[int]) -> frozenset[str]:
@@ -734,11 +721,70 @@ def ended_by(step: Step, value: Any) -> int | None:
     return None
 
 
+class Walk:
+    """Follows one interview through ``steps``: the one rule of routing, in order.
+
+    A step is asked when its guard holds on the answers so far and no earlier
+    answer ended the interview; an answer whose option has an ``end`` ends it
+    with that disposition (``ended_by``). Iterating yields every step with
+    whether it is asked; the caller puts the answer of an asked step into
+    ``scope`` (the record the guards read) before taking the next step::
+
+        walk = Walk(steps, scope, evaluator)
+        for step, asked in walk:
+            if asked:
+                scope[step.name] = answer(step)
+        walk.path, walk.end
+
+    The forward passes over many interviews at once (``enumerate_routes``,
+    ``branch_witnesses``) and the simulator's columns apply the same rule: a
+    partial interview that ends leaves the pass, an ended row asks nothing more.
+    """
+
+    def __init__(self, steps: Iterable[Step], scope: Mapping[str, Any], evaluator: Evaluator) -> None:
+        self.steps = steps
+        self.scope = scope
+        self.evaluator = evaluator
+        #: the variables asked so far, in order
+        self.path: list[str] = []
+        #: the disposition of an early ``end``, once the interview has ended
+        self.end: int | None = None
+
+    def __iter__(self) -> Iterator[tuple[Step, bool]]:
+        truth = self.evaluator.truth
+        for step in self.steps:
+            asked = self.end is None and truth(step.guard, self.scope)
+            yield step, asked
+            if asked:
+                self.path.append(step.name)
+                self.end = ended_by(step, self.scope.get(step.name))
+
+    def asked(self) -> dict[str, bool]:
+        """Follow to the end on the answers in ``scope``: for each step, whether it is asked."""
+        return {step.name: asked for step, asked in self}
+
+
+def _choices(low: Lowered, step: Step, asked: bool, read: set[str]) -> tuple[Any, ...]:
+    """The answers a forward pass tries at a step: none when it is not asked; every
+    representative value when routing reads it or it can end the interview; else one."""
+    if not asked:
+        return (None,)
+    values = domain_of(low, step.name).values
+    if step.name in read or step.ends:
+        return values
+    return values[:1] or ("x",)
+
+
 class _TooMany(Exception):
     pass
 
 
-def _reads(all_steps: list) -> tuple[set[str], list[frozenset[str]]]:
+#: A partial interview of ``enumerate_routes``: the record of the variables later
+#: guards read, the names asked (a linked list, newest first) and its witness values.
+_Partial = tuple[dict[str, Any], Any, tuple[tuple[str, Any], ...]]
+
+
+def _reads(all_steps: list[Step]) -> tuple[set[str], list[frozenset[str]]]:
     """What the guards read: all of it, and ``live[i]``, what guards of step i or later read."""
     refs = [set(expr_refs(s.guard)) if s.guard is not None else set() for s in all_steps]
     read = set().union(*refs) if refs else set()
@@ -758,17 +804,13 @@ def enumerate_routes(low: Lowered, limit: int = 10_000, budget: int = 1_000_000)
     grows with the number of routes, not of interviews. Variables no condition
     reads take one representative value.
     """
-    from kvpspec.semantics.expr import Evaluator
-
     all_steps = steps(low)
     facts = analyse(low)
     ev = Evaluator(low.variables)
     read, live = _reads(all_steps)
     complete = all(domain_of(low, n).exact for n in read)
     sample = [v.name for v in low.variables.values() if v.role == "sample" and v.name in read]
-    # a partial interview: (record of live variables, linked list of asked names, linked witness)
-    Partial = tuple
-    states: dict[tuple, list[Partial]] = {}
+    states: dict[tuple, list[_Partial]] = {}
     start: list[dict[str, Any]] = [{}]
     for name in sample:  # sample fields are given, not asked: every value they can hold
         values = facts.domains[name].values + (None,)
@@ -782,19 +824,12 @@ def enumerate_routes(low: Lowered, limit: int = 10_000, budget: int = 1_000_000)
     work = 0
     try:
         for i, step in enumerate(all_steps):
-            new: dict[tuple, list[Partial]] = {}
+            new: dict[tuple, list[_Partial]] = {}
             keep = live[i + 1]
             for group in states.values():
                 rec = group[0][0]
                 asked = ev.truth(step.guard, rec)
-                if not asked:
-                    choices: tuple[Any, ...] = (None,)
-                elif step.name in read or step.ends:
-                    choices = domain_of(low, step.name).values
-                else:
-                    dom = domain_of(low, step.name).values
-                    choices = dom[:1] if dom else ("x",)
-                for value in choices:
+                for value in _choices(low, step, asked, read):
                     work += len(group)
                     if work > budget:
                         raise _TooMany
@@ -832,9 +867,9 @@ def enumerate_routes(low: Lowered, limit: int = 10_000, budget: int = 1_000_000)
         while asked_ll is not None:
             names.append(asked_ll[0])
             asked_ll = asked_ll[1]
-        key = (tuple(reversed(names)), end, in_intro)
-        if key not in seen:
-            seen[key] = Route(key[0], end, in_intro, witness)
+        route = (tuple(reversed(names)), end, in_intro)
+        if route not in seen:
+            seen[route] = Route(route[0], end, in_intro, witness)
     routes = list(seen.values())
     reached = {n for r in routes for n in r.asked}
     return Routes(routes, complete, reached)
@@ -849,8 +884,6 @@ def branch_witnesses(low: Lowered, max_states: int = 64, intro: bool = False) ->
     so its work grows with the states (at most ``max_states`` at a time).
     Keys: ``("asked", name)``, ``("skipped", name)``, ``("end", name, code)``.
     """
-    from kvpspec.semantics.expr import Evaluator
-
     all_steps = [s for s in steps(low) if intro or not s.in_intro]
     ev = Evaluator(low.variables)
     read, live = _reads(all_steps)
@@ -870,13 +903,7 @@ def branch_witnesses(low: Lowered, max_states: int = 64, intro: bool = False) ->
             asked = ev.truth(step.guard, rec)
             if step.guard is not None:
                 out.setdefault(("asked" if asked else "skipped", step.name), w)
-            if not asked:
-                choices: tuple[Any, ...] = (None,)
-            elif step.name in read or step.ends:
-                choices = domain_of(low, step.name).values
-            else:
-                choices = domain_of(low, step.name).values[:1] or ("x",)
-            for value in choices:
+            for value in _choices(low, step, asked, read):
                 nw = w + ((step.name, value),) if asked and (step.name in read or step.ends) else w
                 disposition = ended_by(step, value) if asked else None
                 if disposition is not None:

@@ -13,23 +13,30 @@ the path it took.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from random import Random
-from typing import Any, Callable
+from typing import Any
 
+from hypothesis import HealthCheck, find, given, settings
+from hypothesis import seed as fix_seed
+from hypothesis.errors import NoSuchExample
 
 from kvpspec import model as m
 from kvpspec.compile import Compiled
+from kvpspec.data.vector import VectorEvaluator
 from kvpspec.diagnostics import number_text
+from kvpspec.semantics.expr import Evaluator
+from kvpspec.semantics.lower import Variable, expr_refs, matches
 from kvpspec.semantics.routing import (
+    Walk,
     analyse,
     backward_gotos,
-    domain_of,
-    ended_by,
+    branch_witnesses,
     enumerate_routes,
     slots,
 )
-from kvpspec.semantics.lower import Variable, matches
+from kvpspec.synth.simulate import simulate
 from kvpspec.synth.strategies import Case, SpecModel, cases, format_case, spec_model
 
 #: Spec errors that ``test`` itself examines: it reports them and runs anyway.
@@ -134,10 +141,20 @@ def _recode_problem(r: m.Recode, source: str, value: Any, missing: frozenset) ->
     return None
 
 
+def _recode_holds(r: m.Recode, source: str, missing: frozenset[int], var: Variable
+                  ) -> Callable[[Case, dict[str, Any]], bool]:
+    """The property that recode ``r`` maps the interview's value of ``var`` by exactly one rule."""
+    def holds(case: Case, done: dict[str, Any]) -> bool:
+        value = case.record.get(var.name)
+        return value is None or _recode_problem(r, source, value, missing) is None
+
+    return holds
+
+
 # ---------------------------------------------------------------- expectations
 
 
-def _rule_holds(ev, rule: m.ExpectRule, record: dict[str, Any]) -> bool:
+def _rule_holds(ev: Evaluator, rule: m.ExpectRule, record: dict[str, Any]) -> bool:
     left = ev.truth(rule.left, record)
     if rule.kind == "holds":
         return left
@@ -147,52 +164,25 @@ def _rule_holds(ev, rule: m.ExpectRule, record: dict[str, Any]) -> bool:
     return left == right
 
 
-def _describe_rule(rule: m.ExpectRule) -> str:
-    from kvpspec.semantics.expr import _show
-
-    left = _show(rule.left)
-    if rule.kind == "holds":
-        return left
-    right = _show(rule.right)  # type: ignore[arg-type]
-    return {"if": f"if {left} then {right}", "only_when": f"{left} only when {right}",
-            "exactly_when": f"{left} exactly when {right}"}[rule.kind]
+def _expectation_holds(ev: Evaluator, rule: m.ExpectRule) -> Callable[[Case, dict[str, Any]], bool]:
+    """The property that ``rule`` holds on an interview (given with its computed variables)."""
+    return lambda case, done: _rule_holds(ev, rule, done)
 
 
 def replay(model: SpecModel, choices: dict[str, Any], sample: dict[str, Any] | None = None) -> Case:
     """The interview that answers ``choices`` where asked and the simplest answer elsewhere."""
-    ev = model.evaluator
     record: dict[str, Any] = {v.name: None for v in model.response_variables}
     rid = model.low.spec.respondent
     if rid is not None:
         record[rid.name] = choices.get(rid.name, 1 if rid.kind == "integer" else "R000001")
     sample = dict(sample or {})
     scope = {**sample, **record}
-    path, end = [], None
-    for step in model.steps:
-        if end is not None or not ev.truth(step.guard, scope):
-            continue
-        value = choices.get(step.name)
-        if value is None:
-            value = simplest(model, model.low.variables[step.name])
-        record[step.name] = scope[step.name] = value
-        path.append(step.name)
-        end = ended_by(step, value)
-    return Case(record, sample, tuple(path), end)
-
-
-def simplest(model: SpecModel, var: Variable) -> Any:
-    if var.type == "multiple":
-        subst = [c for c in var.codes if c not in var.missing_codes]
-        return frozenset((subst or list(var.codes))[:1])
-    if var.value_kind == "text":
-        return "a"
-    if var.value_kind == "number":
-        if var.min is not None:
-            return var.min
-        dom = [x for x in domain_of(model.low, var.name).values if x not in var.missing_codes]
-        return dom[0] if dom else 0
-    subst = [c for c in var.codes if c not in var.missing_codes]
-    return (subst or list(var.codes) or [0])[0]
+    walk = Walk(model.steps, scope, model.evaluator)
+    for step, asked in walk:
+        if asked:
+            value = choices.get(step.name)
+            record[step.name] = scope[step.name] = value if value is not None else model.answers[step.name].simplest()
+    return Case(record, sample, tuple(walk.path), walk.end)
 
 
 def simplify(model: SpecModel, case: Case, fails: Callable[[Case], bool]) -> Case:
@@ -201,8 +191,7 @@ def simplify(model: SpecModel, case: Case, fails: Callable[[Case], bool]) -> Cas
     for name in list(case.path):
         if name not in choices:
             continue
-        var = model.low.variables[name]
-        simple = simplest(model, var)
+        simple = model.answers[name].simplest()
         if choices[name] == simple:
             continue
         trial = dict(choices)
@@ -266,20 +255,12 @@ def run(compiled: Compiled, examples: int = DEFAULT_EXAMPLES, seed: int = 0, sim
     ev = model.evaluator
     props: list[tuple[str, str, Callable[[Case, dict], bool], set[str]]] = []
     for e in low.spec.expectations:
-        from kvpspec.semantics.lower import expr_refs
-
         refs = set(expr_refs(e.rule.left)) | (set(expr_refs(e.rule.right)) if e.rule.right is not None else set())
-        props.append((
-            "expectations", f"{e.name}: {e.label.text}",
-            lambda case, done, rule=e.rule: _rule_holds(ev, rule, done), refs,
-        ))
+        props.append(("expectations", f"{e.name}: {e.label.text}", _expectation_holds(ev, e.rule), refs))
     for r, source, missing, var in generated_recodes:
         props.append((
             "recodes", f"{r.name}: total and disjoint over {source} (by generation)",
-            lambda case, done, r=r, source=source, missing=missing, var=var: (
-                case.record.get(var.name) is None or _recode_problem(r, source, case.record[var.name], missing) is None
-            ),
-            {var.name, r.name},
+            _recode_holds(r, source, missing, var), {var.name, r.name},
         ))
     failed: dict[int, Case] = {}
     seen_keys: set[tuple] = set()
@@ -299,12 +280,13 @@ def run(compiled: Compiled, examples: int = DEFAULT_EXAMPLES, seed: int = 0, sim
                 out.append(i)
         return out
 
+    def breaks(i: int) -> Callable[[Case], bool]:
+        return lambda c: i in broken(c, {i})
+
     # one witness interview per route that reaches the data
     if routes.complete:
         witness_sets = [r.witness for r in data_routes]
     else:
-        from kvpspec.semantics.routing import branch_witnesses
-
         witness_sets = list({w: None for w in branch_witnesses(low).values()})
     witnesses = [
         replay(model, dict(w), {k: v for k, v in w if low.variables.get(k) and low.variables[k].role == "sample"})
@@ -313,12 +295,9 @@ def run(compiled: Compiled, examples: int = DEFAULT_EXAMPLES, seed: int = 0, sim
     for case in witnesses:
         for i in broken(case):
             if i not in failed:
-                failed[i] = simplify(model, case, lambda c, i=i: i in broken(c, {i}))
+                failed[i] = simplify(model, case, breaks(i))
 
     # generated interviews (Hypothesis), shrunk on failure
-    from hypothesis import HealthCheck, find, settings
-    from hypothesis.errors import NoSuchExample
-
     count = 0
 
     def condition(case: Case) -> bool:
@@ -335,7 +314,7 @@ def run(compiled: Compiled, examples: int = DEFAULT_EXAMPLES, seed: int = 0, sim
     while budget > 0 and props and len(failed) < len(props):
         before = count
         try:
-            case = find(
+            found = find(
                 cases(model),
                 condition,
                 settings=settings(
@@ -346,15 +325,12 @@ def run(compiled: Compiled, examples: int = DEFAULT_EXAMPLES, seed: int = 0, sim
         except NoSuchExample:
             break
         pending = {i for i in range(len(props)) if i not in failed}
-        for i in broken(case, pending):
-            failed[i] = simplify(model, case, lambda c, i=i: i in broken(c, {i}))
+        for i in broken(found, pending):
+            failed[i] = simplify(model, found, breaks(i))
         budget -= max(count - before, 1)
     if count < examples:
         # every property decided early (or none to check): coverage and the
         # renderings still get their interviews
-        from hypothesis import given
-        from hypothesis import seed as fix_seed
-
         @fix_seed(seed)
         @settings(max_examples=examples - count, database=None, deadline=None,
                   suppress_health_check=list(HealthCheck))
@@ -369,21 +345,21 @@ def run(compiled: Compiled, examples: int = DEFAULT_EXAMPLES, seed: int = 0, sim
         collect()
 
     for i, (group, name, _, refs) in enumerate(props):
-        case = failed.get(i)
-        if case is None:
+        shrunk = failed.get(i)
+        if shrunk is None:
             report.add(group, name, True)
         else:
-            done = ev.complete(case.record)
-            rows = [n for n, v in case.record.items() if v is not None]
-            shown = {**case.record, **{k: done.get(k) for k in refs if k not in case.record}}
-            rows += [k for k in sorted(refs) if k not in case.record and k in low.variables]
-            table = format_case(model, shown, case.path, rows)
+            done = ev.complete(shrunk.record)
+            rows = [n for n, v in shrunk.record.items() if v is not None]
+            shown = {**shrunk.record, **{k: done.get(k) for k in refs if k not in shrunk.record}}
+            rows += [k for k in sorted(refs) if k not in shrunk.record and k in low.variables]
+            table = format_case(model, shown, shrunk.path, rows)
             report.add(group, name, False, "broken by this interview (shrunk)", table)
 
     unreached = ""
     if not routes.complete:
         # too many routes to follow them all: what static analysis left open needs examples
-        reached = routes.reached | {n for c in everything_so_far(witnesses, generated) for n in c.path}
+        reached = routes.reached | {n for c in witnesses + generated for n in c.path}
         open_ = [s.item.name for s in data_slots
                  if not set(s.names) & facts.never and not any(n in reached for n in s.names)]
         if open_:
@@ -424,16 +400,10 @@ def run(compiled: Compiled, examples: int = DEFAULT_EXAMPLES, seed: int = 0, sim
     return report
 
 
-def everything_so_far(witnesses: list[Case], generated: list[Case]) -> list[Case]:
-    return witnesses + generated
-
-
 def _differential(model: SpecModel, interviews: list[Case], report: Report) -> None:
     """The vectorised evaluator gives the interpreter's verdict on every interview."""
     if not interviews:
         return
-    from kvpspec.data.vector import VectorEvaluator
-
     low = model.low
     ve = VectorEvaluator(low.variables, low.recodes, low.spec.derives)
     n = len(interviews)
@@ -447,7 +417,7 @@ def _differential(model: SpecModel, interviews: list[Case], report: Report) -> N
     problems = []
     for label, e in exprs:
         column = ve.truth(e, full, n)
-        for i, case in enumerate(interviews):
+        for i in range(n):
             want = model.evaluator.truth(e, rows[i])
             if bool(column[i]) != want:
                 problems.append(f"`{label}` on interview {i + 1}: vectorised {bool(column[i])}, interpreter {want}")
@@ -458,9 +428,6 @@ def _differential(model: SpecModel, interviews: list[Case], report: Report) -> N
 
 def _simulated(compiled: Compiled, model: SpecModel, rows: int, seed: int, report: Report) -> None:
     """Simulated data re-read by the interpreter: routing followed, answers in range."""
-    from kvpspec.synth.simulate import simulate
-    from kvpspec.data.vector import VectorEvaluator
-
     sim = simulate(compiled, rows, seed)
     low = model.low
     ve = VectorEvaluator(low.variables)
@@ -476,7 +443,7 @@ def _simulated(compiled: Compiled, model: SpecModel, rows: int, seed: int, repor
                 problems.append(
                     f"row {i + 1}: `{step.name}` {'asked but empty' if asked[step.name] else 'answered but skipped'}"
                 )
-            elif value is not None and not _valid(low.variables[step.name], value):
+            elif value is not None and not model.answers[step.name].valid(value):
                 problems.append(f"row {i + 1}: `{step.name}` = {value!r} is not a possible answer")
         done = model.evaluator.complete(record)
         for e in low.spec.expectations:
@@ -490,15 +457,3 @@ def _simulated(compiled: Compiled, model: SpecModel, rows: int, seed: int, repor
             "renderings", f"simulated data meets every expectation ({rows} rows)", not bad_expect,
             "; ".join(f"`{k}` fails on row {v}" for k, v in bad_expect.items()),
         )
-
-
-def _valid(var: Variable, value: Any) -> bool:
-    if var.type == "multiple":
-        return isinstance(value, frozenset) and bool(value) and value <= set(var.codes)
-    if var.value_kind == "text":
-        return isinstance(value, str) and value != ""
-    if var.value_kind == "number":
-        if value in var.missing_codes:
-            return True
-        return (var.min is None or value >= var.min) and (var.max is None or value <= var.max)
-    return value in var.codes

@@ -32,14 +32,17 @@ import numpy as np
 
 from kvpspec import model as m
 from kvpspec.compile import Compiled
-from kvpspec.semantics.routing import Step, branch_witnesses, domain_of, enumerate_routes, steps
-from kvpspec.semantics.lower import Lowered, Variable
 from kvpspec.data.vector import VectorEvaluator
 from kvpspec.diagnostics import InputError
+from kvpspec.semantics.lower import Lowered, Variable, expr_refs
+from kvpspec.semantics.routing import Step, branch_witnesses, enumerate_routes, steps
+from kvpspec.synth import answers as answer_book
+from kvpspec.synth.answers import Answers, complete_disposition
 
+#: the share of answers that are a missing code, where the variable has any
 P_MISSING = 0.05
-FIRST_NAMES = np.array(["Kari", "Ola", "Ingrid", "Lars", "Aisha", "Mohammed", "Nora", "Jonas", "Fatima", "Emil"], dtype=object)
-SURNAMES = np.array(["Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Ali", "Berg", "Haugen"], dtype=object)
+FIRST_NAMES = np.array(answer_book.FIRST_NAMES, dtype=object)
+SURNAMES = np.array(answer_book.SURNAMES, dtype=object)
 
 
 @dataclass
@@ -64,25 +67,13 @@ class Simulated:
     warned: int = 0
 
 
-def _complete_code(low: Lowered) -> int | None:
-    fw = low.spec.fieldwork
-    for d in fw.dispositions if fw else ():
-        if d.aapor == "I":
-            return d.code
-    return None
-
-
-def _draw(rng: np.random.Generator, low: Lowered, var: Variable, n: int) -> Any:
-    """A whole column of answers for a variable (everyone asked)."""
-    missing = [c for c in var.codes if c in var.missing_codes]
-    if var.type == "multiple":
-        node = var.node
-        options = low.question_options(node) if isinstance(node, m.Question) else getattr(node, "options", ())
-        exclusive = {o.code for o in options if o.exclusive} | set(var.missing_codes)
-        codes = var.codes
-        normal = [j for j, c in enumerate(codes) if c not in exclusive]
-        special = [j for j, c in enumerate(codes) if c in exclusive]
-        mat = np.zeros((n, len(codes)), dtype=bool)
+def _draw(rng: np.random.Generator, a: Answers, n: int) -> Any:
+    """A whole column of answers for a variable (everyone asked), as ``a`` describes them."""
+    missing = list(a.missing)
+    if a.kind == "multiple":
+        normal = [j for j, c in enumerate(a.all_codes) if c not in a.alone]
+        special = [j for j, c in enumerate(a.all_codes) if c in a.alone]
+        mat = np.zeros((n, len(a.all_codes)), dtype=bool)
         if normal:
             mat[:, normal] = rng.random((n, len(normal))) < 0.4
             empty = ~mat.any(axis=1)
@@ -93,33 +84,31 @@ def _draw(rng: np.random.Generator, low: Lowered, var: Variable, n: int) -> Any:
             mat[alone] = False
             mat[alone, rng.choice(special, size=int(alone.sum()))] = True
         return mat
-    if var.value_kind == "text":
-        literals = [x for x in domain_of(low, var.name).values if isinstance(x, str) and x != "x"]
-        words = np.array([f"svar {k}" for k in range(1, 51)] + literals * 10, dtype=object)
+    if a.kind == "text":
+        words = np.array([f"svar {k}" for k in range(1, 51)] + list(a.edges) * 10, dtype=object)
         return words[rng.integers(0, len(words), size=n)]
-    if var.value_kind == "number":
-        lo = var.min if var.min is not None else 0
-        hi = var.max if var.max is not None else max(lo, 0) + 100
-        if var.type == "decimal":
+    if a.kind == "number":
+        lo = a.low if a.low is not None else 0
+        hi = a.high if a.high is not None else max(lo, 0) + 100
+        if a.decimal:
             col = np.round(rng.uniform(lo, hi, size=n), 1)
             col = np.clip(col, lo, hi)
         else:
             col = rng.integers(int(lo), int(hi) + 1, size=n).astype(float)
-        edges = [x for x in domain_of(low, var.name).values if x not in var.missing_codes]
-        if edges and var.role in ("question", "item"):
+        if a.edges:  # the values routing conditions test, so every branch is hit
             at_edge = rng.random(n) < 0.1
-            col[at_edge] = rng.choice(np.array(edges, dtype=float), size=int(at_edge.sum()))
+            col[at_edge] = rng.choice(np.array(a.edges, dtype=float), size=int(at_edge.sum()))
         if missing:
             miss = rng.random(n) < P_MISSING
             col[miss] = rng.choice(np.array(missing, dtype=float), size=int(miss.sum()))
         return col
-    codes = [c for c in var.codes if c not in var.missing_codes]
+    codes = list(a.codes)
     if not codes and not missing:
         return np.zeros(n)
     probs = [(1 - (P_MISSING if missing else 0)) / len(codes)] * len(codes) if codes else []
     if missing:
         probs += [(P_MISSING if codes else 1.0) / len(missing)] * len(missing)
-    return rng.choice(np.array(codes + missing, dtype=float), size=n, p=np.array(probs) / sum(probs))
+    return rng.choice(np.array(codes + missing, dtype=np.float64), size=n, p=np.array(probs) / sum(probs))
 
 
 def _blank(col: Any, rows: np.ndarray) -> None:
@@ -147,38 +136,46 @@ def _override(col: Any, rows: list[int], values: list[Any], var: Variable | None
             col[i] = float(v)
 
 
-def _sample_columns(rng, low: Lowered, ve: VectorEvaluator, n: int) -> dict[str, Any]:
+def _sample_columns(rng: np.random.Generator, low: Lowered, ve: VectorEvaluator, n: int) -> dict[str, Any]:
+    """Every sample field for ``n`` sampled people: drawn, computed by its formula, or a
+    specify text where its option is chosen; personal texts get synthetic values."""
+    book = answer_book.answers(low)
     out: dict[str, Any] = {}
     for var in [v for v in low.variables.values() if v.role == "sample"]:
-        node = var.node
-        word = f"{var.name} {var.label.text}".lower()
-        if var.parent is not None:
-            parent = out.get(var.parent)
+        a = book[var.name]
+        if a.parent is not None:
+            parent = out.get(a.parent)
             col = np.full(n, None, dtype=object)
             if parent is not None and parent.ndim == 1 and parent.dtype != object:
-                chosen = parent == var.parent_code
+                chosen = parent == a.parent_code
                 col[chosen] = [f"svar {k}" for k in rng.integers(1, 50, size=int(chosen.sum()))]
             out[var.name] = col
-        elif isinstance(node, m.SampleField) and node.formula is not None:
-            out[var.name] = ve.value(node.formula, out, n).data
-        elif var.value_kind == "text":
-            if any(k in word for k in ("etternavn", "surname", "last name", "family name")):
-                col = SURNAMES[rng.integers(0, len(SURNAMES), size=n)]
-            elif any(k in word for k in ("fornavn", "first name", "given name")):
-                col = FIRST_NAMES[rng.integers(0, len(FIRST_NAMES), size=n)]
-            elif any(k in word for k in ("telefon", "phone", "mobil", "tlf")):
-                col = rng.integers(40_000_000, 100_000_000, size=n).astype(str).astype(object)
-            elif "navn" in word or "name" in word:
-                col = np.array(
-                    [f"{a} {b}" for a, b in zip(FIRST_NAMES[rng.integers(0, 10, size=n)], SURNAMES[rng.integers(0, 10, size=n)])],
-                    dtype=object,
-                )
-            else:
-                col = np.array([f"tekst {k}" for k in rng.integers(1, 100, size=n)], dtype=object)
-            out[var.name] = col
+        elif a.formula is not None:
+            out[var.name] = ve.value(a.formula, out, n).data
+        elif a.kind == "text":
+            out[var.name] = _personal(rng, a, n)
         else:
-            out[var.name] = _draw(rng, low, var, n)
+            out[var.name] = _draw(rng, a, n)
     return out
+
+
+def _personal(rng: np.random.Generator, a: Answers, n: int) -> np.ndarray:
+    """A sample text column: synthetic names, phone numbers and addresses for personal data."""
+    if a.personal == "surname":
+        return SURNAMES[rng.integers(0, len(SURNAMES), size=n)]
+    if a.personal == "first name":
+        return FIRST_NAMES[rng.integers(0, len(FIRST_NAMES), size=n)]
+    if a.personal == "phone":
+        return rng.integers(40_000_000, 100_000_000, size=n).astype(str).astype(object)
+    if a.personal == "email":
+        return np.array([f"{x.lower()}@example.org" for x in FIRST_NAMES[rng.integers(0, len(FIRST_NAMES), size=n)]],
+                        dtype=object)
+    if a.personal == "full name":
+        return np.array(
+            [f"{x} {y}" for x, y in zip(FIRST_NAMES[rng.integers(0, 10, size=n)], SURNAMES[rng.integers(0, 10, size=n)])],
+            dtype=object,
+        )
+    return np.array([f"tekst {k}" for k in rng.integers(1, 100, size=n)], dtype=object)
 
 
 def simulate(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = False,
@@ -241,7 +238,7 @@ def simulate(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = Fals
         ids = np.arange(1, n + 1)
         sim.data[rid.name] = ids.astype(float) if rid.kind == "integer" else np.array([f"R{i:06d}" for i in ids], dtype=object)
     sim.data.update(data)
-    complete_code = _complete_code(low)
+    complete_code = complete_disposition(low)
     if complete_code is not None:
         disposition[np.isnan(disposition)] = complete_code
     sim.disposition = disposition
@@ -268,13 +265,17 @@ def _interviews(rng: np.random.Generator, low: Lowered, ve: VectorEvaluator, dat
     step, the rows where it was asked.
     """
     table = dict(table)
+    book = answer_book.answers(low)
+    # routing.Walk on whole columns: a step is asked where its guard holds and no
+    # earlier answer ended the interview; the first of a step's ending codes chosen
+    # sets the disposition (``routing.ended_by``)
     ended = np.zeros(n, dtype=bool)
     disposition = np.full(n, np.nan)
     data: dict[str, Any] = {}
     asked_rows: dict[str, np.ndarray] = {}
     for step in data_steps:
         var = low.variables[step.name]
-        col = _draw(rng, low, var, n)
+        col = _draw(rng, book[step.name], n)
         if step.name in overrides:
             rows, values = overrides[step.name]
             _override(col, rows, values, var)
@@ -283,10 +284,7 @@ def _interviews(rng: np.random.Generator, low: Lowered, ve: VectorEvaluator, dat
         table[step.name] = data[step.name] = col
         asked_rows[step.name] = asked
         for code, disp in step.ends:
-            if col.ndim == 2:
-                hit = asked & col[:, var.codes.index(code)]
-            else:
-                hit = asked & (col == code)
+            hit = asked & (col[:, var.codes.index(code)] if col.ndim == 2 else col == code)
             disposition[hit & ~ended] = disp
             ended |= hit
     return data, disposition, asked_rows
@@ -317,8 +315,6 @@ def _flagged(ve: VectorEvaluator, warnings: tuple[m.Warning_, ...], data: dict[s
 def _routing_closure(low: Lowered, data_steps: list[Step]) -> set[str]:
     """Every variable whose value can change a route: read by a guard (through
     recodes and derived variables too) or ending the interview."""
-    from kvpspec.semantics.lower import expr_refs
-
     derives = {d.name: d for d in low.spec.derives}
     todo = [r for s in data_steps if s.guard is not None for r in expr_refs(s.guard)]
     seen: set[str] = {s.name for s in data_steps if s.ends}
@@ -388,8 +384,9 @@ def _avoid_soft_checks(rng: np.random.Generator, seed: int, low: Lowered, ve: Ve
             # WITNESS_TRIES fresh draws of the free values per witness; the first that passes wins
             rows = np.repeat(wbad, WITNESS_TRIES)
             sub = {name: col[rows] for name, col in data.items()}
+            book = answer_book.answers(low)
             for step in free:
-                col = _draw(rng, low, low.variables[step.name], rows.size)
+                col = _draw(rng, book[step.name], rows.size)
                 _blank(col, ~asked[step.name][rows])
                 sub[step.name] = col
             ok = ~_flagged(ve, low.spec.warnings, sub, shown, rows.size).reshape(wbad.size, WITNESS_TRIES)
@@ -401,8 +398,7 @@ def _avoid_soft_checks(rng: np.random.Generator, seed: int, low: Lowered, ve: Ve
 
 
 def _routing_reads_sample(low: Lowered, data_steps: list[Step]) -> bool:
-    from kvpspec.semantics.lower import expr_refs
-
+    """Whether a guard of the response data reads a sample field."""
     sample = {v.name for v in low.variables.values() if v.role == "sample"}
     return any(s.guard is not None and set(expr_refs(s.guard)) & sample for s in data_steps)
 

@@ -47,19 +47,21 @@ texts, so a failing example is small: ``format_case`` prints it as a table.
 from __future__ import annotations
 
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
+from hypothesis import reject
 from hypothesis import strategies as st
 
-from kvpspec import model as m
 from kvpspec.compile import Compiled, compile_file, compile_text
 from kvpspec.diagnostics import SpecError
 from kvpspec.semantics.expr import Evaluator
-from kvpspec.semantics.routing import Step, asked_conditions, domain_of, ended_by, steps
 from kvpspec.semantics.lower import Lowered, Variable, expr_refs
+from kvpspec.semantics.routing import Step, Walk, asked_conditions, steps
+from kvpspec.synth.answers import FIRST_NAMES, SURNAMES, Answers, answers, complete_disposition
 
 __all__ = [
     "DEFECT_RULES",
@@ -78,11 +80,7 @@ __all__ = [
 ]
 
 
-SpecLike = "str | Path | Compiled"
-
 _WORDS = string.ascii_lowercase
-FIRST_NAMES = ("Kari", "Ola", "Ingrid", "Lars", "Aisha", "Mohammed", "Nora", "Jonas", "Fatima", "Emil")
-SURNAMES = ("Hansen", "Johansen", "Olsen", "Larsen", "Andersen", "Pedersen", "Nilsen", "Ali", "Berg", "Haugen")
 
 
 def load(spec: Any) -> Compiled:
@@ -98,8 +96,8 @@ def load(spec: Any) -> Compiled:
     return compiled
 
 
-_MODELS: dict[int, "SpecModel"] = {}
-_BY_SOURCE: dict[tuple, "SpecModel"] = {}
+_MODELS: dict[int, SpecModel] = {}
+_BY_SOURCE: dict[tuple, SpecModel] = {}
 
 
 def _compile_any(spec: Any, allow_errors: bool) -> Compiled:
@@ -110,7 +108,7 @@ def _compile_any(spec: Any, allow_errors: bool) -> Compiled:
     return compile_text(str(spec))
 
 
-def spec_model(spec: Any, *, allow_errors: bool = False) -> "SpecModel":
+def spec_model(spec: Any, *, allow_errors: bool = False) -> SpecModel:
     """The (cached) ``SpecModel`` of a spec."""
     if isinstance(spec, SpecModel):
         return spec
@@ -120,10 +118,10 @@ def spec_model(spec: Any, *, allow_errors: bool = False) -> "SpecModel":
             stamp = Path(spec).stat().st_mtime_ns if "\n" not in str(spec) else 0
         except OSError:
             stamp = 0
-        key = (str(spec), stamp, allow_errors)
-        model = _BY_SOURCE.get(key)
+        source = (str(spec), stamp, allow_errors)
+        model = _BY_SOURCE.get(source)
         if model is None:
-            model = _BY_SOURCE[key] = spec_model(_compile_any(spec, allow_errors), allow_errors=allow_errors)
+            model = _BY_SOURCE[source] = spec_model(_compile_any(spec, allow_errors), allow_errors=allow_errors)
         return model
     if isinstance(spec, Compiled):
         compiled = spec
@@ -141,6 +139,7 @@ class SpecModel:
     """What the strategies need of a spec, computed once: its variables and steps."""
 
     compiled: Compiled
+    _strategies: dict[str, st.SearchStrategy[Any]] = field(default_factory=dict, init=False, repr=False)
 
     @property
     def low(self) -> Lowered:
@@ -175,106 +174,86 @@ class SpecModel:
         return out
 
     @cached_property
-    def complete_disposition(self) -> int | None:
-        """The disposition of a complete interview (the first with AAPOR category I)."""
-        fw = self.low.spec.fieldwork
-        for d in fw.dispositions if fw else ():
-            if d.aapor == "I":
-                return d.code
-        return None
-
-    def exclusive_codes(self, var: Variable) -> set[int]:
-        return set(var.exclusive)
-
-    def guard_record(self, record: Mapping[str, Any], sample: Mapping[str, Any]) -> dict[str, Any]:
-        return {**sample, **record}
+    def answers(self) -> dict[str, Answers]:
+        """What each variable's answers can be (``answers.describe``)."""
+        return answers(self.low)
 
     def asked(self, record: Mapping[str, Any], sample: Mapping[str, Any] | None = None) -> dict[str, bool]:
-        """For each step, whether the routing asks it given this record (an interview
-        that ended early asks nothing after its end)."""
-        rec = self.guard_record(record, sample or {})
-        out: dict[str, bool] = {}
-        ended = False
-        for step in self.steps:
-            ask = not ended and self.evaluator.truth(step.guard, rec)
-            out[step.name] = ask
-            if ask and ended_by(step, rec.get(step.name)) is not None:
-                ended = True
-        return out
+        """For each step, whether the routing asks it given this record (``routing.Walk``:
+        an interview that ended early asks nothing after its end)."""
+        return Walk(self.steps, {**(sample or {}), **record}, self.evaluator).asked()
 
     # ------------------------------------------------------------ answers
 
-    def answer(self, name: str) -> st.SearchStrategy:
+    def answer(self, name: str) -> st.SearchStrategy[Any]:
         """The values a variable may hold when it is asked."""
-        cache = self.__dict__.setdefault("_answers", {})
-        if name not in cache:
-            cache[name] = self._answer(self.low.variables[name])
-        return cache[name]
+        strategy = self._strategies.get(name)
+        if strategy is None:
+            strategy = self._strategies[name] = _answer(self.answers[name])
+        return strategy
 
-    def _answer(self, var: Variable) -> st.SearchStrategy:
-        missing = [c for c in var.codes if c in var.missing_codes]
-        miss = st.sampled_from(missing) if missing else None
-        if var.type == "multiple":
-            exclusive = self.exclusive_codes(var)
-            normal = [c for c in var.codes if c not in exclusive and c not in var.missing_codes]
-            others = [c for c in var.codes if c not in normal]
-            parts = []
-            if normal:
-                parts.append(st.lists(st.sampled_from(normal), min_size=1, max_size=len(normal), unique=True).map(frozenset))
-            if others:
-                parts.append(st.sampled_from(others).map(lambda c: frozenset([c])))
-            return _pick(parts) if parts else st.just(frozenset())
-        if var.value_kind == "text":
-            dom = [x for x in domain_of(self.low, var.name).values if isinstance(x, str) and x != "x"]
-            texts = st.text(alphabet=_WORDS, min_size=1, max_size=12)
-            return _pick([texts, st.sampled_from(dom)]) if dom else texts
-        if var.value_kind == "number":
-            lo, hi = var.min, var.max
-            if var.type == "decimal":
-                base = st.floats(
-                    min_value=lo if lo is not None else -1e6, max_value=hi if hi is not None else 1e6,
-                    allow_nan=False, allow_infinity=False,
-                ).map(lambda x: _round(x, lo, hi))
-            else:
-                base = st.integers(
-                    min_value=int(lo) if lo is not None else None, max_value=int(hi) if hi is not None else None
-                )
-            parts = [base]
-            if var.role in ("question", "item"):
-                # the boundaries the routing conditions test, so every branch is hit
-                edges = [x for x in domain_of(self.low, var.name).values if x not in var.missing_codes]
-                if edges:
-                    parts.append(st.sampled_from(edges))
-            if miss is not None:
-                parts.append(miss)
-            return _pick(parts)
-        codes = [c for c in var.codes if c not in var.missing_codes] + missing
-        return st.sampled_from(codes) if codes else st.just(0)
-
-    # ------------------------------------------------------------ sample fields
-
-    def sample_value(self, var: Variable) -> st.SearchStrategy:
+    def sample_value(self, var: Variable) -> st.SearchStrategy[Any]:
         """A sample field's value: synthetic names and numbers for personal text fields."""
-        word = f"{var.name} {var.label.text}".lower()
-        if var.value_kind == "text":
-            if any(k in word for k in ("etternavn", "surname", "last name", "family name")):
-                return st.sampled_from(SURNAMES)
-            if any(k in word for k in ("fornavn", "first name", "given name")):
-                return st.sampled_from(FIRST_NAMES)
-            if any(k in word for k in ("telefon", "phone", "mobil", "tlf")):
-                return st.integers(40_000_000, 99_999_999).map(str)
-            if any(k in word for k in ("e-post", "email", "e-mail")):
-                return st.sampled_from(FIRST_NAMES).map(lambda n: f"{n.lower()}@example.org")
-            if "navn" in word or "name" in word:
-                return st.tuples(st.sampled_from(FIRST_NAMES), st.sampled_from(SURNAMES)).map(" ".join)
-            return st.text(alphabet=_WORDS, min_size=1, max_size=12)
-        if var.value_kind == "number":
-            lo = int(var.min) if var.min is not None else 0
-            hi = int(var.max) if var.max is not None else 1000
+        a = self.answers[var.name]
+        if a.kind == "text":
+            return _personal(a)
+        if a.kind == "number":
+            lo = int(a.low) if a.low is not None else 0
+            hi = int(a.high) if a.high is not None else 1000
             return st.integers(lo, hi)
-        if var.type == "multiple":
-            return st.lists(st.sampled_from(var.codes), min_size=1, unique=True).map(frozenset) if var.codes else st.just(None)
-        return st.sampled_from(var.codes) if var.codes else st.just(None)
+        if a.kind == "multiple":
+            return self.answer(var.name) if a.all_codes else st.just(None)
+        return st.sampled_from(a.all_codes) if a.all_codes else st.just(None)
+
+
+def _answer(a: Answers) -> st.SearchStrategy[Any]:
+    """An answer when asked: codes in option order, the range, missing codes, and the
+    values the routing conditions test (so every branch is hit)."""
+    if a.kind == "multiple":
+        parts: list[st.SearchStrategy[Any]] = []
+        if a.codes:
+            parts.append(st.lists(st.sampled_from(a.codes), min_size=1, max_size=len(a.codes), unique=True).map(frozenset))
+        if a.alone:
+            parts.append(st.sampled_from(a.alone).map(lambda c: frozenset([c])))
+        return _pick(parts) if parts else st.just(frozenset())
+    if a.kind == "text":
+        texts = st.text(alphabet=_WORDS, min_size=1, max_size=12)
+        return _pick([texts, st.sampled_from(a.edges)]) if a.edges else texts
+    if a.kind == "number":
+        lo, hi = a.low, a.high
+        base: st.SearchStrategy[Any]
+        if a.decimal:
+            base = st.floats(
+                min_value=lo if lo is not None else -1e6, max_value=hi if hi is not None else 1e6,
+                allow_nan=False, allow_infinity=False,
+            ).map(lambda x: _round(x, lo, hi))
+        else:
+            base = st.integers(
+                min_value=int(lo) if lo is not None else None, max_value=int(hi) if hi is not None else None
+            )
+        parts = [base]
+        if a.edges:
+            parts.append(st.sampled_from(a.edges))
+        if a.missing:
+            parts.append(st.sampled_from(a.missing))
+        return _pick(parts)
+    codes = a.codes + a.missing
+    return st.sampled_from(codes) if codes else st.just(0)
+
+
+def _personal(a: Answers) -> st.SearchStrategy[str]:
+    """A sample text field's value: synthetic names, phone numbers and addresses for personal data."""
+    if a.personal == "surname":
+        return st.sampled_from(SURNAMES)
+    if a.personal == "first name":
+        return st.sampled_from(FIRST_NAMES)
+    if a.personal == "phone":
+        return st.integers(40_000_000, 99_999_999).map(str)
+    if a.personal == "email":
+        return st.sampled_from(FIRST_NAMES).map(lambda n: f"{n.lower()}@example.org")
+    if a.personal == "full name":
+        return st.tuples(st.sampled_from(FIRST_NAMES), st.sampled_from(SURNAMES)).map(" ".join)
+    return st.text(alphabet=_WORDS, min_size=1, max_size=12)
 
 
 @st.composite
@@ -323,11 +302,11 @@ def _sample_record(draw, model: SpecModel, only: set[str] | None = None) -> dict
     for var in model.sample_fields:
         if only is not None and var.name not in only:
             continue
-        node = var.node
-        if var.parent is not None:
-            out[var.name] = draw(st.text(alphabet=_WORDS, min_size=1, max_size=12)) if out.get(var.parent) == var.parent_code else None
-        elif isinstance(node, m.SampleField) and node.formula is not None:
-            out[var.name] = ev.value(node.formula, out)
+        a = model.answers[var.name]
+        if a.parent is not None:
+            out[var.name] = draw(st.text(alphabet=_WORDS, min_size=1, max_size=12)) if out.get(a.parent) == a.parent_code else None
+        elif a.formula is not None:
+            out[var.name] = ev.value(a.formula, out)
         else:
             out[var.name] = draw(model.sample_value(var))
     return out
@@ -350,22 +329,17 @@ def _cases(draw, model: SpecModel, with_sample: bool) -> Case:
         record[rid.name] = draw(st.integers(1, 999_999)) if rid.kind == "integer" else draw(
             st.integers(1, 999_999).map(lambda i: f"R{i:06d}")
         )
-    path: list[str] = []
-    end = None
-    ev = model.evaluator
     scope = {**sample, **record}
-    for step in model.steps:
+    walk = Walk(model.steps, scope, model.evaluator)
+    for step, asked in walk:
         # every step draws an answer, asked or not, so that the draws keep their
         # places when shrinking changes the route: shrinking then stays local
         value = draw(model.answer(step.name))
-        if end is not None or not ev.truth(step.guard, scope):
-            continue
-        record[step.name] = scope[step.name] = value
-        path.append(step.name)
-        end = ended_by(step, value)
+        if asked:
+            record[step.name] = scope[step.name] = value
     if with_sample and "disposition" in sample:
-        sample["disposition"] = end if end is not None else model.complete_disposition
-    return Case(record, sample, tuple(path), end)
+        sample["disposition"] = walk.end if walk.end is not None else complete_disposition(model.low)
+    return Case(record, sample, tuple(walk.path), walk.end)
 
 
 def cases(spec: Any, *, sample: bool = False) -> st.SearchStrategy[Case]:
@@ -449,7 +423,7 @@ def _plants(model: SpecModel, case: Case, asked: dict[str, bool]) -> list[tuple[
                 bad = max(var.codes) + 1
                 if var.type == "multiple":
                     out.append((name, "code-outside-scale", frozenset([bad]), f"code {bad} is not an option"))
-                    exclusive = model.exclusive_codes(var)
+                    exclusive = var.exclusive
                     normal = [c for c in var.codes if c not in exclusive]
                     if exclusive and normal:
                         both = frozenset([min(exclusive), normal[0]])
@@ -458,10 +432,10 @@ def _plants(model: SpecModel, case: Case, asked: dict[str, bool]) -> list[tuple[
                     out.append((name, "code-outside-scale", bad, f"code {bad} is not an option"))
             if var.value_kind == "number":
                 if var.max is not None:
-                    bad = var.max + 1
-                    while bad in var.missing_codes:
-                        bad += 1
-                    out.append((name, "number-outside-range", bad, f"{bad} is above the range {var.min}..{var.max}"))
+                    above = var.max + 1
+                    while above in var.missing_codes:
+                        above += 1
+                    out.append((name, "number-outside-range", above, f"{above} is above the range {var.min}..{var.max}"))
                 if var.type == "integer":
                     lo = var.min if var.min is not None else 0
                     if var.max is None or lo + 1 <= var.max:
@@ -490,8 +464,6 @@ def _first_value(var: Variable) -> Any:
 
 @st.composite
 def _defective(draw, model: SpecModel) -> tuple[Case, Defect]:
-    from hypothesis import reject
-
     case = draw(_cases(model, False))
     asked = model.asked(case.record, case.sample)
     plants = _plants(model, case, asked)
@@ -549,7 +521,7 @@ def show_value(var: Variable | None, value: Any) -> str:
     labels = {code: text.text for code, text in var.values}
     if isinstance(value, frozenset):
         return "; ".join(show_value(var, c) for c in sorted(value))
-    if isinstance(value, bool) or isinstance(value, str):
+    if isinstance(value, (bool, str)):
         return repr(value) if isinstance(value, str) else str(value).lower()
     if isinstance(value, float) and value.is_integer() and value not in labels:
         value = int(value)

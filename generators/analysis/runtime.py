@@ -1,11 +1,88 @@
+"""The machinery of every generated ``analysis.py``: reading the data, the
+tables, the statistics, the figures and the report.
+
+It is the same for every survey and never names a survey's variables: the
+generated part of ``analysis.py`` hands its facts over as a ``Survey`` (its
+columns, labels, missing codes, rates, analyses, ...). The analysis generator
+copies this module's source, from the line after this docstring, into every
+``analysis.py`` ahead of the survey's own part, so that file runs with pandas,
+numpy, scipy and matplotlib alone; here it is an ordinary typed module, linted
+and type-checked with the rest of kvpspec.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+import textwrap
+from collections.abc import Callable, Collection
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
+
+matplotlib.use("Agg")  # draw into files, never into a window
+
 # ---------------------------------------------------------------- the machinery
 #
-# Everything below is the same for every survey: it reads the tables above
-# (COLUMNS, LABELS, VALUE_LABELS, MISSING_CODES, ...) and never a survey's own
-# names.
+# Everything below is the same for every survey: it reads the facts that the
+# survey's part hands over as a ``Survey`` and never a survey's own names.
 
 #: A table of results: plain JSON values (see docs/analysis.md for each kind).
 Table = dict[str, Any]
+
+#: What an analysis returns: its tables, and its figure (or None).
+Result = tuple[list[Table], Figure | None]
+
+#: A named analysis: the response data and the sample file (or None) to its result.
+Analysis = Callable[["Survey", pd.DataFrame, pd.DataFrame | None], Result]
+
+#: A step that adds columns to a frame (the recodes, the derived variables).
+Step = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+class Survey(NamedTuple):
+    """What the machinery knows of one survey: the facts and the code that the
+    survey's generated part defines (its constants of the same names, in capitals).
+    A named tuple, not a dataclass: it works in a module loaded without sys.modules."""
+
+    name: str
+    title: str
+    spec_version: str
+    language: str
+    #: the words of the tables and figures
+    words: dict[str, str]
+    #: the columns of the response data and of the sample file, and how each is read
+    columns: dict[str, str]
+    sample_columns: dict[str, str]
+    #: what each variable holds (the columns, recodes and derived variables)
+    kinds: dict[str, str]
+    labels: dict[str, str]
+    #: the codes of each variable and their labels, in the spec's order
+    value_labels: dict[str, dict[Any, str]]
+    #: code -> kind ("dont_know", ...) of each variable's missing codes
+    missing_codes: dict[str, dict[Any, str]]
+    aapor_categories: tuple[str, ...]
+    #: the AAPOR category of each final disposition
+    dispositions: dict[int, str]
+    #: name -> {"label", "formula"} of each response rate
+    rates: dict[str, dict[str, str]]
+    titles: dict[str, str]
+    captions: dict[str, str]
+    #: grid -> (label, items): the Likert batteries, drawn as diverging bars
+    grids: dict[str, tuple[str, list[str]]]
+    analyses: dict[str, Analysis]
+    add_recodes: Step
+    add_sample_recodes: Step
+    add_derived: Step
+    add_sample_derived: Step
 
 
 class AnalysisError(Exception):
@@ -33,13 +110,13 @@ def read_table(path: Path) -> pd.DataFrame:
     return frame.astype("string")
 
 
-def load(path: Path, columns: dict[str, str]) -> pd.DataFrame:
+def load(survey: Survey, path: Path, columns: dict[str, str]) -> pd.DataFrame:
     """The columns the spec declares, each with its type.
 
     Codes and whole numbers become nullable integers (``Int64``), decimals
     ``Float64``, texts and multiple-choice answers (codes separated by spaces)
     strings. An empty cell, a question that was not asked, is <NA>. A missing
-    code such as 99 is kept as it is: ``MISSING_CODES`` says it is not a number.
+    code such as 99 is kept as it is: the survey's missing codes say it is not a number.
     """
     raw = read_table(path)
     absent = [name for name in columns if name not in raw.columns]
@@ -47,12 +124,16 @@ def load(path: Path, columns: dict[str, str]) -> pd.DataFrame:
         raise AnalysisError(f"{path}: the column(s) {', '.join(absent)} are missing")
     data = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     for name, kind in columns.items():
-        data[name] = typed(raw[name].reset_index(drop=True), name, kind, path.name)
+        codes = survey.value_labels.get(name, {})
+        data[name] = typed(raw[name].reset_index(drop=True), name, kind, path.name, codes)
     return data
 
 
-def typed(column: pd.Series, name: str, kind: str, file: str) -> pd.Series:
-    """One column of text as the type ``kind``; cells that do not fit are left out (a warning)."""
+def typed(
+    column: pd.Series, name: str, kind: str, file: str, codes: Collection[Any] = ()
+) -> pd.Series:
+    """One column of text as the type ``kind``; cells that do not fit are left out (a warning).
+    A ``single`` column keeps only the question's ``codes``."""
     text = column.str.strip()
     text = text.mask(text == "")
     if kind in ("text", "multiple"):
@@ -63,7 +144,7 @@ def typed(column: pd.Series, name: str, kind: str, file: str) -> pd.Series:
     else:
         numbers = np.where(np.floor(numbers) == numbers, numbers, np.nan)
         if kind == "single":
-            numbers = np.where(np.isin(numbers, list(VALUE_LABELS[name])), numbers, np.nan)
+            numbers = np.where(np.isin(numbers, list(codes)), numbers, np.nan)
         result = pd.Series(numbers).astype("Int64")
     dropped = int((text.notna() & result.isna()).sum())
     if dropped:
@@ -90,13 +171,13 @@ def select(
     return pd.Series(out).astype("Int64")
 
 
-def labelled(codes: pd.Series, name: str) -> pd.Series:
+def labelled(survey: Survey, codes: pd.Series, name: str) -> pd.Series:
     """A coded column as an ordered Categorical of its labels, in the spec's code order.
 
     Missing codes stay categories: they are answers ("Ikke sikker"), counted in
     frequency tables and left out of every statistic.
     """
-    labels = VALUE_LABELS[name]
+    labels = survey.value_labels[name]
     x = as_float(codes)
     positions = np.full(x.shape, -1)
     for i, code in enumerate(labels):
@@ -107,9 +188,9 @@ def labelled(codes: pd.Series, name: str) -> pd.Series:
     return pd.Series(categories, index=codes.index, name=name)
 
 
-def substantive(codes: pd.Series, name: str) -> pd.Series:
+def substantive(survey: Survey, codes: pd.Series, name: str) -> pd.Series:
     """True where the column holds a value that is not a missing code."""
-    return codes.notna() & ~codes.isin(list(MISSING_CODES.get(name, {})))
+    return codes.notna() & ~codes.isin(list(survey.missing_codes.get(name, {})))
 
 
 # ---------------------------------------------------------------- derived variables
@@ -281,7 +362,7 @@ def percent(part: float, whole: float) -> float | None:
     return num(100 * part / whole) if whole else None
 
 
-def frequencies(frame: pd.DataFrame, name: str) -> Table:
+def frequencies(survey: Survey, frame: pd.DataFrame, name: str) -> Table:
     """Counts and percents per category.
 
     ``percent`` is of every answer, missing codes included (the report's
@@ -289,21 +370,21 @@ def frequencies(frame: pd.DataFrame, name: str) -> Table:
     answers only, so a missing code has none. A row without a value (the
     question was not asked) is counted in ``not_asked`` and in no percent.
     """
-    kind = KINDS[name]
+    kind = survey.kinds[name]
     if kind == "multiple":
-        return multiple_frequencies(frame, name)
+        return multiple_frequencies(survey, frame, name)
     codes = frame[name]
-    missing = MISSING_CODES.get(name, {})
+    missing = survey.missing_codes.get(name, {})
     if kind in ("integer", "decimal"):
         seen = sorted(set(codes.dropna().tolist()) - set(missing))
         labels = {value: str(value) for value in seen}
-        labels.update(VALUE_LABELS.get(name, {}))
+        labels.update(survey.value_labels.get(name, {}))
         counts = [int((codes == value).sum()) for value in labels]
     else:
-        labels = VALUE_LABELS[name]
-        counts = labelled(codes, name).value_counts(sort=False).tolist()
+        labels = survey.value_labels[name]
+        counts = labelled(survey, codes, name).value_counts(sort=False).tolist()
     answered = int(codes.notna().sum())
-    valid = int(substantive(codes, name).sum())
+    valid = int(substantive(survey, codes, name).sum())
     categories = [
         {
             "code": code,
@@ -318,7 +399,7 @@ def frequencies(frame: pd.DataFrame, name: str) -> Table:
     return {
         "kind": "frequencies",
         "variable": name,
-        "label": LABELS[name],
+        "label": survey.labels[name],
         "n": answered,
         "valid_n": valid,
         "not_asked": int(codes.isna().sum()),
@@ -326,14 +407,14 @@ def frequencies(frame: pd.DataFrame, name: str) -> Table:
     }
 
 
-def multiple_frequencies(frame: pd.DataFrame, name: str) -> Table:
+def multiple_frequencies(survey: Survey, frame: pd.DataFrame, name: str) -> Table:
     """A multiple-choice question: for each code, how many chose it (of those who answered)."""
     chosen = frame[name].str.split()
     answered = int(chosen.notna().sum())
-    missing = MISSING_CODES.get(name, {})
+    missing = survey.missing_codes.get(name, {})
     valid = int(chosen.dropna().map(lambda codes: any(int(c) not in missing for c in codes)).sum())
     categories = []
-    for code, label in VALUE_LABELS[name].items():
+    for code, label in survey.value_labels[name].items():
         count = int(chosen.dropna().map(lambda codes, code=code: str(code) in codes).sum())
         categories.append(
             {
@@ -348,7 +429,7 @@ def multiple_frequencies(frame: pd.DataFrame, name: str) -> Table:
     return {
         "kind": "frequencies",
         "variable": name,
-        "label": LABELS[name],
+        "label": survey.labels[name],
         "multiple": True,
         "n": answered,
         "valid_n": valid,
@@ -357,7 +438,9 @@ def multiple_frequencies(frame: pd.DataFrame, name: str) -> Table:
     }
 
 
-def crosstab(frame: pd.DataFrame, row: str, column: str, test: bool = False) -> Table:
+def crosstab(
+    survey: Survey, frame: pd.DataFrame, row: str, column: str, test: bool = False
+) -> Table:
     """Counts and row percents of two coded variables, on the rows where both
     hold a substantive answer.
 
@@ -367,9 +450,11 @@ def crosstab(frame: pd.DataFrame, row: str, column: str, test: bool = False) -> 
     than 5, and Cramér's V. Categories that no one chose are left out of the
     test, as SPSS does.
     """
-    valid = substantive(frame[row], row) & substantive(frame[column], column)
-    row_codes = [c for c in VALUE_LABELS[row] if c not in MISSING_CODES.get(row, {})]
-    column_codes = [c for c in VALUE_LABELS[column] if c not in MISSING_CODES.get(column, {})]
+    valid = substantive(survey, frame[row], row) & substantive(survey, frame[column], column)
+    row_missing = survey.missing_codes.get(row, {})
+    column_missing = survey.missing_codes.get(column, {})
+    row_codes = [c for c in survey.value_labels[row] if c not in row_missing]
+    column_codes = [c for c in survey.value_labels[column] if c not in column_missing]
     counts = pd.crosstab(frame[row][valid], frame[column][valid])
     counts = counts.reindex(index=row_codes, columns=column_codes, fill_value=0)
     observed = counts.to_numpy(dtype="int64")
@@ -378,10 +463,12 @@ def crosstab(frame: pd.DataFrame, row: str, column: str, test: bool = False) -> 
     total = int(observed.sum())
     table: Table = {
         "kind": "crosstab",
-        "row": {"variable": row, "label": LABELS[row]},
-        "column": {"variable": column, "label": LABELS[column]},
-        "row_categories": [{"code": c, "label": VALUE_LABELS[row][c]} for c in row_codes],
-        "column_categories": [{"code": c, "label": VALUE_LABELS[column][c]} for c in column_codes],
+        "row": {"variable": row, "label": survey.labels[row]},
+        "column": {"variable": column, "label": survey.labels[column]},
+        "row_categories": [{"code": c, "label": survey.value_labels[row][c]} for c in row_codes],
+        "column_categories": [
+            {"code": c, "label": survey.value_labels[column][c]} for c in column_codes
+        ],
         "counts": observed.tolist(),
         "row_totals": row_totals.tolist(),
         "column_totals": column_totals.tolist(),
@@ -433,18 +520,18 @@ def chi_square(observed: np.ndarray) -> Table:
     return result
 
 
-def summary(frame: pd.DataFrame, name: str) -> Table:
+def summary(survey: Survey, frame: pd.DataFrame, name: str) -> Table:
     """n, mean, median, standard deviation (n - 1), minimum and maximum of the
     substantive values: missing codes (99 = "ikke sikker") are counted apart,
     never averaged in."""
     values = frame[name]
-    missing = MISSING_CODES.get(name, {})
-    x = as_float(values[substantive(values, name)])
+    missing = survey.missing_codes.get(name, {})
+    x = as_float(values[substantive(survey, values, name)])
     n = int(x.size)
     return {
         "kind": "summary",
         "variable": name,
-        "label": LABELS[name],
+        "label": survey.labels[name],
         "n": n,
         "mean": num(x.mean()) if n else None,
         "median": num(np.median(x)) if n else None,
@@ -454,7 +541,7 @@ def summary(frame: pd.DataFrame, name: str) -> Table:
         "missing": [
             {
                 "code": code,
-                "label": VALUE_LABELS.get(name, {}).get(code),
+                "label": survey.value_labels.get(name, {}).get(code),
                 "missing": kind,
                 "count": int((values == code).sum()),
             }
@@ -479,7 +566,7 @@ def needs_sample(analysis: str) -> tuple[list[Table], None]:
 def count(disposition: pd.Series, *codes: int) -> int:
     """The number of cases whose disposition is one of ``codes``; ``count()`` is every case."""
     if not codes:
-        return int(len(disposition))
+        return len(disposition)
     return int(disposition.isin(codes).sum())
 
 
@@ -487,13 +574,15 @@ def divide(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else np.nan
 
 
-def rate(name: str, numerator: float, denominator: float | None, **details: Any) -> Table:
+def rate(
+    survey: Survey, name: str, numerator: float, denominator: float | None, **details: Any
+) -> Table:
     value = divide(numerator, denominator) if denominator is not None else numerator
     return {
         "kind": "rate",
         "name": name,
-        "label": RATES[name]["label"],
-        "formula": RATES[name]["formula"],
+        "label": survey.rates[name]["label"],
+        "formula": survey.rates[name]["formula"],
         "numerator": numerator if isinstance(numerator, int) else num(numerator),
         "denominator": num(denominator),
         "rate": num(value),
@@ -502,16 +591,20 @@ def rate(name: str, numerator: float, denominator: float | None, **details: Any)
     }
 
 
-def aapor_counts(disposition: pd.Series) -> dict[str, int]:
+def aapor_counts(survey: Survey, disposition: pd.Series) -> dict[str, int]:
     """The number of cases in each AAPOR category, from the dispositions' categories."""
-    counts = dict.fromkeys(AAPOR_CATEGORIES, 0)
-    for code, category in DISPOSITIONS.items():
+    counts = dict.fromkeys(survey.aapor_categories, 0)
+    for code, category in survey.dispositions.items():
         counts[category] += count(disposition, code)
     return counts
 
 
 def aapor_rate(
-    name: str, disposition: pd.Series, definition: str, eligibility: float | None = None
+    survey: Survey,
+    name: str,
+    disposition: pd.Series,
+    definition: str,
+    eligibility: float | None = None,
 ) -> Table:
     """An AAPOR response rate (Standard Definitions), stating the eligibility estimate e.
 
@@ -519,7 +612,7 @@ def aapor_rate(
     none (e = 0); RR3/RR4 use the given e, or estimate it by the proportional
     method: the eligible share of the cases whose eligibility is known.
     """
-    c = aapor_counts(disposition)
+    c = aapor_counts(survey, disposition)
     interviews = c["I"] + (c["P"] if definition in ("RR2", "RR4", "RR6") else 0)
     eligible = c["I"] + c["P"] + c["R"] + c["NC"] + c["O"]
     unknown = c["UH"] + c["UO"]
@@ -535,6 +628,7 @@ def aapor_rate(
         method = "proportional: (I+P+R+NC+O) / (I+P+R+NC+O+NE)"
     denominator = eligible + e * unknown if unknown else eligible
     return rate(
+        survey,
         name,
         interviews,
         denominator,
@@ -576,7 +670,7 @@ def titled(fig: Figure, caption: str) -> Figure:
     return fig
 
 
-def percent_bars(table: Table, caption: str) -> Figure:
+def percent_bars(survey: Survey, table: Table, caption: str) -> Figure:
     """Horizontal bars: the percent of answers in each category, missing codes in grey."""
     categories = table["categories"]
     values = [c["percent"] or 0 for c in categories]
@@ -586,14 +680,14 @@ def percent_bars(table: Table, caption: str) -> Figure:
     ax.barh(y, values, color=colours)
     ax.set_yticks(y, [wrap(c["label"]) for c in categories])
     ax.invert_yaxis()
-    for yi, value in zip(y, values, strict=True):
+    for yi, value in enumerate(values):
         ax.text(value + 0.5, yi, f"{value:.0f} %", va="center")
     ax.set_xlim(0, max(values + [1]) * 1.15)
-    ax.set_xlabel(f"{WORDS['percent']} (n = {table['n']})")
+    ax.set_xlabel(f"{survey.words['percent']} (n = {table['n']})")
     return titled(fig, caption)
 
 
-def diverging_bars(tables: list[Table], caption: str) -> Figure:
+def diverging_bars(survey: Survey, tables: list[Table], caption: str) -> Figure:
     """Likert items as diverging stacked bars around zero: the first half of
     the scale (agree, improved) to the right, the second half to the left, a
     middle category across zero; missing codes in a panel of their own."""
@@ -647,7 +741,7 @@ def diverging_bars(tables: list[Table], caption: str) -> Figure:
     ax.invert_yaxis()
     ax.set_xlim(-100, 100)
     ax.set_xticks([-100, -50, 0, 50, 100], ["100", "50", "0", "50", "100"])
-    ax.set_xlabel(WORDS["percent"])
+    ax.set_xlabel(survey.words["percent"])
     handles, labels = ax.get_legend_handles_labels()
     order = sorted(range(len(labels)), key=lambda i: [c["label"] for c in first].index(labels[i]))
     fig.legend(
@@ -658,15 +752,15 @@ def diverging_bars(tables: list[Table], caption: str) -> Figure:
         frameon=False,
     )
     missing_labels = sorted({c["label"] for c in tables[0]["categories"] if c["missing"]})
-    side.set_title(wrap(", ".join(missing_labels) or WORDS["missing"], 18), fontsize=8)
+    side.set_title(wrap(", ".join(missing_labels) or survey.words["missing"], 18), fontsize=8)
     side.set_xlim(0, 100)
     side.set_xticks([0, 50, 100])
     return titled(fig, caption)
 
 
-def crosstab_bars(table: Table, caption: str) -> Figure:
+def crosstab_bars(survey: Survey, table: Table, caption: str) -> Figure:
     """The row percents of a crosstab as stacked bars, one per row category and the total."""
-    rows = [c["label"] for c in table["row_categories"]] + [WORDS["total"]]
+    rows = [c["label"] for c in table["row_categories"]] + [survey.words["total"]]
     shares = np.array(table["row_percents"] + [table["total_percents"]], dtype=float)
     shares = np.nan_to_num(shares)
     colours = [AGREE[1], DISAGREE[1], AGREE[2], DISAGREE[2], AGREE[0], DISAGREE[0], MIDDLE, GREY]
@@ -690,7 +784,7 @@ def crosstab_bars(table: Table, caption: str) -> Figure:
     ax.set_yticks(y, [wrap(r, 30) for r in rows])
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
-    ax.set_xlabel(WORDS["percent"])
+    ax.set_xlabel(survey.words["percent"])
     fig.legend(
         loc="outside lower center", ncols=min(len(table["column_categories"]), 4), frameon=False
     )
@@ -703,22 +797,22 @@ def crosstab_bars(table: Table, caption: str) -> Figure:
     return titled(fig, caption)
 
 
-def histogram(frame: pd.DataFrame, name: str, caption: str) -> Figure:
+def histogram(survey: Survey, frame: pd.DataFrame, name: str, caption: str) -> Figure:
     """The substantive values of a number (missing codes left out) as a histogram."""
-    x = as_float(frame[name][substantive(frame[name], name)])
+    x = as_float(frame[name][substantive(survey, frame[name], name)])
     fig, ax = plt.subplots(figsize=(8, 3.5), layout="constrained")
     ax.hist(x, bins=min(30, max(len(np.unique(x)), 1)), color=BLUE)
-    ax.set_xlabel(wrap(LABELS[name], 80))
-    ax.set_ylabel(WORDS["count"])
+    ax.set_xlabel(wrap(survey.labels[name], 80))
+    ax.set_ylabel(survey.words["count"])
     return titled(fig, caption)
 
 
-def grid_figures(data: pd.DataFrame) -> dict[str, Figure]:
+def grid_figures(survey: Survey, data: pd.DataFrame) -> dict[str, Figure]:
     """Each grid of the questionnaire (a Likert battery) as one diverging bar chart."""
     figures = {}
-    for grid, (label, items) in GRIDS.items():
-        tables = [frequencies(data, item) for item in items]
-        figures[f"grid_{grid}"] = diverging_bars(tables, label)
+    for grid, (label, items) in survey.grids.items():
+        tables = [frequencies(survey, data, item) for item in items]
+        figures[f"grid_{grid}"] = diverging_bars(survey, tables, label)
     return figures
 
 
@@ -790,14 +884,14 @@ def fmt(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
-def table_html(table: Table) -> str:
+def table_html(survey: Survey, table: Table) -> str:
     kind = table["kind"]
     out = []
     if kind == "frequencies":
         out.append(f"<h3>{h(table['label'])} <code>{h(table['variable'])}</code></h3>")
         out.append(
-            f"<table><tr><th></th><th>{h(WORDS['count'])}</th><th>{h(WORDS['percent'])}</th>"
-            f"<th>{h(WORDS['valid_percent'])}</th></tr>"
+            f"<table><tr><th></th><th>{h(survey.words['count'])}</th><th>{h(survey.words['percent'])}</th>"
+            f"<th>{h(survey.words['valid_percent'])}</th></tr>"
         )
         for c in table["categories"]:
             cls = ' class="missing"' if c["missing"] else ""
@@ -806,17 +900,17 @@ def table_html(table: Table) -> str:
                 f"<td>{fmt(c['valid_percent'])}</td></tr>"
             )
         out.append(
-            f'<tr class="total"><td>{h(WORDS["total"])}</td><td>{table["n"]}</td><td>100.0</td>'
-            "<td>100.0</td></tr>"
+            f'<tr class="total"><td>{h(survey.words["total"])}</td><td>{table["n"]}</td>'
+            "<td>100.0</td><td>100.0</td></tr>"
         )
         out.append("</table>")
         if table["not_asked"]:
-            out.append(f'<p class="note">{h(WORDS["not_asked"])}: {table["not_asked"]}</p>')
+            out.append(f'<p class="note">{h(survey.words["not_asked"])}: {table["not_asked"]}</p>')
     elif kind == "crosstab":
         columns = table["column_categories"]
         out.append(f"<h3>{h(table['row']['label'])} × {h(table['column']['label'])}</h3>")
         head = "".join(f"<th>{h(c['label'])}</th>" for c in columns)
-        out.append(f"<table><tr><th></th><th></th>{head}<th>{h(WORDS['total'])}</th></tr>")
+        out.append(f"<table><tr><th></th><th></th>{head}<th>{h(survey.words['total'])}</th></tr>")
         rows = list(
             zip(
                 table["row_categories"],
@@ -828,7 +922,7 @@ def table_html(table: Table) -> str:
         )
         rows.append(
             (
-                {"label": WORDS["total"]},
+                {"label": survey.words["total"]},
                 table["column_totals"],
                 table["total_percents"],
                 table["total"],
@@ -837,18 +931,18 @@ def table_html(table: Table) -> str:
         for category, counts, shares, total in rows:
             cells = "".join(f"<td>{n}</td>" for n in counts)
             out.append(
-                f'<tr><th rowspan="2">{h(category["label"])}</th><td>{h(WORDS["count"])}</td>'
-                f"{cells}<td>{total}</td></tr>"
+                f'<tr><th rowspan="2">{h(category["label"])}</th>'
+                f'<td>{h(survey.words["count"])}</td>{cells}<td>{total}</td></tr>'
             )
             cells = "".join(f"<td>{fmt(s)}</td>" for s in shares)
             out.append(
-                f'<tr class="share"><td>{h(WORDS["percent"])}</td>{cells}<td>100.0</td></tr>'
+                f'<tr class="share"><td>{h(survey.words["percent"])}</td>{cells}<td>100.0</td></tr>'
             )
         out.append("</table>")
         if table.get("test"):
             out.append(
                 f"<p>{h(table['test'])}: χ² = {fmt(table['chi2'], 3)}, df = {fmt(table['dof'])}, "
-                f"p = {fmt(table['p_value'], 3)}, {h(WORDS['min_expected'])} = "
+                f"p = {fmt(table['p_value'], 3)}, {h(survey.words['min_expected'])} = "
                 f"{fmt(table['min_expected'], 1)}, Cramér's V = {fmt(table['cramers_v'], 3)}</p>"
             )
         if table.get("warning"):
@@ -865,7 +959,7 @@ def table_html(table: Table) -> str:
         for m in table["missing"]:
             out.append(
                 f'<p class="note">{h(m["label"])} ({m["code"]}): {m["count"]}, '
-                f"{h(WORDS['left_out'])}</p>"
+                f"{h(survey.words['left_out'])}</p>"
             )
     elif kind == "rate":
         extra = ""
@@ -900,20 +994,20 @@ img { max-width: 100%; }
 """
 
 
-def report_html(results: dict[str, Any], figures: dict[str, list[str]]) -> str:
+def report_html(survey: Survey, results: dict[str, Any], figures: dict[str, list[str]]) -> str:
     meta = results["$meta"]
     parts = [
         "<!DOCTYPE html>",
-        f'<html lang="{h(LANGUAGE)}"><head><meta charset="utf-8">',
-        f"<title>{h(TITLE)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{h(TITLE)}</h1>",
-        f"<p>{h(meta['data']['file'])}: {meta['data']['rows']} {h(WORDS['rows'])}"
+        f'<html lang="{h(survey.language)}"><head><meta charset="utf-8">',
+        f"<title>{h(survey.title)}</title><style>{CSS}</style></head><body>",
+        f"<h1>{h(survey.title)}</h1>",
+        f"<p>{h(meta['data']['file'])}: {meta['data']['rows']} {h(survey.words['rows'])}"
         + (
-            f"; {h(meta['sample']['file'])}: {meta['sample']['rows']} {h(WORDS['rows'])}"
+            f"; {h(meta['sample']['file'])}: {meta['sample']['rows']} {h(survey.words['rows'])}"
             if meta["sample"]
             else ""
         )
-        + f". {h(SURVEY)}, spec {h(SPEC_VERSION)}.</p>",
+        + f". {h(survey.name)}, spec {h(survey.spec_version)}.</p>",
     ]
     for name, result in results.items():
         if name == "$meta":
@@ -921,11 +1015,11 @@ def report_html(results: dict[str, Any], figures: dict[str, list[str]]) -> str:
         parts.append(f'<section id="{h(name)}"><h2>{h(result["caption"])}</h2>')
         if name in figures:
             parts.append(f'<img src="{h(figures[name][0])}" alt="{h(result["caption"])}">')
-        parts.extend(table_html(table) for table in result["tables"])
+        parts.extend(table_html(survey, table) for table in result["tables"])
         parts.append("</section>")
     grids = [name for name in figures if name not in results]
     if grids:
-        parts.append(f'<section id="grids"><h2>{h(WORDS["grids"])}</h2>')
+        parts.append(f'<section id="grids"><h2>{h(survey.words["grids"])}</h2>')
         parts.extend(f'<img src="{h(figures[name][0])}" alt="{h(name)}">' for name in grids)
         parts.append("</section>")
     parts.append("</body></html>")
@@ -935,31 +1029,37 @@ def report_html(results: dict[str, Any], figures: dict[str, list[str]]) -> str:
 # ---------------------------------------------------------------- running it
 
 
-def run(data_path: Path, sample_path: Path | None, out: Path) -> dict[str, Any]:
+def run(survey: Survey, data_path: Path, sample_path: Path | None, out: Path) -> dict[str, Any]:
     """Run every analysis; write tables.json, tables/, figures/ and report.html into ``out``."""
     style()
-    data = add_derived(add_recodes(load(data_path, COLUMNS)))
+    data = survey.add_derived(survey.add_recodes(load(survey, data_path, survey.columns)))
     sample = (
-        add_sample_derived(add_sample_recodes(load(sample_path, SAMPLE_COLUMNS)))
+        survey.add_sample_derived(
+            survey.add_sample_recodes(load(survey, sample_path, survey.sample_columns))
+        )
         if sample_path
         else None
     )
     results: dict[str, Any] = {
         "$meta": {
-            "survey": SURVEY,
-            "spec_version": SPEC_VERSION,
+            "survey": survey.name,
+            "spec_version": survey.spec_version,
             "data": {"file": data_path.name, "rows": len(data)},
             "sample": {"file": sample_path.name, "rows": len(sample)}
-            if sample is not None
+            if sample_path is not None and sample is not None
             else None,
         }
     }
     figures: dict[str, list[str]] = {}
     out.mkdir(parents=True, exist_ok=True)
     (out / "tables").mkdir(exist_ok=True)
-    for name, analysis in ANALYSES.items():
-        tables, figure = analysis(data, sample)
-        results[name] = {"caption": CAPTIONS[name], "title": TITLES[name], "tables": tables}
+    for name, analysis in survey.analyses.items():
+        tables, figure = analysis(survey, data, sample)
+        results[name] = {
+            "caption": survey.captions[name],
+            "title": survey.titles[name],
+            "tables": tables,
+        }
         if figure is not None:
             figures[name] = save_figure(figure, out / "figures", name)
         for table in tables:
@@ -968,11 +1068,11 @@ def run(data_path: Path, sample_path: Path | None, out: Path) -> dict[str, Any]:
                 frame.to_csv(
                     out / "tables" / csv_name(name, table), index=False, lineterminator="\n"
                 )
-    for name, figure in grid_figures(data).items():
+    for name, figure in grid_figures(survey, data).items():
         figures[name] = save_figure(figure, out / "figures", name)
     text = json.dumps(results, ensure_ascii=False, indent=2, default=json_value)
     (out / "tables.json").write_text(text + "\n", encoding="utf-8")
-    (out / "report.html").write_text(report_html(results, figures), encoding="utf-8")
+    (out / "report.html").write_text(report_html(survey, results, figures), encoding="utf-8")
     return results
 
 
@@ -985,25 +1085,23 @@ def json_value(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=f"The analyses of the survey {SURVEY}.")
+def main(survey: Survey, default_out: Path, argv: list[str] | None = None) -> int:
+    """The command line: ``python analysis.py DATA [--sample SAMPLE] [--out DIR]``;
+    ``default_out`` is the folder beside analysis.py."""
+    parser = argparse.ArgumentParser(description=f"The analyses of the survey {survey.name}.")
     parser.add_argument("data", type=Path, help="the response data (.csv, .xlsx or .parquet)")
     parser.add_argument("--sample", type=Path, help="the sample file, with each case's disposition")
     parser.add_argument(
         "--out",
         type=Path,
-        default=Path(__file__).resolve().parent,
+        default=default_out,
         help="the folder to write into (default: beside this file)",
     )
     args = parser.parse_args(argv)
     try:
-        run(args.data, args.sample, args.out)
+        run(survey, args.data, args.sample, args.out)
     except (AnalysisError, OSError, ValueError, pd.errors.ParserError) as exc:
         print(f"analysis.py: error: {exc}", file=sys.stderr)
         return 1
     print(f"wrote tables.json, report.html, tables/ and figures/ to {args.out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

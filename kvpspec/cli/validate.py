@@ -1,4 +1,5 @@
-"""``kvpspec validate SPEC DATA [--report FILE]``: every row of the data against the spec."""
+"""``kvpspec validate SPEC [DATA] [--sample FILE] [--report FILE]``: every row of the data (and of
+the sample file) against the spec."""
 
 from __future__ import annotations
 
@@ -11,26 +12,46 @@ from typing import Any
 import click
 
 from kvpspec.cli.common import guard, load_clean, usage_error
-from kvpspec.data.reader import open_data
-from kvpspec.data.validate import MAX_SHOWN, ReportWriter
+from kvpspec.compile import Compiled
+from kvpspec.data.reader import DataSource, open_data
+from kvpspec.data.validate import MAX_SHOWN, Report, ReportWriter, validate_sample
 from kvpspec.data.validate import validate as validate_data
 
 
 @click.command()
 @click.argument("spec", metavar="SPEC")
-@click.argument("data", metavar="DATA")
-@click.option("--report", "report_path", metavar="FILE", help="Write every finding as JSON here.")
+@click.argument("data", metavar="[DATA]", required=False)
+@click.option("--sample", "sample", metavar="FILE", help="Also check the sample file (its fields and dispositions).")
+@click.option("--report", "report_path", metavar="FILE", help="Write every finding about DATA as JSON here.")
+@click.option("--sample-report", "sample_report", metavar="FILE", help="Write every finding about the sample file here.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only the summary line.")
 @click.option("--delimiter", metavar="CHAR", help="The CSV delimiter: ',', ';' or a tab (default: as the header shows).")
 @guard
-def validate(spec: str, data: str, report_path: str | None, quiet: bool, delimiter: str | None) -> None:
-    """Check that every row of DATA (CSV, XLSX or Parquet) obeys SPEC.
+def validate(spec: str, data: str | None, sample: str | None, report_path: str | None,
+             sample_report: str | None, quiet: bool, delimiter: str | None) -> None:
+    """Check that every row of DATA (CSV, XLSX or Parquet) obeys SPEC, and
+    with --sample that the sample file does.
 
     Exit 0 when all rows are valid (warnings allowed), 1 when some are
-    invalid, 2 when the spec or the data cannot be read.
+    invalid, 2 when the spec or a file cannot be read.
     """
+    if data is None and sample is None:
+        usage_error("give the data file, the sample file (--sample FILE), or both")
     compiled = load_clean(spec, "validating data")
-    source = open_data(data, _delimiter(delimiter))
+    ok = True
+    for path, check, report_to in ((data, validate_data, report_path), (sample, validate_sample, sample_report)):
+        if path is None:
+            continue
+        source = open_data(path, _delimiter(delimiter))
+        report = _run(check, compiled, source, report_to)
+        text = report.text()
+        click.echo(text.splitlines()[0] if quiet else text)
+        ok = ok and report.ok
+    sys.exit(0 if ok else 1)
+
+
+def _run(check: Callable[..., Report], compiled: Compiled, source: DataSource, report_path: str | None) -> Report:
+    """One file checked, its findings streamed to ``report_path``."""
     writer = None
     if report_path:
         try:
@@ -38,8 +59,8 @@ def validate(spec: str, data: str, report_path: str | None, quiet: bool, delimit
         except OSError as exc:
             usage_error(f"cannot write {report_path}: {exc.strerror or exc}")
     try:
-        with progress(Path(data)) as step:
-            report = validate_data(compiled, source, step, keep=MAX_SHOWN, sink=writer)
+        with progress(Path(source.path)) as step:
+            report = check(compiled, source, step, keep=MAX_SHOWN, sink=writer)
         if writer is not None:
             writer.finish(report)
     except OSError as exc:
@@ -47,9 +68,7 @@ def validate(spec: str, data: str, report_path: str | None, quiet: bool, delimit
     finally:
         if writer is not None:
             writer.close()
-    text = report.text()
-    click.echo(text.splitlines()[0] if quiet else text)
-    sys.exit(0 if report.ok else 1)
+    return report
 
 
 def _delimiter(text: str | None) -> str | None:

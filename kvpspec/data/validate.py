@@ -600,3 +600,79 @@ def validate(compiled: Compiled, source: DataSource, progress: Callable[[Any], N
     ``keep``: how many findings of each rule the report holds (all when None);
     ``sink``: called with every finding as it is found."""
     return Validator(compiled, source, progress, keep, sink).run()
+
+
+# ---------------------------------------------------------------- the sample file
+
+
+class SampleValidator(Validator):
+    """Checks the sample file (one row per case drawn, with its disposition)
+    against the spec's ``fieldwork { sample {...} }``.
+
+    Rules: ``missing-column`` (the ``disposition`` column, which the rates
+    need, is an error; another sample field a warning), ``unknown-column`` (a
+    warning: a sample file may carry the agency's own columns), ``type`` and
+    ``code`` for coded fields, ``asked-empty`` for a blank disposition, and
+    ``personal-data`` (a warning: the analysis needs no personal field;
+    leave them out of what you share).
+    """
+
+    def run(self) -> Report:
+        spec = self.compiled.spec
+        fields = [v for v in self.low.variables.values() if v.role == "sample"]
+        computed = {f.name for f in (spec.fieldwork.sample if spec.fieldwork else ()) if f.formula is not None}
+        header = set(self.source.header)
+        column_errors = 0
+        for v in fields:
+            if v.name in header:
+                if v.personal:
+                    self.pending.append(Finding(
+                        1, v.name, "personal-data", "",
+                        f"`{v.name}` is personal data; the analysis does not need it: leave it out of "
+                        f"the files you share", "warning"))
+                continue
+            if v.name in computed or v.personal:
+                continue
+            severity = "error" if v.name == "disposition" else "warning"
+            why = " (the response rates need it)" if v.name == "disposition" else ""
+            self.pending.append(Finding(
+                1, v.name, "missing-column", "", f"the sample field `{v.name}` has no column{why}", severity))
+            column_errors += severity == "error"
+        known = {v.name for v in fields}
+        for name in self.source.header:
+            if name not in known:
+                self.pending.append(Finding(
+                    1, name, "unknown-column", "", f"`{name}` is not a sample field of the spec", "warning"))
+        self._flush()
+        coded = [v for v in fields if v.name in header and v.type == "single" and v.values]
+        for batch in self.source.batches():
+            self._bad.append(np.zeros(batch.n, dtype=bool))
+            for v in coded:
+                raw = batch.columns[v.name]
+                parsed = parse_numbers(raw, False)
+                name = v.name
+                self._cells(batch, parsed.bad, name, "type", lambda x, n=name: f"`{n}` must be a code; found `{x}`")
+                bad = parsed.present & ~parsed.bad & ~_is_code(parsed.values, v.codes)
+                codes = ", ".join(str(c) for c in v.codes)
+                self._cells(batch, bad, name, "code",
+                            lambda x, n=name, c=codes: f"`{n}` has no code {x} (its codes: {c})")
+                if name == "disposition":
+                    self._cells(batch, ~parsed.present, name, "asked-empty",
+                                lambda x: "the disposition is empty; every case drawn has one")
+            invalid_ragged = self._take_ragged()
+            del invalid_ragged
+            self._flush()
+            self.progress(self.source.rows_kept)
+        self._take_ragged()
+        self._flush()
+        bad_rows = np.concatenate(self._bad) if self._bad else np.zeros(0, dtype=bool)
+        invalid = int(bad_rows.sum()) + self.source.ragged_count
+        if column_errors:
+            invalid = self.source.rows_read
+        return self.collector.report(self.source.path, self.source.rows_read, invalid)
+
+
+def validate_sample(compiled: Compiled, source: DataSource, progress: Callable[[Any], None] | None = None,
+                    *, keep: int | None = None, sink: Sink | None = None) -> Report:
+    """Check the sample file against the spec's sample fields and dispositions (``SampleValidator``)."""
+    return SampleValidator(compiled, source, progress, keep, sink).run()

@@ -4,6 +4,7 @@ what a sequential run gives (the model, its spans, comments and diagnostics)."""
 from __future__ import annotations
 
 import gc
+import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -67,6 +68,28 @@ def test_parallel_compiles_equal_sequential() -> None:
                     assert got == sequential[path], f"{path} differs when compiled in threads"
     finally:
         sys.setswitchinterval(old)
+
+
+COLD = """
+import sys
+from concurrent.futures import ThreadPoolExecutor
+sys.path.insert(0, sys.argv[1])
+from test_threads import SPECS, THREADS, snapshot
+sys.setswitchinterval(1e-5)
+with ThreadPoolExecutor(THREADS) as pool:
+    parallel = list(pool.map(snapshot, SPECS))
+sequential = [snapshot(path) for path in SPECS]
+bad = [str(p) for p, a, b in zip(SPECS, parallel, sequential) if a != b]
+sys.exit("differ in threads: " + ", ".join(bad) if bad else 0)
+"""
+
+
+def test_parallel_compiles_in_a_fresh_process() -> None:
+    # the first parses of a process load the grammar and build the model classes
+    # (pydantic defers that to first use): threads must not trip over each other there
+    here = str(Path(__file__).parent)
+    run = subprocess.run([sys.executable, "-c", COLD, here], capture_output=True, text=True, cwd=here)
+    assert run.returncode == 0, run.stderr[-2000:]
 
 
 def test_parse_expr_in_threads() -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from lsprotocol import types as t
@@ -22,7 +23,6 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 from pygls.workspace import ServerTextPosition, ServerTextRange, TextDocument
 
-from kvpspec import __version__
 from kvpspec import model as m
 from kvpspec.authoring.index import Index, Place, Symbol, build
 from kvpspec.authoring.tokens import keywords
@@ -265,9 +265,16 @@ def document_symbols(index: Index, spec: m.Spec) -> list[t.DocumentSymbol]:
 # ---------------------------------------------------------------- the server
 
 
+def _version() -> str:
+    try:
+        return version("kvpspec")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 class SpecServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("kvpspec", __version__, text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
+        super().__init__("kvpspec", _version(), text_document_sync_kind=t.TextDocumentSyncKind.Incremental)
         self.states: dict[str, State] = {}
 
     def refresh(self, doc: TextDocument) -> State:

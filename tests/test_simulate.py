@@ -11,6 +11,8 @@ import pytest
 from hypothesis import given, settings
 
 from kvpspec.compile import compile_file, compile_text
+from kvpspec.data.reader import open_data
+from kvpspec.data.validate import validate
 from kvpspec.data.vector import VectorEvaluator
 from kvpspec.semantics.routing import enumerate_routes
 from kvpspec.synth import answers as answer_book
@@ -117,9 +119,6 @@ warn alltid "Alltid" if q1 in [1, 2, 9]
 
 
 def validated(spec, path):
-    from kvpspec.data.reader import open_data
-    from kvpspec.data.validate import validate
-
     compiled = compile_file(spec) if spec == KVP else compile_text(spec)
     return validate(compiled, open_data(str(path)))
 

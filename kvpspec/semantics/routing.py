@@ -12,6 +12,12 @@ The guard is an ordinary expression of the language, so every rendering (the
 script's "GÅ TIL", the validator, JSON Schema, the strategies) reads this one
 definition. An interview in the response data has passed the intro, so the
 intro's early ends do not enter the guards of the questions after it.
+
+``steps`` lists the variables in interview order with their guards; ``Walk``
+is the one walker that follows an interview through them (and stops at an
+``end``), used by the Hypothesis strategies and the property tests; the
+simulator applies its rule to whole columns. The static analysis and the
+route enumeration below follow every route at once.
 """
 
 from __future__ import annotations

@@ -1,12 +1,14 @@
 """``kvpspec simulate``: synthetic, routing-consistent data for piloting.
 
-Whole columns are drawn at once (numpy) in interview order; each question's
-routing guard (``flow.steps``) is evaluated column-wise by ``vector.py``, which
-has the meaning of ``expr.Evaluator``; rows where it does not hold are left
-empty. The first rows are route witnesses (``flow.enumerate_routes``): each
-takes one route of the interview, so every goto, end and if-branch that can
-happen appears in the data (when there are too many routes, one witness per
-branch, ``flow.branch_witnesses``). Rows where a soft check (``warn``) holds,
+Whole columns are drawn at once (numpy) in interview order, as
+``answers.py`` describes each variable's answers; each step's routing guard
+(``routing.steps``) is evaluated column-wise by ``data/vector.py``, which has
+the meaning of ``expr.Evaluator``, and the rule of ``routing.Walk`` is applied
+to whole columns: rows where the guard does not hold, or that an earlier
+answer ended, are left empty. The first rows are route witnesses
+(``routing.enumerate_routes``): each takes one route of the interview, so
+every goto, end and if-branch that can happen appears in the data (when there
+are too many routes, one witness per branch, ``routing.branch_witnesses``). Rows where a soft check (``warn``) holds,
 as ``validate`` reads the data file, are replaced by the next candidate
 interviews that trip none (``_avoid_soft_checks``), a few rounds at most;
 ``--allow-warnings`` keeps independent draws. The same seed gives the same file.
@@ -47,7 +49,7 @@ SURNAMES = np.array(answer_book.SURNAMES, dtype=object)
 
 @dataclass
 class Simulated:
-    """The simulated columns (``vector.py`` layout) and what went into them."""
+    """The simulated columns (``data/vector.py`` layout) and what went into them."""
 
     n: int
     data: dict[str, Any]

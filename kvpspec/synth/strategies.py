@@ -14,10 +14,12 @@ allows::
 Every strategy takes a spec as a path, as spec text or as a ``Compiled``:
 
 - ``interviews(spec)``: response-data records, ``{variable: value}``, one per
-  interview that passed the intro. Each question is asked exactly when its
-  routing guard (``flow.slots``) holds on the answers so far, evaluated by the
-  one interpreter (``expr.Evaluator``); answers respect kinds, ranges, codes and
-  missing codes; a specify text is filled exactly when its option is chosen.
+  interview that passed the intro, followed by ``routing.Walk``: each question
+  is asked exactly when its routing guard holds on the answers so far (and no
+  earlier answer ended the interview), evaluated by the one interpreter
+  (``expr.Evaluator``); answers are drawn as ``answers.py`` describes them
+  (kinds, ranges, codes, missing codes, exclusive options); a specify text is
+  filled exactly when its option is chosen.
   A question not asked holds ``None``. ``complete(spec, record)`` adds the
   recodes and derived variables.
 - ``cases(spec)``: the same interviews as ``Case`` objects, with the sample

@@ -20,8 +20,8 @@ from typing import Any
 from generators.base import Generator, fill_plain, jinja_env
 from generators.common import heading_number, text_of, words
 from kvpspec import model as m
+from kvpspec.semantics.describe import Describer
 from kvpspec.semantics.routing import code_in, slots
-from kvpspec.syntax.formatter import format_expr
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -96,6 +96,7 @@ class FlowGenerator(Generator):
         lang = self.ctx.main_language
         w = words(lang)
         self.w = w
+        self.describe = describe = Describer(low, lang)
         dispositions = {d.code: d.label for d in (spec.fieldwork.dispositions if spec.fieldwork else ())}
         ss = slots(low)
 
@@ -107,7 +108,7 @@ class FlowGenerator(Generator):
             item = s.item
             main.append(self.visit(item, s.guard))
             conds = [expr for expr, origin, _ in s.terms if origin in ("if", "else", "ask")]
-            local.append(tuple(format_expr(c) for c in conds))
+            local.append(tuple(describe(c) for c in conds))
         closing = self._closing_text(spec, lang)
         main.append(Node("done", "done", wrap(closing or w["done"], WRAP, 2)))
         local = [()] + local + [()]
@@ -127,10 +128,10 @@ class FlowGenerator(Generator):
                     end_id = f"end_{item.name}_{o.code}"
                     text = f"{w['end']} {o.end}" + (f": {text_of(disposition, lang)}" if disposition else "")
                     ends.append(Node(end_id, "end", wrap(text, 36, 2)))
-                    edges.append(Edge(item.name, end_id, format_expr(code_in(item.name, [o.code])), "end"))
+                    edges.append(Edge(item.name, end_id, describe(code_in(item.name, [o.code])), "end"))
                     routed.add(item.name)
             for target, codes in by_goto.items():
-                edges.append(Edge(item.name, target, format_expr(code_in(item.name, codes)), "skip"))
+                edges.append(Edge(item.name, target, describe(code_in(item.name, codes)), "skip"))
                 routed.add(item.name)
 
         # the main column, with the conditions of ask-if and if blocks
@@ -142,7 +143,7 @@ class FlowGenerator(Generator):
                 j = i
                 while j + 1 < len(main) and local[j + 1] == key:
                     j += 1
-                label = " and ".join(f"({k})" if len(key) > 1 and " or " in k else k for k in key)
+                label = f" {describe.w['and']} ".join(f"({k})" if len(key) > 1 and f" {describe.w['or']} " in k else k for k in key)
                 edges.append(Edge(prev.id, main[i].id, f"{w['if'].lower()} {label}", "next"))
                 edges.append(Edge(prev.id, main[j + 1].id, w["otherwise"], "skip"))
             else:
@@ -163,7 +164,7 @@ class FlowGenerator(Generator):
     def _guard(self, guard: m.Expr | None) -> list[str]:
         if guard is None:
             return []
-        return wrap(f"{self.w['asked_if']}: {format_expr(guard)}", WRAP + 6, 2)
+        return wrap(f"{self.w['asked_if']}: {self.describe(guard)}", WRAP + 6, 2)
 
     def visit_Question(self, q: m.Question, guard: m.Expr | None) -> Node:
         text = f"{heading_number(q)} {fill_plain(text_of(q.label, self.ctx.main_language))}"

@@ -3,7 +3,8 @@
 The interview is visited once into a plain view (dicts of raw user text),
 which the HTML template (autoescaped) and the Markdown writer (``md_escape``)
 both render. Routing is read from the core: options' ``goto``/``end`` and the
-guards of ``kvpspec.semantics.routing.slots`` ("Spørres hvis: ..."), never re-derived.
+guards of ``kvpspec.semantics.routing.slots``, never re-derived, shown in the
+interviewer's words by ``kvpspec.semantics.describe`` ("Spørres hvis: A1 = 2 (Nei)").
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ from generators.common import (
     words,
 )
 from kvpspec import model as m
+from kvpspec.semantics.describe import Describer
 from kvpspec.semantics.routing import slots
-from kvpspec.syntax.formatter import format_expr
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -62,6 +63,7 @@ class ScriptGenerator(Generator):
         self.lang = lang
         self.w = words(lang)
         self.guards = {s.item.name: s.guard for s in slots(low)}
+        self.describe = Describer(low, lang)
         self.numbers: dict[str, str] = {}
         self.dispositions = {
             d.code: d.label for d in (spec.fieldwork.dispositions if spec.fieldwork else ())
@@ -105,12 +107,13 @@ class ScriptGenerator(Generator):
                 "entries": [self.visit(i) for i in node.items]}
 
     def visit_IfBlock(self, node: m.IfBlock) -> dict[str, Any]:
-        cond = format_expr(node.condition)
+        cond = self.describe(node.condition)
+        otherwise = self.describe(m.Unary.build(op="not", operand=node.condition))
         return {
             "type": "branch",
             "label": f"{self.w['if']} {cond}:",
             "entries": [self.visit(i) for i in node.then],
-            "else_label": f"{self.w['else']} ({self.w['not']} {cond}):",
+            "else_label": f"{self.w['else']} ({otherwise}):",
             "else_entries": [self.visit(i) for i in node.otherwise] if node.otherwise is not None else None,
         }
 
@@ -121,7 +124,7 @@ class ScriptGenerator(Generator):
             "number": heading_number(node),
             "instructions": [self.t(t) for t in node.instructions],
             "notes": [self.t(t) for t in node.notes],
-            "guard": f"{self.w['asked_if']}: {format_expr(guard)}" if guard is not None else "",
+            "guard": f"{self.w['asked_if']}: {self.describe(guard)}" if guard is not None else "",
         }
 
     def _read_marking(self, node: m.Question | m.Grid) -> tuple[bool, bool]:

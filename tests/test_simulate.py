@@ -276,3 +276,64 @@ def test_simulated_sample_gets_synthetic_addresses() -> None:
     assert set(sim.sample["etternavn"]) <= set(answer_book.SURNAMES)
     kanal = sim.sample["kanal"]  # columns: Post, Telefon, Ingen
     assert kanal.any(axis=1).all() and not (kanal[:, 2] & kanal[:, :2].any(axis=1)).any()
+
+
+# ---------------------------------------------------------------- batches (memory bounded by the batch)
+
+#: `simulate specs/kvp2009.survey -n 5000 --seed 1 [--sample]` before writing in batches
+BEFORE_BATCHES = {"data": "55e1d3be8fa9441640684813f19a653b", "sample": "e0ee35d48ffc33b88edce09d770134c1"}
+
+
+def test_batched_writing_keeps_the_bytes_of_a_single_draw(tmp_path) -> None:
+    import hashlib
+
+    data, sample = tmp_path / "data.csv", tmp_path / "sample.csv"
+    r = run("simulate", str(KVP), "-n", "5000", "--seed", "1", "-o", str(data), "--sample", str(sample))
+    assert r.returncode == 0, r.stderr
+    assert hashlib.md5(data.read_bytes()).hexdigest() == BEFORE_BATCHES["data"]
+    assert hashlib.md5(sample.read_bytes()).hexdigest() == BEFORE_BATCHES["sample"]
+
+
+def test_many_batches_are_valid_numbered_and_deterministic(tmp_path, monkeypatch) -> None:
+    import gc
+    import weakref
+
+    from kvpspec.synth import simulate as sim_module
+
+    monkeypatch.setattr(sim_module, "BATCH_ROWS", 200)
+    compiled = compile_file(KVP)
+    alive: list[weakref.ref] = []
+
+    def watched(seed: int):
+        """The batches, checking that the writer let go of the one before the last."""
+        for sim in sim_module.simulate_batches(compiled, 1001, seed, with_sample=True):
+            gc.collect()
+            assert all(ref() is None for ref in alive[:-1])
+            alive.append(weakref.ref(sim))
+            yield sim
+
+    outs = []
+    for name in ("a", "b"):
+        data, sample = tmp_path / f"{name}.csv", tmp_path / f"{name}-sample.csv"
+        total = sim_module.write_simulation(watched(3), data, sample)
+        assert (total.n, total.n_sample) == (1001, 1001 + 500)
+        outs.append((data.read_bytes(), sample.read_bytes()))
+    assert outs[0] == outs[1]
+    report = validated(KVP, tmp_path / "a.csv")
+    assert report.rows_read == 1001 and report.errors == [] and report.warnings == []
+    with open(tmp_path / "a.csv", newline="", encoding="utf-8") as f:
+        ids = [row[0] for row in csv.reader(f)][1:]
+    assert ids == [f"R{i:06d}" for i in range(1, 1002)] or ids == [str(i) for i in range(1, 1002)]
+    with open(tmp_path / "a-sample.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    complete = {str(d.code) for d in compiled.spec.fieldwork.dispositions if d.aapor == "I"}
+    assert len(rows) == 1501
+    assert not any(r["disposition"] in complete for r in rows[1001:])  # the rest did not complete
+    # the first batch is the file of a single draw of its size
+    first = tmp_path / "first.csv"
+    sim_module.write_simulation(sim_module.simulate_batches(compiled, 200, 3), first)
+    assert outs[0][0].startswith(first.read_bytes())
+    # simulate() joins the batches as the files lay them out
+    joined = sim_module.simulate(compiled, 1001, 3, with_sample=True)
+    assert joined.n == 1001 and joined.n_sample == 1501
+    assert list(joined.sample["disposition"][:1001]) == list(joined.disposition)

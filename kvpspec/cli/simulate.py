@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from kvpspec.cli.common import guard, load_clean
-from kvpspec.synth.simulate import simulate as simulate_data
-from kvpspec.synth.simulate import write_simulation
+from kvpspec.synth.simulate import simulate_batches, write_simulation
 
 
 @click.command()
@@ -28,8 +27,9 @@ def simulate(spec: str, count: int, seed: int, output: str, sample_path: str | N
     Exit 0 on success, 1 when the spec has errors, 2 on usage or I/O errors.
     """
     compiled = load_clean(spec)
-    sim = simulate_data(compiled, count, seed, with_sample=sample_path is not None, soft_checks=not allow_warnings)
-    write_simulation(sim, output, sample_path)
+    # written batch by batch: memory holds one batch, whatever N
+    batches = simulate_batches(compiled, count, seed, with_sample=sample_path is not None, soft_checks=not allow_warnings)
+    sim = write_simulation(batches, output, sample_path)
     what = "branch (each condition both ways, each end)" if sim.per_branch else "route"
     note = f"; the first {sim.witnesses} take every {what}" if sim.witnesses else ""
     if compiled.spec.warnings:

@@ -26,9 +26,13 @@ links the two files: personal data never enter the data file.
 from __future__ import annotations
 
 import csv
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -180,18 +184,47 @@ def _personal(rng: np.random.Generator, a: Answers, n: int) -> np.ndarray:
     return np.array([f"tekst {k}" for k in rng.integers(1, 100, size=n)], dtype=object)
 
 
+#: interviews drawn and written at a time: memory is bounded by the batch, not by ``n``
+#: (even, so that the batches' extra sample rows add up to ``n // 2``)
+BATCH_ROWS = 50_000
+
+
 def simulate(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = False,
              soft_checks: bool = True) -> Simulated:
-    """``n`` synthetic interviews (and, ``with_sample``, the sample they came from).
+    """``n`` synthetic interviews (and, ``with_sample``, the sample they came from), in memory.
 
     ``soft_checks``: rows where a ``warn`` condition holds are redrawn (up to
     ``ROUNDS`` times; see ``_avoid_soft_checks``); otherwise every row is an
-    independent draw.
+    independent draw. The batches of ``simulate_batches`` joined: the sample
+    file's interviews first, then the cases that did not complete.
+    """
+    parts = list(simulate_batches(compiled, n, seed, with_sample, soft_checks))
+    if len(parts) == 1:
+        return parts[0]
+    sim = Simulated(n, {}, parts[0].columns, witnesses=parts[0].witnesses, per_branch=parts[0].per_branch,
+                    sample_columns=parts[0].sample_columns, n_sample=sum(p.n_sample for p in parts))
+    sim.redrawn = sum(p.redrawn for p in parts)
+    sim.warned = sum(p.warned for p in parts)
+    sim.data = {k: np.concatenate([p.data[k] for p in parts]) for k in parts[0].data}
+    sim.disposition = np.concatenate([p.disposition for p in parts])
+    if with_sample:
+        sim.sample = {k: np.concatenate([p.sample[k][: p.n] for p in parts] + [p.sample[k][p.n:] for p in parts])
+                      for k in parts[0].sample}
+    return sim
+
+
+def simulate_batches(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = False,
+                     soft_checks: bool = True) -> Iterator[Simulated]:
+    """``n`` interviews as batches of at most ``BATCH_ROWS`` (the first one also
+    holds every route witness), each a ``Simulated`` with its own sample rows:
+    its interviews' rows first, then ``k // 2`` cases that did not complete.
+
+    Batch ``b`` draws from streams of its own (``[seed, 0]``, ``[seed, 1]`` for
+    the first, ``[seed, 0, b]``, ``[seed, 1, b]`` after), so the data are the same
+    for a seed whatever the memory, and ``n <= BATCH_ROWS`` gives exactly the file
+    of a single draw.
     """
     low = compiled.lowered
-    # separate streams: the data are the same with or without a sample file
-    rng = np.random.default_rng([seed, 0])
-    sample_rng = np.random.default_rng([seed, 1])
     ve = VectorEvaluator(low.variables, low.recodes, low.spec.derives)
     data_steps: list[Step] = [s for s in steps(low) if not s.in_intro]
     columns = low.response_variables()
@@ -212,18 +245,44 @@ def simulate(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = Fals
             rows, values = overrides.setdefault(name, ([], []))
             rows.append(i)
             values.append(value)
-
     sample_vars = [v for v in low.variables.values() if v.role == "sample"]
+    draw_sample = bool(sample_vars) and (
+        with_sample or any(v.name in overrides for v in sample_vars) or _routing_reads_sample(low, data_steps)
+    )
+    first = min(n, max(BATCH_ROWS, len(witnesses)))
+    done, b = 0, 0
+    while True:
+        k = first if b == 0 else min(BATCH_ROWS, n - done)
+        key = [seed] if b == 0 else [seed, b]
+        sim = _batch(low, ve, data_steps, columns, k, done, key, with_sample, soft_checks,
+                     overrides if b == 0 else {}, len(witnesses) if b == 0 else 0, sample_vars, draw_sample)
+        sim.per_branch = per_branch
+        yield sim
+        done += k
+        b += 1
+        if done >= n:
+            return
+
+
+def _batch(low: Lowered, ve: VectorEvaluator, data_steps: list[Step], columns: list[Variable], n: int,
+           offset: int, key: list[int], with_sample: bool, soft_checks: bool,
+           overrides: dict[str, tuple[list[int], list[Any]]], n_witnesses: int, sample_vars: list[Variable],
+           draw_sample: bool) -> Simulated:
+    """One batch of ``n`` interviews, numbered from ``offset + 1``; ``key`` names its random streams."""
+    seed = key[0]
+    # separate streams: the data are the same with or without a sample file
+    rng = np.random.default_rng([seed, 0, *key[1:]])
+    sample_rng = np.random.default_rng([seed, 1, *key[1:]])
     n_sample = n + n // 2
     sample: dict[str, Any] = {}
-    if sample_vars and (with_sample or any(v.name in overrides for v in sample_vars) or _routing_reads_sample(low, data_steps)):
+    if draw_sample:
         sample = _sample_columns(sample_rng, low, ve, n_sample)
         for name, (rows, values) in overrides.items():
             if name in sample:
                 _override(sample[name], rows, values, low.variables.get(name))
 
     data, disposition, asked = _interviews(rng, low, ve, data_steps, n, {k: c[:n] for k, c in sample.items()}, overrides)
-    sim = Simulated(n, {}, columns, witnesses=len(witnesses), per_branch=per_branch)
+    sim = Simulated(n, {}, columns, witnesses=n_witnesses)
     warnings = low.spec.warnings
     if warnings and n:
         shown = {v.name for v in columns}
@@ -231,13 +290,13 @@ def simulate(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = Fals
         if soft_checks and flagged.any():
             sim.redrawn = int(flagged.sum())
             _avoid_soft_checks(
-                rng, seed, low, ve, data_steps, data, disposition, asked, sample, flagged, len(witnesses), shown,
+                rng, key, low, ve, data_steps, data, disposition, asked, sample, flagged, n_witnesses, shown,
             )
         sim.warned = int(flagged.sum())
 
     rid = low.spec.respondent
     if rid is not None:
-        ids = np.arange(1, n + 1)
+        ids = np.arange(offset + 1, offset + n + 1)
         sim.data[rid.name] = ids.astype(float) if rid.kind == "integer" else np.array([f"R{i:06d}" for i in ids], dtype=object)
     sim.data.update(data)
     complete_code = complete_disposition(low)
@@ -336,7 +395,7 @@ def _routing_closure(low: Lowered, data_steps: list[Step]) -> set[str]:
     return seen
 
 
-def _avoid_soft_checks(rng: np.random.Generator, seed: int, low: Lowered, ve: VectorEvaluator,
+def _avoid_soft_checks(rng: np.random.Generator, key: list[int], low: Lowered, ve: VectorEvaluator,
                        data_steps: list[Step], data: dict[str, Any], disposition: np.ndarray,
                        asked: dict[str, np.ndarray], sample: dict[str, Any], flagged: np.ndarray,
                        n_witnesses: int, shown: set[str]) -> None:
@@ -368,7 +427,7 @@ def _avoid_soft_checks(rng: np.random.Generator, seed: int, low: Lowered, ve: Ve
             # enough candidates that one round usually suffices, bounded when few pass
             size = min(int(np.ceil(k / max(p_ok, 0.05) * 1.25)) + 32, 4 * k + 64)
             cand_sample = (
-                _sample_columns(np.random.default_rng([seed, 2, r]), low, ve, size) if sample else {}
+                _sample_columns(np.random.default_rng([key[0], 2, r, *key[1:]]), low, ve, size) if sample else {}
             )
             cdata, cdisp, _ = _interviews(rng, low, ve, data_steps, size, cand_sample, {})
             cflag = _flagged(ve, low.spec.warnings, cdata, shown, size)
@@ -408,21 +467,50 @@ def _routing_reads_sample(low: Lowered, data_steps: list[Step]) -> bool:
 # ---------------------------------------------------------------- CSV
 
 
-def cells(var: Variable | None, col: Any) -> list[str]:
-    """A column as CSV cells: codes and numbers as written, '' for no value."""
+def cells(var: Variable | None, col: Any, whole: bool | None = None) -> list[str]:
+    """A column as CSV cells: codes and numbers as written, '' for no value.
+
+    A numeric column whose values are all whole is written without decimals;
+    ``whole`` imposes that choice (a later batch follows the first one's)."""
     if col.ndim == 2:
         codes = [str(c) for c in var.codes] if var is not None else []
         return [" ".join(c for c, on in zip(codes, row) if on) for row in col.tolist()]
     if col.dtype == object:
         return ["" if x is None else str(x) for x in col.tolist()]
     empty = np.isnan(col)
-    whole = np.all(np.mod(col[~empty], 1) == 0) if (~empty).any() else True
-    if whole:
-        text = np.where(empty, 0, col).astype(np.int64).astype(str).astype(object)
+    if whole is None:
+        whole = is_whole(col)
+    values = np.where(empty, 0, col)
+    if whole and is_whole(col):
+        text = values.astype(np.int64).astype(str).astype(object)
+    elif whole:  # a fraction after whole numbers: fractions as such, whole numbers as before
+        text = np.array([str(int(x)) if x % 1 == 0 else repr(round(float(x), 6)) for x in values], dtype=object)
     else:
-        text = np.array([repr(round(float(x), 6)) for x in np.where(empty, 0, col)], dtype=object)
+        text = np.array([repr(round(float(x), 6)) for x in values], dtype=object)
     text[empty] = ""
     return text.tolist()
+
+
+def is_whole(col: Any) -> bool:
+    """Whether a numeric column holds whole numbers only (no value counts as whole)."""
+    if col.ndim != 1 or col.dtype == object:
+        return False
+    present = col[~np.isnan(col)]
+    return bool(np.all(np.mod(present, 1) == 0)) if present.size else True
+
+
+class _Table:
+    """CSV rows written batch by batch into ``file``; each numeric column keeps the
+    style (``whole``) of the first batch that fixed it, shared by tables of one file."""
+
+    def __init__(self, file: IO[str], columns: list[Variable], whole: dict[str, bool]):
+        self.columns, self.whole, self.file = columns, whole, file
+        self.writer = csv.writer(file, lineterminator="\n")
+
+    def write(self, data: dict[str, Any], rows: slice = slice(None)) -> None:
+        for v in self.columns:
+            self.whole.setdefault(v.name, is_whole(data[v.name]))
+        self.writer.writerows(zip(*[cells(v, data[v.name][rows], self.whole[v.name]) for v in self.columns]))
 
 
 def write_csv(path: str, names: list[str], columns: list[list[str]]) -> None:
@@ -432,12 +520,47 @@ def write_csv(path: str, names: list[str], columns: list[list[str]]) -> None:
         writer.writerows(zip(*columns))
 
 
-def write_simulation(sim: Simulated, output: str | Path, sample_path: str | Path | None = None) -> None:
-    """Write the simulated data (and the sample, when asked) as CSV; ``InputError`` when a file cannot be written."""
+def write_simulation(sims: Simulated | Iterable[Simulated], output: str | Path,
+                     sample_path: str | Path | None = None) -> Simulated:
+    """Write the simulated data (and the sample, when asked) as CSV, batch by batch
+    (``simulate_batches``), so memory holds one batch; gives what was written, without
+    its columns (``data`` and ``sample`` empty). ``InputError`` when a file cannot be written.
+
+    The sample file holds every interview's row first, then the cases that did not
+    complete: those wait in a temporary file until the last batch is written.
+    """
+    batches = [sims] if isinstance(sims, Simulated) else sims
+    total: Simulated | None = None
     try:
-        write_csv(str(output), [v.name for v in sim.columns], [cells(v, sim.data[v.name]) for v in sim.columns])
-        if sample_path is not None:
-            cols = sim.sample_columns
-            write_csv(str(sample_path), [v.name for v in cols], [cells(v, sim.sample[v.name]) for v in cols])
+        with ExitStack() as files:
+            rest = files.enter_context(tempfile.TemporaryFile("w+", newline="", encoding="utf-8"))
+            out = files.enter_context(open(output, "w", newline="", encoding="utf-8"))
+            out_sample = (
+                files.enter_context(open(sample_path, "w", newline="", encoding="utf-8")) if sample_path else None
+            )
+            tables: list[_Table] = []
+            for sim in batches:
+                if total is None:
+                    total = Simulated(0, {}, sim.columns, witnesses=sim.witnesses, per_branch=sim.per_branch,
+                                      sample_columns=sim.sample_columns)
+                    whole: dict[str, bool] = {}
+                    tables = [_Table(out, sim.columns, {})]
+                    if out_sample is not None:
+                        tables += [_Table(out_sample, sim.sample_columns, whole), _Table(rest, sim.sample_columns, whole)]
+                    for t in tables[:2]:
+                        t.writer.writerow([v.name for v in t.columns])
+                tables[0].write(sim.data)
+                if len(tables) == 3:
+                    tables[1].write(sim.sample, slice(0, sim.n))
+                    tables[2].write(sim.sample, slice(sim.n, None))
+                total.n += sim.n
+                total.n_sample += sim.n_sample
+                total.redrawn += sim.redrawn
+                total.warned += sim.warned
+            if out_sample is not None:
+                rest.seek(0)
+                shutil.copyfileobj(rest, out_sample)
     except OSError as exc:
         raise InputError(f"cannot write {exc.filename}: {exc.strerror or exc}") from exc
+    assert total is not None, "simulate_batches gives at least one batch"
+    return total

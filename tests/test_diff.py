@@ -203,3 +203,29 @@ def test_a_changed_guard_is_reported(data: st.DataObject) -> None:
     assert [(c.kind, c.target) for c in changes] == [("routing-changed", target.name)]
     assert changes[0].breaking
     assert changes[0].message == f"{target.name} is no longer asked when {source.name} = {code}"
+
+
+# ---------------------------------------------------------------- hand-written pairs
+
+KVP_TEXT = KVP.read_text(encoding="utf-8")
+
+
+def _edited(*edits: tuple[str, str]) -> Compiled:
+    """The KVP spec with each ``(old, new)`` text replaced once; it must compile."""
+    text = KVP_TEXT
+    for old, new in edits:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    compiled = compile_text(text, "edited")
+    assert compiled.ok, [d.message for d in compiled.errors]
+    return compiled
+
+
+def test_a_moved_recode_bound_of_a_number_with_labelled_missing_codes() -> None:
+    """q3 is a number whose 99 is a labelled missing code: its rules are still compared value by value."""
+    new = _edited(("  1..3   -> 2 \"1-3 år\"\n  4..7", "  1..4   -> 2 \"1-3 år\"\n  5..7"))
+    changes = diff(BASE, new).changes
+    assert [(c.kind, c.target, c.breaking) for c in changes] == [("recode-changed", "erfaring", True)]
+    assert changes[0].message == "recode erfaring now maps 4 -> 2 (was 3)"
+    shifted = _edited(("  ..24   -> 1", "  ..29   -> 1"), ("  25..35 -> 2", "  30..35 -> 2"))
+    assert [c.message for c in diff(BASE, shifted).changes] == ["recode aldersgruppe now maps 25..29 -> 1 (was 2)"]

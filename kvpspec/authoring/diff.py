@@ -453,25 +453,44 @@ def _routing(name: str, a: Lowered, b: Lowered, old: m.Expr | None, new: m.Expr 
 # ---------------------------------------------------------------- recodes
 
 
-def _source_values(low: Lowered, r: m.Recode) -> list[Any]:
-    """The values a recode's source can take (codes, or every number of its range and the rules' bounds)."""
+def _source_values(a: Lowered, p: m.Recode, b: Lowered, r: m.Recode) -> list[Any]:
+    """The values the two recodes' source can take where they may map differently.
+
+    Coded sources: every code of either version. Numeric sources (an integer with
+    labelled missing codes is still numeric): the missing codes, each rule bound and
+    its neighbours (midpoints for decimals), and every whole number of a small range.
+    """
     if r.source_is_scale:
-        scale = low.scales.get(r.source)
-        return [o.code for o in scale.options] if scale is not None else []
-    var = low.variables.get(r.source)
-    if var is None:
+        codes: set[Any] = set()
+        for low, rec in ((a, p), (b, r)):
+            scale = low.scales.get(rec.source)
+            if scale is not None:
+                codes.update(o.code for o in scale.options)
+        return sorted(codes)
+    variables = [v for v in (a.variables.get(p.source), b.variables.get(r.source)) if v is not None]
+    if not variables:
         return []
-    if var.values:
-        return list(var.codes)
-    points: set[Any] = set(var.missing_codes)
-    for rule in r.rules:
-        for v in rule.values:
-            for x in (v.low, v.high):
-                if x is not None:
-                    points.update((x - 1, x, x + 1) if isinstance(x, int) else (x,))
-    if var.min is not None and var.max is not None and var.max - var.min <= 1000:
-        points.update(range(int(var.min), int(var.max) + 1))
-    return sorted(points)
+    if all(v.value_kind == "code" and v.values for v in variables):
+        return sorted({c for v in variables for c in v.codes})
+    missing: set[Any] = {c for v in variables for c in v.missing_codes}
+    bounds = sorted({x for rec in (p, r) for rule in rec.rules for v in rule.values
+                     for x in (v.low, v.high) if x is not None and not isinstance(x, bool)})
+    whole = all(v.type == "integer" for v in variables) and all(isinstance(x, int) for x in bounds)
+    points: set[Any] = set(bounds)
+    if whole:
+        points.update(x + d for x in bounds for d in (-1, 1))
+    elif bounds:
+        points.update((x + y) / 2 for x, y in itertools.pairwise(bounds))
+        points.update((bounds[0] - 1, bounds[-1] + 1))
+    lows = [v.min for v in variables]
+    highs = [v.max for v in variables]
+    lo = None if any(x is None for x in lows) else min(x for x in lows if x is not None)
+    hi = None if any(x is None for x in highs) else max(x for x in highs if x is not None)
+    points.update(x for x in (lo, hi) if x is not None)
+    if whole and lo is not None and hi is not None and hi - lo <= 1000:
+        points.update(range(int(lo), int(hi) + 1))
+    inside = {x for x in points if (lo is None or x >= lo) and (hi is None or x <= hi)}
+    return sorted(inside | missing)
 
 
 def _recodes(a: Lowered, b: Lowered) -> Iterator[Change]:
@@ -494,13 +513,14 @@ def _recodes(a: Lowered, b: Lowered) -> Iterator[Change]:
         missing_b = _missing_of(b, r)
         ta, tb = recode_table(p, missing_a), recode_table(r, missing_b)
         moved = []
-        for v in sorted(set(_source_values(a, p)) | set(_source_values(b, r))):
+        for v in _source_values(a, p, b, r):
             x, y = ta.lookup(v), tb.lookup(v)
             if x != y:
                 moved.append((v, x, y))
         if moved:
-            shown = ", ".join(f"{number_text(v)} -> {_code(y)} (was {_code(x)})" for v, x, y in moved[:6])
-            more = f" and {len(moved) - 6} more" if len(moved) > 6 else ""
+            runs = _runs(moved)
+            shown = ", ".join(f"{span} -> {_code(y)} (was {_code(x)})" for span, x, y in runs[:6])
+            more = f" and {len(runs) - 6} more" if len(runs) > 6 else ""
             yield Change("recode-changed", name, True, f"recode {name} now maps {shown}{more}",
                          {number_text(v): x for v, x, _ in moved}, {number_text(v): y for v, _, y in moved})
         la = dict(recode_variable(p, name, p.source, p).values)
@@ -516,6 +536,18 @@ def _recodes(a: Lowered, b: Lowered) -> Iterator[Change]:
         if ma != mb:
             yield Change("recode-changed", name, True, f"recode {name}: its missing codes changed",
                          {str(c): k for c, k in ma.items()}, {str(c): k for c, k in mb.items()})
+
+
+def _runs(moved: list[tuple[Any, int | None, int | None]]) -> list[tuple[str, int | None, int | None]]:
+    """Consecutive whole values that moved alike, as one span: ``31..35 -> 1 (was 2)``."""
+    out: list[tuple[Any, Any, int | None, int | None]] = []
+    for v, x, y in moved:
+        if out and isinstance(v, int) and isinstance(out[-1][1], int) and out[-1][1] + 1 == v \
+                and out[-1][2:] == (x, y):
+            out[-1] = (out[-1][0], v, x, y)
+        else:
+            out.append((v, v, x, y))
+    return [(number_text(a) if a == b else f"{number_text(a)}..{number_text(b)}", x, y) for a, b, x, y in out]
 
 
 def _missing_of(low: Lowered, r: m.Recode) -> frozenset[int | float]:

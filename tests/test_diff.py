@@ -229,3 +229,16 @@ def test_a_moved_recode_bound_of_a_number_with_labelled_missing_codes() -> None:
     assert changes[0].message == "recode erfaring now maps 4 -> 2 (was 3)"
     shifted = _edited(("  ..24   -> 1", "  ..29   -> 1"), ("  25..35 -> 2", "  30..35 -> 2"))
     assert [c.message for c in diff(BASE, shifted).changes] == ["recode aldersgruppe now maps 25..29 -> 1 (was 2)"]
+
+
+def test_markdown_keeps_user_text_literal() -> None:
+    """A `|` stays in its cell, HTML is shown and not run, and backticks or stars make no markup."""
+    hostile = 'Bor du | alene? <script>alert(1)</script> `x` *y* [l](http://e)'
+    new = _edited(('"Først litt om husstanden du bor i. Bor du…."', json.dumps(hostile)))
+    text = render_markdown(diff(BASE, new))
+    row = next(line for line in text.splitlines() if "wording-changed" in line)
+    unescaped = [i for i, ch in enumerate(row) if ch == "|" and row[i - 1 : i] != "\\"]
+    assert len(unescaped) == 5, row
+    assert "<script>" not in text and "&lt;script&gt;" in text
+    assert "\\`x\\`" in row and "\\*y\\*" in row and "\\[l\\]" in row
+    assert "| `q1` |" in row  # a name stays a code span, unescaped

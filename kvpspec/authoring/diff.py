@@ -688,16 +688,31 @@ def _summary(d: Diff) -> str:
     return f"{n} change{'s' if n != 1 else ''}, {k} breaking"
 
 
-def render_markdown(d: Diff) -> str:
-    def cell(s: str) -> str:
-        return s.replace("|", "\\|").replace("\n", " ")
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD_SPECIAL = set("\\`*_[]|~")
 
+
+def _md(text: str) -> str:
+    """User text as literal Markdown: no HTML, no emphasis, links or code, one table cell."""
+    out = []
+    for ch in " ".join(text.splitlines()):
+        out.append(_MD_ENTITIES.get(ch) or ("\\" + ch if ch in _MD_SPECIAL else ch))
+    return "".join(out)
+
+
+def _md_code(name: str) -> str:
+    """A name as a code span (escapes do not work inside one), or as escaped text when it cannot be."""
+    return f"`{name}`" if re.fullmatch(r"[\w.=-]+", name) else _md(name)
+
+
+def render_markdown(d: Diff) -> str:
+    cell = _md
     lines = [f"## {cell(_title(d.old))} \u2192 {cell(_title(d.new))}", ""]
     if d.changes:
         lines += ["| | Kind | Target | Change |", "|---|---|---|---|"]
         for c in d.changes:
             mark = "**breaking**" if c.breaking else ""
-            lines.append(f"| {mark} | {c.kind} | `{cell(c.target)}` | {cell(c.message)} |")
+            lines.append(f"| {mark} | {c.kind} | {_md_code(c.target)} | {cell(c.message)} |")
         lines.append("")
     lines.append(_summary(d).capitalize() + ".")
     return "\n".join(lines) + "\n"

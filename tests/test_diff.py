@@ -242,3 +242,57 @@ def test_markdown_keeps_user_text_literal() -> None:
     assert "<script>" not in text and "&lt;script&gt;" in text
     assert "\\`x\\`" in row and "\\*y\\*" in row and "\\[l\\]" in row
     assert "| `q1` |" in row  # a name stays a code span, unescaped
+
+
+WAVE = '''survey w "Wave"
+
+interview {
+  question q1 single "Bor du alene?" {
+    1 "Ja"
+    2 "Nei"
+    8 "Vet ikke" missing dont_know
+  }
+  question q2 integer "Alder?" {
+    range 18..67
+    99 "Ubesvart" missing refused
+  }
+  question q3 single "Tilfreds?" {
+    ask if q1 != 2
+    1 "Ja"
+    2 "Nei"
+  }
+}
+
+recode agegroup "Age groups" from q2 {
+  ..30 -> 1 "Young"
+  31.. -> 2 "Old"
+  99 -> 9 "Refused" missing refused
+}
+'''
+
+
+def _wave(text: str = WAVE) -> Compiled:
+    compiled = compile_text(text, "wave")
+    assert compiled.ok, [d.message for d in compiled.errors]
+    return compiled
+
+
+def test_a_renamed_question_is_one_change_and_routing_follows_it() -> None:
+    """q1 renamed hh1 (read by q3's condition), q2 renamed age (a recode's source): two renames, nothing else."""
+    new = _wave(WAVE.replace("q1", "hh1").replace("q2", "age"))
+    changes = diff(_wave(), new).changes
+    assert [(c.kind, c.old, c.new, c.breaking) for c in changes] == [
+        ("question-renamed", "q1", "hh1", True),
+        ("question-renamed", "q2", "age", True),
+    ]
+    # the condition still changes by meaning through a rename
+    narrower = _wave(WAVE.replace("q1", "hh1").replace("ask if hh1 != 2", "ask if hh1 == 1"))
+    assert [(c.kind, c.message) for c in diff(_wave(), narrower).changes][1:] == [
+        ("routing-changed", "q3 is no longer asked when hh1 = 8"),
+    ]
+
+
+def test_a_question_with_other_text_is_not_a_rename() -> None:
+    new = _wave(WAVE.replace('q2 integer "Alder?"', 'age integer "Hvor gammel?"').replace("from q2", "from age"))
+    kinds = [c.kind for c in diff(_wave(), new).changes]
+    assert kinds[:2] == ["question-removed", "question-added"]

@@ -38,6 +38,7 @@ KINDS: dict[str, str] = {
     "question-added": "a question (or grid item) is new",
     "question-removed": "a question (or grid item) is gone: its variable is no longer collected",
     "question-moved": "a question stands elsewhere in the order of the interview",
+    "question-renamed": "a question has a new name but the same kind, text, codes and range",
     "question-kind-changed": "a question changed its kind (single, multiple, integer, grid, ...)",
     "wording-changed": "the text of a question, grid or grid item changed, in one language",
     "option-added": "a question has a new code: the answers of the old codes are split",
@@ -125,8 +126,9 @@ def diff(old: Compiled, new: Compiled, limit: int = MAX_ASSIGNMENTS) -> Diff:
     """Every change from ``old`` to ``new``, in the order of the new spec's constructs."""
     a, b = old.lowered, new.lowered
     changes: list[Change] = []
-    changes.extend(_questions(a, b, limit))
-    changes.extend(_recodes(a, b))
+    renamed = _renames(a, b, _slot_map(a), _slot_map(b))
+    changes.extend(_questions(a, b, limit, renamed))
+    changes.extend(_recodes(a, b, renamed))
     changes.extend(_derives(a.spec, b.spec))
     changes.extend(_checks(a.spec, b.spec))
     changes.extend(_analyses(a.spec, b.spec))
@@ -208,20 +210,23 @@ def _kind(s: Slot) -> str:
     return "grid" if isinstance(s.item, m.Grid) else question_kind(s.item)
 
 
-def _questions(a: Lowered, b: Lowered, limit: int) -> Iterator[Change]:
+def _questions(a: Lowered, b: Lowered, limit: int, renamed: dict[str, str]) -> Iterator[Change]:
     old, new = _slot_map(a), _slot_map(b)
     main_a, main_b = _languages(a.spec), _languages(b.spec)
     for name, s in old.items():
-        if name not in new:
+        if name not in new and name not in renamed:
             yield Change("question-removed", name, True, f"question {name} removed", _label(s.item), None)
     for name, s in new.items():
-        if name not in old:
+        if name not in old and name not in renamed.values():
             yield Change("question-added", name, False, f"question {name} added", None, _label(s.item))
+    for was, now in renamed.items():
+        yield Change("question-renamed", now, True,
+                     f"question {was} renamed {now} (same kind, text and codes): its data are now under {now}",
+                     was, now)
     yield from _moves(list(old), list(new))
-    for name, t in new.items():
-        if name not in old:
-            continue
-        s = old[name]
+    pairs = [(name, name) for name in new if name in old] + list(renamed.items())
+    for was, name in pairs:
+        s, t = old[was], new[name]
         if _kind(s) != _kind(t):
             yield Change(
                 "question-kind-changed", name, True,
@@ -234,7 +239,33 @@ def _questions(a: Lowered, b: Lowered, limit: int) -> Iterator[Change]:
             yield from _options(name, a.question_options(s.item), b.question_options(t.item), main_a, main_b)
         if isinstance(s.item, m.Question) and isinstance(t.item, m.Question):
             yield from _range(name, s.item.range, t.item.range)
-        yield from _routing(name, a, b, s.guard, t.guard, limit)
+        yield from _routing(name, a, b, s.guard, t.guard, limit, renamed)
+
+
+def _identity(low: Lowered, s: Slot) -> Any:
+    """What must agree for a question that changed its name to be the same question."""
+    item = s.item
+    options = tuple((o.code, o.label.text, o.missing) for o in low.question_options(item))
+    rng = json.dumps(_dump(item.range), sort_keys=True) if isinstance(item, m.Question) else None
+    return (_kind(s), _label(item), options, rng)
+
+
+def _renames(a: Lowered, b: Lowered, old: dict[str, Slot], new: dict[str, Slot]) -> dict[str, str]:
+    """Old name -> new name of each question gone from ``old`` whose twin (same kind, text,
+    codes and range; one on each side) is new in ``new``: renamed, not removed and added."""
+    gone: dict[Any, list[str]] = {}
+    for name, s in old.items():
+        if name not in new and isinstance(s.item, m.Question):
+            gone.setdefault(_identity(a, s), []).append(name)
+    came: dict[Any, list[str]] = {}
+    for name, t in new.items():
+        if name not in old and isinstance(t.item, m.Question):
+            came.setdefault(_identity(b, t), []).append(name)
+    return {
+        names[0]: came[key][0]
+        for key, names in gone.items()
+        if len(names) == 1 and len(came.get(key, ())) == 1 and key[1] is not None
+    }
 
 
 def _label(item: m.Question | m.Grid) -> str | None:
@@ -351,29 +382,44 @@ class GuardComparison:
 
 
 def compare_guards(a: Lowered, b: Lowered, old: m.Expr | None, new: m.Expr | None,
-                   limit: int = MAX_ASSIGNMENTS) -> GuardComparison:
-    """Compare two guards by meaning over the finite domains of the variables they read."""
-    exprs = [e for e in (old, new) if e is not None]
-    names = tuple(sorted({n for e in exprs for n in expr_refs(e)}))
-    if _show_guard(old) == _show_guard(new) and all(
+                   limit: int = MAX_ASSIGNMENTS, renamed: dict[str, str] | None = None) -> GuardComparison:
+    """Compare two guards by meaning over the finite domains of the variables they read.
+
+    ``renamed``: old name -> new name of renamed questions; ``old`` reads them by
+    their old names, and each is one variable (its new name) in the comparison.
+    """
+    now = renamed or {}
+    was = {y: x for x, y in now.items()}
+    old_refs = {now.get(n, n) for n in expr_refs(old)} if old is not None else set()
+    new_refs = set(expr_refs(new)) if new is not None else set()
+    names = tuple(sorted(old_refs | new_refs))
+    if not (old_refs & set(now)) and _show_guard(old) == _show_guard(new) and all(
         _signature(a.variables.get(n)) == _signature(b.variables.get(n)) for n in names
     ):
         return GuardComparison("same", names)
-    literals, complex_ = collect_literals(exprs)
+    literals: dict[str, set[Any]] = {}
+    complex_: set[str] = set()
+    for expr, rename in ((old, now), (new, {})):
+        if expr is None:
+            continue
+        lits, cx = collect_literals([expr])
+        for n, values in lits.items():
+            literals.setdefault(rename.get(n, n), set()).update(values)
+        complex_.update(rename.get(n, n) for n in cx)
     asked_a, asked_b = _asked(a), _asked(b)
     domains: list[list[Any]] = []
     size = 1
     for n in names:
         values: list[Any] = []
-        for low, asked in ((a, asked_a), (b, asked_b)):
-            var = low.variables.get(n)
+        for low, asked, own in ((a, asked_a, was.get(n, n)), (b, asked_b, n)):
+            var = low.variables.get(own)
             if var is None:
                 continue
             dom = value_domain(low, var, literals.get(n, ()), n in complex_)
             if not dom.exact:
                 return GuardComparison("undecided", names, reason=f"the values of {n} are too many to try")
             values.extend(v for v in dom.values if v not in values)
-            unasked = asked.get(n, True) or var.role not in ("question", "item", "screener")
+            unasked = asked.get(own, True) or var.role not in ("question", "item", "screener")
             if unasked and None not in values:
                 values.append(None)
         if not values:
@@ -388,7 +434,8 @@ def compare_guards(a: Lowered, b: Lowered, old: m.Expr | None, new: m.Expr | Non
     try:
         for combo in itertools.product(*domains):
             record = {n: v for n, v in zip(names, combo) if v is not None}
-            x, y = ev_a.truth(old, record), ev_b.truth(new, record)
+            x = ev_a.truth(old, {was.get(n, n): v for n, v in record.items()})
+            y = ev_b.truth(new, record)
             if x and not y:
                 out.only_old.append(combo)
             elif y and not x:
@@ -432,8 +479,8 @@ def describe(names: tuple[str, ...], combos: list[tuple[Any, ...]], most: int = 
 
 
 def _routing(name: str, a: Lowered, b: Lowered, old: m.Expr | None, new: m.Expr | None,
-             limit: int) -> Iterator[Change]:
-    result = compare_guards(a, b, old, new, limit)
+             limit: int, renamed: dict[str, str]) -> Iterator[Change]:
+    result = compare_guards(a, b, old, new, limit, renamed)
     was, now = _show_guard(old), _show_guard(new)
     if result.verdict == "undecided":
         yield Change("routing-undecided", name, True,
@@ -493,7 +540,8 @@ def _source_values(a: Lowered, p: m.Recode, b: Lowered, r: m.Recode) -> list[Any
     return sorted(inside | missing)
 
 
-def _recodes(a: Lowered, b: Lowered) -> Iterator[Change]:
+def _recodes(a: Lowered, b: Lowered, renamed: dict[str, str]) -> Iterator[Change]:
+    """Recodes matched by name; a recode of a renamed question reads the same source."""
     old, new = a.recodes, b.recodes
     for name in old:
         if name not in new:
@@ -503,7 +551,7 @@ def _recodes(a: Lowered, b: Lowered) -> Iterator[Change]:
         if p is None:
             yield Change("recode-added", name, False, f"recode {name} added", None, r.source)
             continue
-        if (p.source, p.source_is_scale) != (r.source, r.source_is_scale):
+        if (renamed.get(p.source, p.source), p.source_is_scale) != (r.source, r.source_is_scale):
             kind = "scale " if r.source_is_scale else ""
             was = ("scale " if p.source_is_scale else "") + p.source
             yield Change("recode-changed", name, True,

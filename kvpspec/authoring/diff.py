@@ -403,8 +403,8 @@ def compare_guards(a: Lowered, b: Lowered, old: m.Expr | None, new: m.Expr | Non
         if expr is None:
             continue
         lits, cx = collect_literals([expr])
-        for n, values in lits.items():
-            literals.setdefault(rename.get(n, n), set()).update(values)
+        for n, found in lits.items():
+            literals.setdefault(rename.get(n, n), set()).update(found)
         complex_.update(rename.get(n, n) for n in cx)
     asked_a, asked_b = _asked(a), _asked(b)
     domains: list[list[Any]] = []

@@ -144,6 +144,7 @@ def parse_numbers(raw: pa.Array, decimal: bool) -> Numbers:
     pattern = DECIMAL if decimal else INTEGER
     ok = _bool(pc.fill_null(pc.match_substring_regex(text, f"^{pattern}$"), False))
     good = present & ok
+    text = pc.replace_substring_regex(text, r"^\+", "")  # pyarrow reads no plus sign
     if good.all():
         numbers = pc.cast(text, pa.float64() if decimal else pa.int64())
     else:
@@ -154,6 +155,7 @@ def parse_numbers(raw: pa.Array, decimal: bool) -> Numbers:
         infinite = good & ~np.isfinite(values)
         if infinite.any():
             good &= ~infinite
+            values = values.copy()
             values[infinite] = np.nan
     bad = present & ~good
     if n and not good.all():

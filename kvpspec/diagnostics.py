@@ -68,6 +68,7 @@ CODES: dict[str, str] = {
     # warnings
     "unused-scale": "a scale that no question uses",
     "always-true": "a routing condition that holds in every interview",
+    "too-long": "an interview longer than the minutes the study promises",
 }
 
 

@@ -32,9 +32,43 @@ from generators.common import (
 )
 from kvpspec import model as m
 from kvpspec.semantics.describe import Describer
+from kvpspec.semantics.length import SECONDS_PER_ANSWER, WORDS_PER_MINUTE, Length, estimate
 from kvpspec.semantics.routing import slots
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+#: The header's line on the interview's length (``kvpspec.semantics.length``);
+#: other languages use their base language's, else ``nb``, as ``words`` does.
+LENGTH_WORDS: dict[str, dict[str, str]] = {
+    "nb": {
+        "line": "Beregnet lengde: korteste {shortest} min, typisk {typical} min, lengste {longest} min "
+                "({wpm} ord i minuttet lest høyt, {answer} sekunder per svar)",
+        "at_least": "minst ",
+        "decimal": ",",
+    },
+    "en": {
+        "line": "Estimated length: shortest {shortest} min, typical {typical} min, longest {longest} min "
+                "({wpm} words a minute read aloud, {answer} seconds an answer)",
+        "at_least": "at least ",
+        "decimal": ".",
+    },
+}
+
+
+def length_line(length: Length, lang: str) -> str:
+    """The estimate as the header shows it, in minutes to one decimal."""
+    w = LENGTH_WORDS.get(lang) or LENGTH_WORDS.get(lang.split("-")[0]) or LENGTH_WORDS["nb"]
+
+    def minutes(seconds: float) -> str:
+        return f"{seconds / 60:.1f}".replace(".", w["decimal"])
+
+    return w["line"].format(
+        shortest=minutes(length.shortest),
+        typical=minutes(length.typical),
+        longest=("" if length.exact else w["at_least"]) + minutes(length.longest),
+        wpm=WORDS_PER_MINUTE,
+        answer=f"{SECONDS_PER_ANSWER:g}",
+    )
 
 
 class ScriptGenerator(Generator):
@@ -79,6 +113,7 @@ class ScriptGenerator(Generator):
             "period": format_period(study.period, lang).upper() if study and study.period else "",
             "created": self.ctx.fixed_date().strftime("%Y-%m-%dT%H:%M:%SZ"),
             "version": self.ctx.compiled.version,
+            "length": length_line(estimate(low), lang) if spec.interview else "",
             "entries": [self.visit(item) for item in items],
         }
 
@@ -225,6 +260,8 @@ class ScriptGenerator(Generator):
         if view["period"]:
             lines += [md_escape(view["period"]), ""]
         lines += [f"*{md_escape(w['script'])}, {w['version']} {view['version']}*", ""]
+        if view["length"]:
+            lines += [f"*{md_escape(view['length'])}*", ""]
         self._md_entries(view["entries"], lines, w, 2)
         text = "\n".join(lines)
         while "\n\n\n" in text:

@@ -7,6 +7,7 @@ variables and the routing facts, one module per topic:
     names      every declared name once
     questions  scales and questions
     routing    conditions, gotos, ends; the static routing analysis
+    length     the interview's length against the minutes promised
     recodes    recodes and derived variables
     analyses   fieldwork, expectations and soft checks, analyses
     texts      fills and documents
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kvpspec.diagnostics import Diagnostic
-from kvpspec.semantics.checks import analyses, names, questions, recodes, routing, texts
+from kvpspec.semantics.checks import analyses, length, names, questions, recodes, routing, texts
 from kvpspec.semantics.checks.context import Context
 from kvpspec.semantics.lower import Lowered
 
@@ -46,4 +47,5 @@ def check(low: Lowered, file: str, prior: Iterable[Diagnostic] = ()) -> list[Dia
     clean = not any(d.severity == "error" for d in prior)
     if clean and not any(d.severity == "error" for d in ctx.diags):
         routing.check_routing_facts(ctx)
+        length.check_length(ctx)
     return sorted(ctx.diags, key=lambda d: d.sort_key)

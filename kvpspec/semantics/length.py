@@ -1,0 +1,280 @@
+"""How long an interview takes: shortest, typical and longest, from the words read.
+
+The model (written down in ``docs/language.md``, "Interview length"):
+
+* the interviewer reads aloud at ``WORDS_PER_MINUTE`` (150) words a minute: a
+  question's text, the options it reads out (``read``), a grid's text, its read
+  options once and each item, and every ``say``; instructions, notes, headings,
+  recorded questions and options not read out are not read; a fill counts as
+  one word;
+* every answer (a question, a grid item, a specify text) takes
+  ``SECONDS_PER_ANSWER`` (5) seconds more;
+* a ``say`` is read when the next question is asked; a ``say`` after the last
+  question when the interview runs to its end.
+
+Routes follow ``kvpspec.semantics.routing``: the steps in interview order, each
+asked when its guard holds, an ``end`` stopping the interview. One forward pass
+follows every route at once, merging partial interviews that agree on every
+variable later guards read (as ``routing.enumerate_routes`` does), each keeping
+the shortest and longest time so far and its share of the interviews. At a step
+routing reads, every kind of answer (each code, each range between the literals
+conditions test) is taken as equally likely; *typical* is the mean over the
+interviews that run to their end under that assumption. *Shortest* and
+*typical* are over interviews that run to their end; *longest* over every route.
+
+When the partial interviews outnumber ``max_states`` (256) the pass keeps the
+longest ones, and once it has examined ``budget`` (5,000) partial interviews it
+follows only the longest, so that the estimate costs little on any spec; then
+the figures are no longer exact: ``exact`` is false and ``longest`` is a lower
+bound (the longest route found), which is what a warning may rely on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kvpspec import model as m
+from kvpspec.semantics.expr import Evaluator
+from kvpspec.semantics.lower import Lowered, MemoKey, expr_refs
+from kvpspec.semantics.routing import Step, domain_of, ended_by, slots, steps
+
+WORDS_PER_MINUTE = 150
+SECONDS_PER_ANSWER = 5.0
+MAX_STATES = 256
+#: partial interviews examined before the pass follows only the longest one
+BUDGET = 5_000
+
+
+@dataclass(frozen=True)
+class Length:
+    """The estimate, in seconds."""
+
+    shortest: float
+    typical: float
+    longest: float
+    #: every route was followed (else ``longest`` is a lower bound)
+    exact: bool
+
+    def minutes(self) -> tuple[float, float, float]:
+        return self.shortest / 60, self.typical / 60, self.longest / 60
+
+
+def word_count(text: str) -> int:
+    """Words an interviewer reads in a text; a fill (``{navn}``) is one word, a lone
+punctuation mark (``–``, ``?``) none."""
+    return sum(
+        sum(1 for w in v.split() if any(c.isalnum() for c in w)) if k == "text" else 1
+        for k, v in m.split_fills(text)
+    )
+
+
+def _read_seconds(words: int) -> float:
+    return words * 60.0 / WORDS_PER_MINUTE
+
+
+def step_seconds(low: Lowered) -> dict[str, float]:
+    """Seconds each step takes when asked: its reading, the says before it, its answer."""
+    out: dict[str, float] = {}
+    spec = low.spec
+    says = _says_before(spec.interview.items if spec.interview else ())
+    for slot in slots(low):
+        item = slot.item
+        words = says.get(id(item), 0)
+        read = low.read_codes(item)
+        options = [o for o in low.question_options(item) if o.code in read]
+        if isinstance(item, m.Grid):
+            if item.label is not None:
+                words += word_count(item.label.text)
+            words += sum(word_count(o.label.text) for o in options)
+            for k, gi in enumerate(item.items):
+                extra = words if k == 0 else 0
+                out[item.name + gi.name] = _read_seconds(extra + word_count(gi.label.text)) + SECONDS_PER_ANSWER
+            continue
+        if not item.recorded:
+            words += word_count(item.label.text) + sum(word_count(o.label.text) for o in options)
+        out[item.name] = _read_seconds(words) + SECONDS_PER_ANSWER
+        for o in item.options:
+            if o.specify:
+                out[o.specify.name] = SECONDS_PER_ANSWER
+    return out
+
+
+def _says_before(items: tuple[m.Item, ...]) -> dict[int, int]:
+    """Words of the says read before each question or grid (by ``id``); key 0: after the last."""
+    out: dict[int, int] = {}
+    pending = 0
+
+    def visit(items: tuple[m.Item, ...] | None) -> None:
+        nonlocal pending
+        for item in items or ():
+            if isinstance(item, m.Say):
+                pending += word_count(item.text.text)
+            elif isinstance(item, (m.Question, m.Grid)):
+                out[id(item)] = pending
+                pending = 0
+            elif isinstance(item, (m.Section, m.Intro, m.Closing)):
+                visit(item.items)
+            elif isinstance(item, m.IfBlock):
+                visit(item.then)
+                visit(item.otherwise)
+
+    visit(items)
+    out[0] = pending
+    return out
+
+
+def estimate(low: Lowered, max_states: int = MAX_STATES, budget: int = BUDGET) -> Length:
+    """The shortest, typical and longest interview (computed once per spec)."""
+    default = (max_states, budget) == (MAX_STATES, BUDGET)
+    if default:
+        cached = low.memo.find(_LENGTH)
+        if cached is not None:
+            return cached
+    result = _estimate(low, max_states, budget)
+    if default:
+        low.memo.store(_LENGTH, result)
+    return result
+
+
+_LENGTH: MemoKey[Length] = MemoKey("length")
+
+
+@dataclass
+class _State:
+    rec: dict[str, Any]  # the answers later guards read (shared until it changes)
+    key: frozenset
+    low: float
+    high: float
+    weight: float
+    mean: float  # the mean time of the interviews it merges, by weight
+
+
+def _estimate(low: Lowered, max_states: int, budget: int) -> Length:
+    all_steps = steps(low)
+    seconds = step_seconds(low)
+    spec = low.spec
+    after = _read_seconds(_says_before(spec.interview.items if spec.interview else ())[0])
+    ev = Evaluator(low.variables)
+    refs = [set(expr_refs(s.guard)) if s.guard is not None else set() for s in all_steps]
+    read: set[str] = set().union(*refs) if refs else set()
+    last: dict[str, int] = {}  # the last step whose guard reads a variable
+    for i, names in enumerate(refs):
+        for n in names:
+            last[n] = i
+    dropped: list[set[str]] = [set() for _ in all_steps]
+    for n, i in last.items():
+        dropped[i].add(n)
+    exact = True
+    work = 0
+    domains: dict[str, tuple[Any, ...]] = {}
+    longest_ended = 0.0
+    states: list[_State] = [_State({}, frozenset(), 0.0, 0.0, 1.0, 0.0)]
+    # sample fields are given, not asked: each value they can hold, equally likely
+    for name in sorted(n for n in read if low.variables.get(n) is not None and low.variables[n].role == "sample"):
+        values = domain_of(low, name).values + (None,)
+        states = [
+            _State(rec, frozenset(rec.items()), 0.0, 0.0, s.weight / len(values), 0.0)
+            for s in states
+            for rec in (dict(s.rec, **{name: v}) for v in values)
+        ]
+    for i, step in enumerate(all_steps):
+        cost = seconds.get(step.name, SECONDS_PER_ANSWER)
+        kept = last.get(step.name, -1) > i  # a later guard reads this step
+        if step.guard is None and not step.ends and not kept:
+            for s in states:  # asked on every route, read by no later guard
+                s.low += cost
+                s.high += cost
+                s.mean += cost
+            continue
+        drop = dropped[i]
+        if max_states == 1 and len(states) == 1:
+            choices = _choices(low, step, read, domains)
+            if len(choices) > 1 and (kept or step.ends):
+                exact = False  # the other answers' routes are not followed
+            longest_ended = _single(states[0], step, ev, choices, cost, kept, drop, longest_ended)
+            continue
+        new: dict[frozenset, _State] = {}
+        work += len(states)
+        for s in states:
+            asked = step.guard is None or ev.truth(step.guard, s.rec)
+            choices = _choices(low, step, read, domains) if asked else (None,)
+            share = s.weight / len(choices)
+            add = cost if asked else 0.0
+            base = s.rec
+            if drop and not drop.isdisjoint(base):
+                base = {k: v for k, v in base.items() if k not in drop}
+            for value in choices:
+                if asked and ended_by(step, value) is not None:
+                    longest_ended = max(longest_ended, s.high + add)
+                    continue
+                rec = base
+                if kept:
+                    rec = dict(base)
+                    rec[step.name] = value
+                key = s.key if rec is s.rec else frozenset(rec.items())
+                old = new.get(key)
+                if old is None:
+                    new[key] = _State(rec, key, s.low + add, s.high + add, share, s.mean + add)
+                else:
+                    old.low = min(old.low, s.low + add)
+                    old.high = max(old.high, s.high + add)
+                    both = old.weight + share
+                    if both > 0:
+                        old.mean = (old.mean * old.weight + (s.mean + add) * share) / both
+                    old.weight = both
+        states = list(new.values())
+        if work > budget:
+            max_states = 1  # out of budget: follow the longest partial interview only
+        if len(states) > max_states:
+            exact = False
+            states = sorted(states, key=lambda st: -st.high)[:max_states]
+            if max_states == 1:
+                states[0].rec = dict(states[0].rec)  # its own from now on
+        total = sum(s.weight for s in states)
+        for s in states:  # shares of the interviews still going, so they do not underflow
+            s.weight = s.weight / total if total > 0 else 1.0 / len(states)
+    if not states:
+        return Length(0.0, 0.0, longest_ended, exact)
+    weight = sum(s.weight for s in states)
+    typical = sum(s.mean * s.weight for s in states) / weight if weight else 0.0
+    shortest = min(s.low for s in states) + after
+    longest = max(max(s.high for s in states) + after, longest_ended)
+    return Length(shortest, typical + after, longest, exact)
+
+
+def _single(
+    s: _State, step: Step, ev: Evaluator, choices: tuple[Any, ...], cost: float, kept: bool, drop: set[str],
+    longest_ended: float,
+) -> float:
+    """One step of one partial interview, out of budget: it takes the first answer
+    that does not end the interview (its record is its own, changed in place)."""
+    for k in drop:
+        s.rec.pop(k, None)
+    if step.guard is not None and not ev.truth(step.guard, s.rec):
+        if kept:
+            s.rec[step.name] = None
+        return longest_ended
+    s.low += cost
+    s.high += cost
+    s.mean += cost
+    going = [v for v in choices if ended_by(step, v) is None]
+    if len(going) < len(choices):
+        longest_ended = max(longest_ended, s.high)
+    if kept:
+        s.rec[step.name] = going[0] if going else None
+    return longest_ended
+
+
+def _choices(low: Lowered, step: Step, read: set[str], domains: dict[str, tuple[Any, ...]]) -> tuple[Any, ...]:
+    """The answers that matter at an asked step: every kind when routing reads it
+    or it can end the interview, else one."""
+    values = domains.get(step.name)
+    if values is None:
+        values = domains[step.name] = domain_of(low, step.name).values
+    if step.name in read or step.ends:
+        return values or ("x",)
+    return values[:1] or ("x",)
+
+
+__all__ = ["SECONDS_PER_ANSWER", "WORDS_PER_MINUTE", "Length", "estimate", "step_seconds", "word_count"]

@@ -122,9 +122,8 @@ def labelled_data(compiled: Any, path: str, language: str | None = None) -> tupl
     import numpy as np
     import pandas as pd
 
-    from kvpspec.data.schemas import data_variables
-
     from kvpspec.data.reader import blank, codes, parse_numbers
+    from kvpspec.data.schemas import data_variables
 
     variables = data_variables(compiled)
     raw = _read(path, [v.name for v in variables])
@@ -176,9 +175,9 @@ def labelled_data(compiled: Any, path: str, language: str | None = None) -> tupl
         x = numbers[source.name]
         result = np.full(x.shape, np.nan)
         for value in np.unique(x[~np.isnan(x)]).tolist():
-            code = table.lookup(int(value) if float(value).is_integer() else value)
-            if code is not None:
-                result[x == value] = code
+            found = table.lookup(int(value) if float(value).is_integer() else value)
+            if found is not None:
+                result[x == value] = found
         out[v.name] = result
         numbers[v.name] = result
         label = v.label.get(language)
@@ -290,7 +289,6 @@ def export_dta(compiled: Any, data: str | None, options: ExportOptions) -> bytes
 def export_datapackage(compiled: Any, data: str | None, options: ExportOptions) -> bytes:
     """A zipped Data Package: ``data.csv`` (the data columns as given) and ``datapackage.json``."""
     from kvpspec.data.schemas import data_variables, table_schema
-
     from kvpspec.data.spreadsheet import csv_text
 
     variables = data_variables(compiled)

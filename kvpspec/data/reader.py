@@ -517,15 +517,14 @@ class _Scanner:
             lone = cr[nxt != 10]
             breaks = np.sort(np.concatenate([lf, lone]))
             starts = breaks.copy()
-            crlf = np.isin(lf - 1, cr)
-            crlf_ends = lf[crlf]
+            crlf_ends = lf[np.isin(lf - 1, cr)]
             starts[np.isin(breaks, crlf_ends)] -= 1
         else:
             breaks, starts = lf, lf
         if toggles:
             t = np.asarray(toggles, dtype=np.int64)
-            before = np.searchsorted(t, starts) + int(start_state)
-            outside = before % 2 == 0
+            opened = np.searchsorted(t, starts) + int(start_state)
+            outside = opened % 2 == 0
             breaks, starts = breaks[outside], starts[outside]
         elif start_state:
             breaks, starts = breaks[:0], starts[:0]
@@ -664,7 +663,7 @@ def _check_utf8(path: Path, delimiter: str = ",") -> None:
                     f"{path}: row {row}, character {column}: byte 0x{chunk[exc.start]:02x} is not UTF-8 "
                     f"(at byte {offset + exc.start}); save the file as UTF-8"
                 ) from None
-            ends, _, looked = scanner.ends(chunk, True)
+            ends, _, _ = scanner.ends(chunk, True)
             records += ends.size
             offset += len(chunk)
         try:
@@ -692,7 +691,7 @@ def _xlsx_header(path: Path) -> list[str]:
 
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises several kinds for a broken file
+    except Exception as exc:  # noqa: BLE001 (openpyxl raises many kinds for a broken file)
         raise DataError(f"{path}: cannot read as XLSX: {exc}") from None
     try:
         first = next(book.worksheets[0].iter_rows(values_only=True), None)
@@ -731,7 +730,7 @@ def _parquet_header(path: Path) -> list[str]:
 
     try:
         return list(pq.ParquetFile(path).schema_arrow.names)
-    except Exception as exc:
+    except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataError(f"{path}: cannot read as Parquet: {exc}") from None
 
 

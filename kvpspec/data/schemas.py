@@ -19,9 +19,9 @@ from typing import Any
 
 from kvpspec import model as m
 from kvpspec.compile import Compiled
+from kvpspec.semantics.lower import DATA_ROLES, Variable
 from kvpspec.semantics.routing import asked_conditions
 from kvpspec.syntax.formatter import format_expr
-from kvpspec.semantics.lower import DATA_ROLES, Variable
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 TABLE_SCHEMA_V2 = "https://datapackage.org/profiles/2.0/tableschema.json"
@@ -158,7 +158,8 @@ class ConditionTranslator:
         return {key: [self.translate(o) for o in e.operands]}
 
     def _compare(self, e: m.Compare) -> dict[str, Any]:
-        left, right, op = e.left, e.right, e.op
+        left, right = e.left, e.right
+        op: str = e.op
         if isinstance(left, m.Literal_) and not isinstance(right, m.Literal_):
             left, right = right, left
             op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
@@ -168,7 +169,7 @@ class ConditionTranslator:
         value = right.value
         if op in ("==", "!="):
             if v.type == "multiple":
-                hit = {"contains": {"const": value}}
+                hit: dict[str, Any] = {"contains": {"const": value}}
                 if op == "!=":
                     return _prop(v.name, {"type": "array", "minItems": 1, "not": hit})
                 return _prop(v.name, hit)

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, Self
 
 import numpy as np
 import pyarrow as pa
@@ -43,11 +43,11 @@ import pyarrow.compute as pc
 
 from kvpspec.compile import Compiled
 from kvpspec.data.reader import CODE, DELIMITERS, Batch, DataSource, blank, parse_numbers, trimmed
+from kvpspec.data.vector import VectorEvaluator
 from kvpspec.diagnostics import number_text
+from kvpspec.semantics.lower import DATA_ROLES, Variable, expr_refs
 from kvpspec.semantics.routing import asked_conditions
 from kvpspec.syntax.formatter import format_expr
-from kvpspec.semantics.lower import DATA_ROLES, Variable, expr_refs
-from kvpspec.data.vector import VectorEvaluator
 
 _CODES = rf"^{CODE}( +{CODE})*$"
 MAX_SHOWN = 8
@@ -194,8 +194,8 @@ class ReportWriter:
         import tempfile
 
         self.path = path
-        self.out: IO[str] = open(path, "w", encoding="utf-8")
-        self.spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")
+        self.out: IO[str] = open(path, "w", encoding="utf-8")  # noqa: SIM115 (closed by close())
+        self.spool: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115 (closed by close())
         self.first = {"error": True, "warning": True}
         self.out.write('{\n  "errors": [')
 
@@ -218,7 +218,7 @@ class ReportWriter:
         self.spool.close()
         self.out.close()
 
-    def __enter__(self) -> ReportWriter:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -482,7 +482,7 @@ class Validator:
                 if code in exclusive:
                     bad = matrix[:, j] & (count > 1) & ~invalid
                     self._cells(batch, bad, name, "exclusive",
-                                lambda x, c=code: f"`{name}`: code {c} excludes the others; found `{x}`")
+                                ("`" + name + f"`: code {code} excludes the others; found `{{}}`").format)
                     invalid |= bad
         matrix[invalid] = False
         return _Column(v, present, invalid, matrix)
@@ -516,13 +516,13 @@ class Validator:
             why = format_expr(guard) if guard is not None else None
             if asked is None:
                 empty = ~col.present & ~uncertain
-                self._cells(batch, empty, name, "asked-empty", lambda x: f"`{name}` was asked but is empty")
+                self._cells(batch, empty, name, "asked-empty", f"`{name}` was asked but is empty".format)
                 continue
             empty = asked & ~col.present & ~uncertain
-            self._cells(batch, empty, name, "asked-empty", lambda x: f"`{name}` was asked ({why}) but is empty")
+            self._cells(batch, empty, name, "asked-empty", f"`{name}` was asked ({why}) but is empty".format)
             extra = ~asked & col.present & ~uncertain
             self._cells(batch, extra, name, "skipped-answered",
-                        lambda x: f"`{name}` was not asked ({why} is false) but holds `{x}`")
+                        ("`" + name + "` was not asked (" + str(why) + " is false) but holds `{}`").format)
 
     def _check_soft(self, batch: Batch, columns: dict[str, _Column], arrays: dict[str, Any]) -> None:
         for w in self.compiled.spec.warnings:
@@ -651,14 +651,13 @@ class SampleValidator(Validator):
                 raw = batch.columns[v.name]
                 parsed = parse_numbers(raw, False)
                 name = v.name
-                self._cells(batch, parsed.bad, name, "type", lambda x, n=name: f"`{n}` must be a code; found `{x}`")
+                self._cells(batch, parsed.bad, name, "type", ("`" + name + "` must be a code; found `{}`").format)
                 bad = parsed.present & ~parsed.bad & ~_is_code(parsed.values, v.codes)
                 codes = ", ".join(str(c) for c in v.codes)
-                self._cells(batch, bad, name, "code",
-                            lambda x, n=name, c=codes: f"`{n}` has no code {x} (its codes: {c})")
+                self._cells(batch, bad, name, "code", ("`" + name + "` has no code {} (its codes: " + codes + ")").format)
                 if name == "disposition":
                     self._cells(batch, ~parsed.present, name, "asked-empty",
-                                lambda x: "the disposition is empty; every case drawn has one")
+                                "the disposition is empty; every case drawn has one".format)
             invalid_ragged = self._take_ragged()
             del invalid_ragged
             self._flush()

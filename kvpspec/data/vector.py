@@ -15,13 +15,20 @@ Only this module and the simulator import numpy; ``kvpspec check`` never does.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from kvpspec import model as m
-from kvpspec.semantics.lower import RecodeTable, Variable, computation_order, missing_kinds, recode_table
+from kvpspec.semantics.lower import (
+    RecodeTable,
+    Variable,
+    computation_order,
+    missing_kinds,
+    recode_table,
+)
 
 
 @dataclass
@@ -68,7 +75,7 @@ class VectorEvaluator:
                 for c in v or ():
                     mat[i, index[c]] = True
             return mat
-        if var is not None and var.value_kind == "text" or any(isinstance(v, str) for v in values):
+        if (var is not None and var.value_kind == "text") or any(isinstance(v, str) for v in values):
             return np.array([v if v != "" else None for v in values], dtype=object)
         return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
 

@@ -51,7 +51,7 @@ def test_golden_pairs(case: Path, update_goldens: bool) -> None:
 
 
 def test_golden_pairs_cover_every_kind() -> None:
-    seen = set()
+    seen: set[str] = set()
     for case in DIFF_CASES:
         data = json.loads((case / "expected.json").read_text(encoding="utf-8"))
         seen.update(c["kind"] for c in data["changes"])

@@ -215,3 +215,70 @@ def test_formatting(client: LspClient, tmp_path: Path) -> None:
     uri = client.open(tmp_path / "broken.survey", "survey s \"S\"\ninterview {\n")
     assert client.request("textDocument/formatting", {"textDocument": {"uri": uri},
                                                      "options": {"tabSize": 2, "insertSpaces": True}}) is None
+
+
+# ---------------------------------------------------------------- hostile clients
+
+SMALL = 'survey s "S"\ninterview {\n  question q1 single "Ærlig?" {\n    1 "Ja"\n  }\n' \
+        '  question q2 single "Q2 {q1}" {\n    ask if "😀ø" == "x" or q1 == 1\n    1 "Ja"\n  }\n}\n'
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_positions_count_utf16_code_units(client: LspClient, tmp_path: Path) -> None:
+    """An emoji (two UTF-16 units) and `ø` before a name: hover and rename hit the name, not beside it."""
+    uri = client.open(tmp_path / "utf16.survey", SMALL)
+    _diagnostics(client, uri, 1)
+    line = SMALL.split("\n")[6]
+    col = _utf16(line[: line.index("q1 ==")])
+    hover = client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 6, "character": col + 1}})
+    assert hover["contents"]["value"].startswith("**q1**")
+    assert hover["range"] == {"start": {"line": 6, "character": col}, "end": {"line": 6, "character": col + 2}}
+    edit = client.request("textDocument/rename", {"textDocument": {"uri": uri}, "position": {"line": 6, "character": col},
+                                                 "newName": "hh"})
+    assert {"start": {"line": 6, "character": col}, "end": {"line": 6, "character": col + 2}} in [
+        e["range"] for e in edit["changes"][uri]
+    ]
+
+
+def test_a_byte_order_mark_does_not_shift_the_first_line(client: LspClient, tmp_path: Path) -> None:
+    """The parser drops a BOM; the first line's diagnostics still point at the document's text, and fmt keeps the BOM."""
+    uri = client.open(tmp_path / "bom.survey", '\ufeffsurvey 9s "S"\n')
+    (diag,) = _diagnostics(client, uri, 1)["diagnostics"]
+    assert diag["range"]["start"] == {"line": 0, "character": len('\ufeffsurvey ')}
+    text = '\ufeffsurvey  s "S"\r\ninterview {\r\n  question q1 single "Ø?" {\r\n    1 "Ja"\r\n  }\r\n}\r\n'
+    uri = client.open(tmp_path / "bom_crlf.survey", text)
+    assert _diagnostics(client, uri, 1)["diagnostics"] == []
+    (edit,) = client.request("textDocument/formatting", {"textDocument": {"uri": uri},
+                                                        "options": {"tabSize": 2, "insertSpaces": True}})
+    assert edit["newText"].startswith('\ufeffsurvey s "S"\n')
+    hover = client.request("textDocument/hover", {"textDocument": {"uri": uri}, "position": {"line": 2, "character": 12}})
+    assert hover["contents"]["value"].startswith("**q1**")
+
+
+def test_a_refused_rename_says_why(client: LspClient, tmp_path: Path) -> None:
+    """An invalid or taken name is refused as RequestFailed (-32803) with a message, not an internal error."""
+    uri = client.open(tmp_path / "refuse.survey", SMALL)
+    _diagnostics(client, uri, 1)
+    at = {"line": 2, "character": 12}
+    for new_name, why in (("q2", "`q2` is already declared"), ("9x", "`9x` is not a name"),
+                          ("question", "`question` is not a name")):
+        with pytest.raises(RuntimeError) as err:
+            client.request("textDocument/rename", {"textDocument": {"uri": uri}, "position": at, "newName": new_name})
+        assert "-32803" in str(err.value) and why in str(err.value) and "traceback" not in str(err.value)
+
+
+def test_a_document_never_opened_gets_empty_answers(client: LspClient, tmp_path: Path) -> None:
+    """Requests about a document the client never opened answer nothing; they do not read the disk or fail."""
+    uri = (tmp_path / "never.survey").as_uri()
+    doc = {"textDocument": {"uri": uri}}
+    at = {**doc, "position": {"line": 0, "character": 0}}
+    assert client.request("textDocument/hover", at) is None
+    assert client.request("textDocument/definition", at) is None
+    assert client.request("textDocument/references", {**at, "context": {"includeDeclaration": True}}) is None
+    assert client.request("textDocument/prepareRename", at) is None
+    assert client.request("textDocument/completion", at)["items"] == []
+    assert client.request("textDocument/documentSymbol", doc) == []
+    assert client.request("textDocument/formatting", {**doc, "options": {"tabSize": 2, "insertSpaces": True}}) is None

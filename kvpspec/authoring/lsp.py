@@ -19,6 +19,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from lsprotocol import types as t
+from pygls.exceptions import JsonRpcException
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 from pygls.workspace import ServerTextPosition, ServerTextRange, TextDocument
@@ -290,19 +291,49 @@ class SpecServer(LanguageServer):
         )
         return state
 
-    def state(self, uri: str) -> State:
-        doc = self.workspace.get_text_document(uri)
+    def document(self, uri: str) -> TextDocument | None:
+        """An open document; ``None`` for one the client never opened (it is not read from disk)."""
+        if uri not in self.workspace.text_documents:
+            return None
+        return self.workspace.get_text_document(uri)
+
+    def state(self, uri: str) -> State | None:
+        doc = self.document(uri)
+        if doc is None:
+            return None
         state = self.states.get(uri)
         if state is None or state.version != doc.version:
             state = self.refresh(doc)
         return state
 
 
+def refuse(message: str) -> JsonRpcException:
+    """An answer the client shows as it is (LSP's RequestFailed), not an internal error with a traceback."""
+    return JsonRpcException(message, code=t.LSPErrorCodes.RequestFailed.value)
+
+
+def _bom(doc: TextDocument) -> int:
+    """1 when the document's text starts with a byte order mark: the parser drops it, so
+    the compiler's columns on the first line are one short of the document's."""
+    return 1 if doc.source.startswith("\ufeff") else 0
+
+
 def _client(doc: TextDocument, rng: t.Range) -> t.Range:
     """A range in characters as the client counts (UTF-16 code units unless agreed otherwise)."""
-    return doc.range_to_client_units(ServerTextRange(
-        ServerTextPosition(rng.start.line, rng.start.character), ServerTextPosition(rng.end.line, rng.end.character)
-    ))
+    bom = _bom(doc)
+
+    def at(p: t.Position) -> ServerTextPosition:
+        return ServerTextPosition(p.line, p.character + (bom if p.line == 0 else 0))
+
+    return doc.range_to_client_units(ServerTextRange(at(rng.start), at(rng.end)))
+
+
+def _server(doc: TextDocument, position: t.Position) -> ServerTextPosition:
+    """A client's position as the compiler counts: code points, the byte order mark left out."""
+    pos = doc.position_from_client_units(position)
+    if pos.line == 0 and _bom(doc):
+        return ServerTextPosition(0, max(pos.character - 1, 0))
+    return pos
 
 
 def _client_diag(doc: TextDocument, d: Diagnostic) -> t.Diagnostic:
@@ -312,11 +343,11 @@ def _client_diag(doc: TextDocument, d: Diagnostic) -> t.Diagnostic:
 
 
 def _where(server: SpecServer, uri: str, position: t.Position) -> tuple[State, TextDocument, str, Place] | None:
-    doc = server.workspace.get_text_document(uri)
+    doc = server.document(uri)
     state = server.state(uri)
-    if state.index is None:
+    if doc is None or state is None or state.index is None:
         return None
-    pos = doc.position_from_client_units(position)
+    pos = _server(doc, position)
     found = state.index.name_at(pos.line, pos.character)
     if found is None:
         return None
@@ -377,8 +408,10 @@ def make_server() -> SpecServer:
 
     @server.feature(t.TEXT_DOCUMENT_COMPLETION, t.CompletionOptions(trigger_characters=["=", "[", ",", " "]))
     def completion(ls: SpecServer, params: t.CompletionParams) -> t.CompletionList:
-        doc = ls.workspace.get_text_document(params.text_document.uri)
+        doc = ls.document(params.text_document.uri)
         state = ls.state(params.text_document.uri)
+        if doc is None or state is None:
+            return t.CompletionList(is_incomplete=False, items=[])
         pos = doc.position_from_client_units(params.position)
         line = doc.lines[pos.line] if pos.line < len(doc.lines) else ""
         return t.CompletionList(is_incomplete=False, items=completions(state, line[: pos.character]))
@@ -397,14 +430,15 @@ def make_server() -> SpecServer:
     @server.feature(t.TEXT_DOCUMENT_RENAME)
     def rename(ls: SpecServer, params: t.RenameParams) -> t.WorkspaceEdit | None:
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", params.new_name) or params.new_name in keywords():
-            raise ValueError(f"`{params.new_name}` is not a name")
+            raise refuse(f"`{params.new_name}` is not a name: a name is a letter or `_`, then letters, "
+                         "digits or `_`, and no keyword")
         found = _where(ls, params.text_document.uri, params.position)
         if found is None:
             return None
         state, doc, name, _ = found
         assert state.index is not None
         if params.new_name in state.index.symbols and params.new_name != name:
-            raise ValueError(f"`{params.new_name}` is already declared")
+            raise refuse(f"`{params.new_name}` is already declared")
         edits = rename_edits(state.index, name, params.new_name)
         if edits is None:
             return None
@@ -415,18 +449,21 @@ def make_server() -> SpecServer:
     @server.feature(t.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def symbols(ls: SpecServer, params: t.DocumentSymbolParams) -> list[t.DocumentSymbol]:
         state = ls.state(params.text_document.uri)
-        if state.index is None or state.compiled is None:
+        if state is None or state.index is None or state.compiled is None:
             return []
         return document_symbols(state.index, state.compiled.spec)
 
     @server.feature(t.TEXT_DOCUMENT_FORMATTING)
     def formatting(ls: SpecServer, params: t.DocumentFormattingParams) -> list[t.TextEdit] | None:
-        doc = ls.workspace.get_text_document(params.text_document.uri)
+        doc = ls.document(params.text_document.uri)
+        if doc is None:
+            return None
         with PARSE_LOCK:
             try:
                 text = format_spec(parse_text(doc.source, to_fs_path(doc.uri) or doc.uri))
             except (SpecError, RecursionError):
                 return None
+        text = "\ufeff" * _bom(doc) + text  # the byte order mark stays as the author saved it
         if text == doc.source:
             return []
         end = t.Position(len(doc.lines), 0)

@@ -15,6 +15,7 @@ every survey comes first, the survey's own part after it (from "the survey").
 from __future__ import annotations
 
 import argparse
+import csv
 import html
 import json
 import sys
@@ -98,18 +99,81 @@ def warn(message: str) -> None:
 # ---------------------------------------------------------------- reading the data
 
 
+#: The meaning of a cell, the same as kvpspec's reader (``kvpspec.data.reader``;
+#: docs/validation.md, "Numbers"): around a cell, spaces and tabs are ignored; a
+#: whole number has an optional sign and at most 15 digits; a number has a point
+#: as its decimal mark, an optional exponent, and must be finite; the codes of a
+#: multiple-choice answer are whole numbers without sign separated by spaces.
+#: A test asserts that these are the reader's own.
+BLANKS = " \t"
+INTEGER = r"[+-]?0*[0-9]{1,15}"
+DECIMAL = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?"
+CODE = r"0*[0-9]{1,15}"
+CODES = rf"{CODE}( +{CODE})*"
+DELIMITERS = (",", ";", "\t")
+
+
+def cell_text(value: Any) -> str:
+    """A cell of an XLSX or Parquet file as the text a CSV export of it holds (as
+    kvpspec's reader): a boolean is ``TRUE``/``FALSE`` (no code), a whole float
+    has no ``.0``, a date is ISO; no value is the empty text."""
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float | np.floating):
+        value = float(value)
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    return str(value)
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A CSV file's cells as text, read as kvpspec's reader reads it: UTF-8 (a BOM
+    is fine), any line ending (LF, CRLF, CR, mixed), the delimiter ``,``, ``;`` or
+    tab that the header uses most; blank lines are skipped. A row with the wrong
+    number of cells is left out, with a warning naming its row (the header is row 1)."""
+    with path.open(encoding="utf-8-sig", newline="") as f:
+        first = f.readline()
+        counts = {d: first.count(d) for d in DELIMITERS}
+        delimiter = max(DELIMITERS, key=lambda d: counts[d])
+        f.seek(0)
+        records = csv.reader(f, delimiter=delimiter if counts[delimiter] else ",")
+        header = next(records, None)
+        if header is None:
+            raise AnalysisError(f"{path}: the file is empty (no header)")
+        rows: list[list[str]] = []
+        ragged: list[int] = []
+        for row, record in enumerate(records, start=2):
+            if len(record) == len(header):
+                rows.append(record)
+            elif record:
+                ragged.append(row)
+    if ragged:
+        shown = ", ".join(str(r) for r in ragged[:10]) + (", ..." if len(ragged) > 10 else "")
+        warn(
+            f"{path.name}: {len(ragged)} row(s) with the wrong number of cells are left out "
+            f"(row {shown})"
+        )
+    return pd.DataFrame(rows, columns=header, dtype="string")
+
+
 def read_table(path: Path) -> pd.DataFrame:
     """Every cell of a data file (.csv, .xlsx or .parquet) as text; an empty cell is <NA>."""
     if not path.is_file():
         raise AnalysisError(f"{path}: no such file")
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        frame = pd.read_excel(path, dtype=str)
-    elif suffix in (".parquet", ".pq"):
-        frame = pd.read_parquet(path)
+    if suffix in (".xlsx", ".xlsm", ".parquet", ".pq"):
+        if suffix in (".parquet", ".pq"):
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_excel(path, dtype=object)
+        cells = {str(name): [cell_text(x) for x in frame[name].tolist()] for name in frame.columns}
+        frame = pd.DataFrame(cells, dtype="string")
     else:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    return frame.astype("string")
+        frame = read_csv(path)
+    return frame.mask(frame == "")
 
 
 def load(survey: Survey, path: Path, columns: dict[str, str]) -> pd.DataFrame:
@@ -131,27 +195,58 @@ def load(survey: Survey, path: Path, columns: dict[str, str]) -> pd.DataFrame:
     return data
 
 
+def numbers_of(text: pd.Series, decimal: bool) -> np.ndarray:
+    """Cells (trimmed, <NA> for empty) as numbers by the rules above; NaN where one breaks them."""
+    pattern = DECIMAL if decimal else INTEGER
+    good = text.str.fullmatch(pattern).fillna(False).to_numpy(dtype=bool)
+    values = np.full(len(text), np.nan)
+    if good.any():
+        values[good] = text.to_numpy(dtype=object)[good].astype("float64")
+    values[~np.isfinite(values)] = np.nan  # 1e400 is no number
+    return values
+
+
+def code_list(text: pd.Series, codes: Collection[Any]) -> pd.Series:
+    """Multiple-choice cells as their codes (``"1 4"``); <NA> where a cell is not codes
+    separated by spaces, names a code the question lacks, or names a code twice."""
+    known = {int(c) for c in codes}
+
+    def cell(x: Any) -> Any:
+        if x is pd.NA:
+            return pd.NA
+        chosen = [int(c) for c in str(x).split()]
+        if not set(chosen) <= known or len(set(chosen)) < len(chosen):
+            return pd.NA
+        return " ".join(str(c) for c in chosen)
+
+    ok = text.str.fullmatch(CODES).fillna(False)
+    return pd.Series([cell(x) for x in text.where(ok).tolist()], index=text.index, dtype="string")
+
+
 def typed(
     column: pd.Series, name: str, kind: str, file: str, codes: Collection[Any] = ()
 ) -> pd.Series:
     """One column of text as the type ``kind``; cells that do not fit are left out (a warning).
-    A ``single`` column keeps only the question's ``codes``."""
-    text = column.str.strip()
+    A ``single`` column keeps only the question's ``codes``, a ``multiple`` one only its codes
+    (each once)."""
+    text = column.astype("string").str.strip(BLANKS)
     text = text.mask(text == "")
-    if kind in ("text", "multiple"):
+    if kind == "text":
         return text
-    numbers = pd.to_numeric(text, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    if kind == "decimal":
-        result = pd.Series(numbers, dtype="Float64")
+    if kind == "multiple":
+        result = code_list(text, codes)
+    elif kind == "decimal":
+        result = pd.Series(numbers_of(text, decimal=True), dtype="Float64")
     else:
-        numbers = np.where(np.floor(numbers) == numbers, numbers, np.nan)
+        numbers = numbers_of(text, decimal=False)
         if kind == "single":
             numbers = np.where(np.isin(numbers, list(codes)), numbers, np.nan)
         result = pd.Series(numbers).astype("Int64")
-    dropped = int((text.notna() & result.isna()).sum())
+    dropped = int((text.notna().to_numpy() & result.isna().to_numpy()).sum())
     if dropped:
-        what = "codes of the question" if kind == "single" else "numbers"
-        warn(f"{file}: {name}: {dropped} cell(s) are not {what}; they are left out")
+        what = {"single": "codes of the question", "multiple": "codes of the question, each once"}
+        not_what = what.get(kind, "numbers")
+        warn(f"{file}: {name}: {dropped} cell(s) are not {not_what}; they are left out")
     return result
 
 
@@ -860,6 +955,22 @@ def table_frame(table: Table) -> pd.DataFrame | None:
     return None
 
 
+#: A text cell starting with one of these is taken for a formula by a spreadsheet
+#: that opens the CSV file (``=HYPERLINK(...)``, ``+cmd|' /C calc'!A0``); the same
+#: rule as ``kvpspec.data.spreadsheet`` (a test asserts it).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(text: str) -> str:
+    """A text cell for a CSV file: with an apostrophe in front when it looks like a formula."""
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell made safe (``csv_text``); numbers are never changed."""
+    return frame.apply(lambda col: col.map(lambda x: csv_text(x) if isinstance(x, str) else x))
+
+
 def csv_name(analysis: str, table: Table) -> str:
     if table["kind"] == "crosstab":
         return f"{analysis}-{table['row']['variable']}-by-{table['column']['variable']}.csv"
@@ -1067,7 +1178,7 @@ def run(survey: Survey, data_path: Path, sample_path: Path | None, out: Path) ->
         for table in tables:
             frame = table_frame(table)
             if frame is not None:
-                frame.to_csv(
+                spreadsheet_safe(frame).to_csv(
                     out / "tables" / csv_name(name, table), index=False, lineterminator="\n"
                 )
     for name, figure in grid_figures(survey, data).items():

@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 from conftest import CASES, KVP, ROOT
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
 from pygments.token import Error, Keyword, Name, String
+from specgen import specs
 
 from kvpspec.authoring.highlight import SurveyLexer
 from kvpspec.authoring.tokens import DECLARING, KINDS_OF_QUESTION, keywords
@@ -135,3 +138,26 @@ def test_textmate_marks_what_is_not_the_language(textmate: Path, tmp_path: Path)
     invalid = _tokenize(textmate, [bad])[str(bad)]["invalid"]
     assert {line for line, _ in invalid} == {2}
     assert "ø" in {text for _, text in invalid}
+
+
+# ---------------------------------------------------------------- hostile input
+
+_PIECES = st.sampled_from(['"', '"""', "#", "\\", "{", "}", "{{", "\n", "\r\n", "\ufeff", "ø", "😀", "..", "-",
+                           "@en", "1.5", "q1", "question", " ", "\x00", "\t"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(_PIECES, st.text(max_size=5)), max_size=30).map("".join))
+def test_pygments_never_raises_and_keeps_every_character(text: str) -> None:
+    """Unclosed strings, stray triple quotes, comments, NULs: the lexer yields tokens that cover the text."""
+    tokens = list(SurveyLexer().get_tokens_unprocessed(text))
+    assert "".join(value for _, _, value in tokens) == text
+    assert [offset for offset, _, _ in tokens] == sorted(offset for offset, _, _ in tokens)
+
+
+@settings(max_examples=50, deadline=None)
+@given(specs())
+def test_pygments_no_error_token_on_generated_specs(text: str) -> None:
+    """A spec that parses has no Error token, whatever its labels hold (quotes, `#`, fills, non-ASCII)."""
+    parse_text(text)
+    assert [v for _, kind, v in SurveyLexer().get_tokens_unprocessed(text) if kind in Error] == []

@@ -278,6 +278,8 @@ class Option(Node):
     goto: str | None = None
     end: int | None = None
     exclusive: bool = False
+    #: where the goto's target is written, for diagnostics about it (not exported)
+    goto_span: Span | None = Field(default=None, exclude=True, repr=False)
 
 
 class CodeRange(Node):

@@ -72,11 +72,14 @@ def value_spec(v: m.ValueSpec) -> str:
 
 
 def format_expr(e: m.Expr, need: int = 0) -> str:
-    """An expression with just the parentheses its tree needs.
+    """An expression with just the parentheses its tree needs, and those around
+    an ``and`` inside an ``or`` (``(a and b) or c``), which the reader needs.
 
     >>> from kvpspec.syntax.parser import parse_expr
     >>> format_expr(parse_expr("(q1 == 2) and ((q3 + 1) * 2 > 10 or q4 is answered)"))
     'q1 == 2 and ((q3 + 1) * 2 > 10 or q4 is answered)'
+    >>> format_expr(parse_expr("a == 1 and b == 2 or c == 3"))
+    '(a == 1 and b == 2) or c == 3'
     """
     text, prec = _expr(e)
     return f"({text})" if prec < need else text
@@ -115,7 +118,9 @@ def _expr(e: m.Expr) -> tuple[str, int]:
         return f"{format_expr(e.operand, _SUM)} {word} {e.test}", _CMP
     if isinstance(e, m.BoolOp):
         prec = _OR if e.op == "or" else _AND
-        return f" {e.op} ".join(format_expr(o, prec + 1) for o in e.operands), prec
+        # an `and` inside an `or` keeps its parentheses: mixed and/or reads plainly
+        need = _AND + 1 if e.op == "or" else prec + 1
+        return f" {e.op} ".join(format_expr(o, need) for o in e.operands), prec
     raise TypeError(f"cannot format {type(e).__name__}")
 
 

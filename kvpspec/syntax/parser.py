@@ -431,6 +431,8 @@ class SpecTransformer:
                 self._error("duplicate", f"`{key}` is given twice on this option", span)
                 continue
             flags[key] = value
+            if key == "goto":
+                flags["goto_span"] = m.Span(span.file, span.end_line, span.end_column - len(value), span.end_line, span.end_column)
         return m.Option.build(
             code=int(ch[0]), label=ch[1], span=self._span(ch), **{"missing": None, "specify": None, "goto": None, "end": None, "exclusive": False, **flags}
         )
@@ -1154,6 +1156,21 @@ _STARTERS = {
 }
 
 
+#: Words that may follow an operand in a condition.
+_OPERATOR_WORDS = ("in", "not", "is", "and", "or")
+#: A line that holds a condition up to the error: ``ask if``, ``if``, ``warn ... if``,
+#: ``expect``, ``derive x =``, ``then``; the last character before it ends an operand.
+_CONDITION_LINE = re.compile(r"(\bif\b|\bexpect\b|\bthen\b|\bderive\s+\w+\s*=)[^\n]*[\w)\]]\s+$")
+
+
+def _after_operand_in_condition(source: str, pos: int | None) -> bool:
+    """Is the token at ``pos`` where a condition wants an operator (``a2 includes 1``)?"""
+    if pos is None:
+        return False
+    start = source.rfind("\n", 0, pos) + 1
+    return _CONDITION_LINE.search(source[start:pos]) is not None
+
+
 def _equals_hint(source: str, pos: int | None) -> str:
     after = source[pos + 1 : pos + 2] if pos is not None else ""
     if after == ">":
@@ -1230,6 +1247,13 @@ def syntax_diagnostic(exc: UnexpectedInput, source: str, file: str, open_braces:
         return diag(
             "missing-code",
             'this label has no code; write the code first, e.g. `1 "Helt enig"`',
+        )
+    if tok.type == "NAME" and _after_operand_in_condition(source, getattr(tok, "start_pos", None)):
+        return diag(
+            "syntax",
+            f"`{tok.value}` is not an operator{did_you_mean(tok.value, _OPERATOR_WORDS)}; a condition compares "
+            f"with `==`, `!=`, `<`, `<=`, `>`, `>=`, `in [...]`, `not in [...]` or `is answered` "
+            f"(`is missing`, `is dont_know`, ...), and joins conditions with `and`, `or`",
         )
     if tok.type == "NAME":
         keywords = _keywords(expected)

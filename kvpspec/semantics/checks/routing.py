@@ -35,7 +35,7 @@ def check_routing(ctx: Context) -> None:
                     ctx.error(
                         "undefined-ref",
                         f"`goto {o.goto}`: there is no question `{o.goto}`{did_you_mean(o.goto, targets)}",
-                        o,
+                        _GotoTarget.at(o),
                     )
                 elif t.index <= f.index:
                     ctx.error(
@@ -125,6 +125,14 @@ def _names_of(item: m.Question | m.Grid) -> set[str]:
     if isinstance(item, m.Grid):
         return {item.name} | {item.name + gi.name for gi in item.items}
     return {item.name} | {o.specify.name for o in item.options if o.specify}
+
+
+class _GotoTarget(m.Node):
+    """Where an option's goto target is written: the caret of a diagnostic about it."""
+
+    @classmethod
+    def at(cls, o: m.Option) -> m.Node:
+        return cls.build(span=o.goto_span) if o.goto_span is not None else o
 
 
 def _prefix(target: tuple[int, ...], source: tuple[int, ...]) -> bool:

@@ -135,17 +135,39 @@ class FlowGenerator(Generator):
                 routed.add(item.name)
 
         # the main column, with the conditions of ask-if and if blocks
+        def label_of(key: tuple[str, ...]) -> str:
+            text = f" {describe.w['and']} ".join(
+                f"({k})" if len(key) > 1 and f" {describe.w['or']} " in k else k for k in key
+            )
+            return f"{w['if'].lower()} {text}"
+
+        def run_end(i: int) -> int:
+            """The last node of the conditional run that starts at ``i``."""
+            j = i
+            while j + 1 < len(main) and local[j + 1] == local[i]:
+                j += 1
+            return j
+
         i = 1
         while i < len(main):
             prev = main[i - 1]
             key = local[i]
             if key and key != local[i - 1]:
-                j = i
-                while j + 1 < len(main) and local[j + 1] == key:
-                    j += 1
-                label = f" {describe.w['and']} ".join(f"({k})" if len(key) > 1 and f" {describe.w['or']} " in k else k for k in key)
-                edges.append(Edge(prev.id, main[i].id, f"{w['if'].lower()} {label}", "next"))
-                edges.append(Edge(prev.id, main[j + 1].id, w["otherwise"], "skip"))
+                edges.append(Edge(prev.id, main[i].id, label_of(key), "next"))
+                # "otherwise" goes past every following run that is skipped too
+                # (one nested in this one), and names the condition of one that
+                # may be asked, with a further "otherwise" past it
+                t = run_end(i) + 1
+                while True:
+                    nxt = local[t]
+                    if nxt and set(key) <= set(nxt):
+                        t = run_end(t) + 1
+                        continue
+                    if not nxt:
+                        edges.append(Edge(prev.id, main[t].id, w["otherwise"], "skip"))
+                        break
+                    edges.append(Edge(prev.id, main[t].id, f"{w['otherwise']}, {label_of(nxt)}", "skip"))
+                    t = run_end(t) + 1
             else:
                 label = w["otherwise"] if prev.id in routed else ""
                 edges.append(Edge(prev.id, main[i].id, label, "next"))

@@ -1,7 +1,9 @@
 """Validate data, then generate and run the analysis code.
 
-The data are validated first (``kvpspec.data.validate``); invalid data are
-refused, with the validator's report, unless ``force``. Then ``analysis.py``
+The data are validated first (``kvpspec.data.validate``), and the sample file
+with ``validate_sample`` (a blank or unknown disposition would otherwise give a
+wrong response rate silently); invalid files are refused, with the validator's
+report, unless ``force``. Then ``analysis.py``
 is generated into the output folder (``generators.analysis``) and run as a
 subprocess with the same interpreter,
 ``python DIR/analysis.py [--sample SAMPLE] --out DIR -- DATA``, so the file
@@ -21,7 +23,7 @@ from generators.analysis import analysis_source
 from generators.base import GeneratorError
 from kvpspec.compile import Compiled
 from kvpspec.data.reader import open_data
-from kvpspec.data.validate import Report, validate
+from kvpspec.data.validate import Report, validate, validate_sample
 from kvpspec.diagnostics import InputError, KvpspecError
 
 
@@ -53,6 +55,8 @@ class Analysis:
     figures: int
     stderr: str
     warnings: list[str] = field(default_factory=list)
+    #: the sample file's validation report (None without a sample file)
+    sample_report: Report | None = None
 
 
 def run_analysis(script: Path, data: Path, sample: Path | None, outdir: Path) -> subprocess.CompletedProcess[str]:
@@ -74,18 +78,24 @@ def analyze(
 ) -> Analysis:
     """Validate ``data``, then write ``analysis.py`` into ``outdir`` and run it.
 
-    ``on_invalid`` sees the report of invalid data before anything else
+    ``on_invalid`` sees the report of invalid data (and of an invalid sample
+    file) before anything else
     happens (with ``force`` the analysis then goes on). Raises ``InputError``
     (a file cannot be read or written), ``InvalidData`` and ``AnalysisFailed``.
     """
     if sample is not None and not Path(sample).is_file():
         raise InputError(f"{sample}: no such file")
     report = validate(compiled, open_data(data))
-    if not report.ok:
-        if on_invalid is not None:
-            on_invalid(report)
-        if not force:
-            raise InvalidData(data, report)
+    checked = [(data, report)]
+    if sample is not None:
+        sample_report = validate_sample(compiled, open_data(sample))
+        checked.append((sample, sample_report))
+    for path, found in checked:
+        if not found.ok:
+            if on_invalid is not None:
+                on_invalid(found)
+            if not force:
+                raise InvalidData(path, found)
     warnings: list[str] = []
     try:
         source = analysis_source(compiled, None, warnings.append)
@@ -102,4 +112,5 @@ def analyze(
     if done.returncode != 0:
         raise AnalysisFailed(f"the analysis failed (python {script} exited with {done.returncode})", done.stderr)
     figures = len(list((root / "figures").glob("*.svg"))) if (root / "figures").is_dir() else 0
-    return Analysis(report, script, root, figures, done.stderr, warnings)
+    return Analysis(report, script, root, figures, done.stderr, warnings,
+                    checked[1][1] if sample is not None else None)

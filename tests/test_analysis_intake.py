@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,7 @@ from kvpspec.data import reader, spreadsheet
 from kvpspec.data.reader import open_data
 from kvpspec.data.validate import validate
 
+from conftest import KVP
 from test_testing import MIXED
 
 CELLS = '''survey cells "Cells"
@@ -154,3 +156,32 @@ def test_table_csv_neutralises_formula_like_labels(tmp_path: Path) -> None:
     frame = runtime.spreadsheet_safe(table)
     assert frame["label"].tolist() == ["'=HYPERLINK(\"x\")", "'+cmd|' /C calc'!A0", "'@SUM(1)", "'-2+3", "plain"]
     assert frame["code"].tolist() == [-2, 1, 2, 3, 4]  # numbers are never changed
+
+
+@pytest.mark.parametrize("bad", ["", "99", "x"], ids=["blank", "unknown-code", "text"])
+def test_analyze_validates_the_sample_file(tmp_path: Path, bad: str) -> None:
+    """A blank or unknown disposition gave a response rate silently (issue 10, item 5): now the
+    sample file gets validate's report and is refused unless --force."""
+    data, sample = tmp_path / "data.csv", tmp_path / "sample.csv"
+    kvp = str(KVP)
+    r = subprocess.run([sys.executable, "-m", "kvpspec", "simulate", kvp, "-n", "200", "-o", str(data),
+                        "--sample", str(sample)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    analyze = [sys.executable, "-m", "kvpspec", "analyze", kvp, str(data), "--sample", str(sample)]
+    r = subprocess.run([*analyze, "-o", str(tmp_path / "good")], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr  # a valid sample file passes
+    with sample.open(newline="", encoding="utf-8") as f:
+        header, *rows = list(csv.reader(f))
+    j = header.index("disposition")
+    for row in rows:
+        row[j] = bad
+    with sample.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f, lineterminator="\n").writerows([header, *rows])
+    r = subprocess.run([*analyze, "-o", str(tmp_path / "out")], capture_output=True, text=True)
+    assert r.returncode == 1
+    assert f"{sample} has {len(rows)} invalid row(s)" in r.stderr
+    assert f"{sample}: {len(rows)} rows read, 0 valid" in r.stderr
+    assert not (tmp_path / "out" / "tables.json").exists()
+    r = subprocess.run([*analyze, "-o", str(tmp_path / "forced"), "--force"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert "analysing invalid data (--force)" in r.stderr

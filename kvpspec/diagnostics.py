@@ -64,6 +64,7 @@ CODES: dict[str, str] = {
     "aapor": "an AAPOR category or rate that does not exist",
     "personal-data": "a personal-data sample field used in analysis or recode",
     "analysis-var": "an analysis over a variable that cannot be tabulated",
+    "no-disposition": "response rates analysed without a sample field `disposition`",
     "fill": "a fill that names an unknown field",
     # warnings
     "unused-scale": "a scale that no question uses",

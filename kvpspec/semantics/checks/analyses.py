@@ -144,9 +144,18 @@ def check_data_rules(ctx: Context) -> None:
 
 def check_analyses(ctx: Context) -> None:
     rates = {r.name for r in ctx.spec.fieldwork.rates} if ctx.spec.fieldwork else set()
+    disposition = ctx.spec.fieldwork is not None and any(f.name == "disposition" for f in ctx.spec.fieldwork.sample)
     for a in ctx.spec.analyses:
         for s in a.statements:
             if isinstance(s, m.Rates):
+                if rates and not disposition:
+                    # analysis.py computes every rate from the sample file's `disposition` column
+                    ctx.error(
+                        "no-disposition",
+                        "the response rates need a sample field `disposition` "
+                        '(e.g. `field disposition single "Status"`), each case\'s disposition',
+                        s,
+                    )
                 for name in s.names:
                     if name not in rates:
                         ctx.error(

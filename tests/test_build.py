@@ -115,7 +115,11 @@ def test_script_renders_read_aloud_routing_grids_and_recorded_items() -> None:
     assert "**LES OPP 1-6**" in md
     assert "*IKKE LES OPP:*\n\n- 7: Ikke sikker/ Ubesvart" in md
     assert "AVSLUTT (disposisjon 3: Feil telefonnummer)" in md
-    assert "Spørres hvis: not rett\\_person in \\[2, 3, 4\\]" in md
+    assert (
+        "Spørres hvis: rett\\_person er ikke besvart med 2 (Nei, feil telefonnummer), "
+        "3 (Ikke tilgjengelig pga sykdom, behandling og liknende) eller 4 (Språkproblemer)"
+    ) in md
+    assert "Beregnet lengde: korteste 6,1 min" in md
     assert "Annet land \\_\\_\\_\\_ NOTÉR" in md
     assert "*Registrer kjønn* (REGISTRERES AV INTERVJUER, LES IKKE OPP)" in md
     # each grid is one table with its shared scale
@@ -131,8 +135,10 @@ def test_routing_links_to_its_target_and_shows_guards() -> None:
     html = files["script/interviewer.html"].decode()
     assert '<a class="route" href="#q4">&rarr; GÅ TIL 4</a>' in html
     assert 'id="q4"' in html
-    assert "Spørres hvis: q1 == 1 and q4 is answered" in html
-    assert "Hvis q4 &lt; 30:" in html and "Ellers (ikke q4 &lt; 30):" in html
+    assert "Spørres hvis: spm. 1 = 1 (Ja) og spm. 4 er besvart" in html
+    assert "Hvis spm. 4 &lt; 30:" in html and "Ellers (ikke (spm. 4 &lt; 30)):" in html
+    en = files["script/interviewer.en.html"].decode()
+    assert "Asked if: Q1 = 1 (Yes) and Q4 is answered" in en
     assert "FLERE SVAR MULIG" in html
     md = files["script/interviewer.md"].decode()
     assert "[GÅ TIL 4](#q4)" in md

@@ -197,8 +197,52 @@ class Test(Node):
     negated: bool = False
 
 
+class Missing_(Node):
+    """The value literal ``missing``: an expression with no value (a derived value left missing)."""
+
+    node: Literal["missing"] = "missing"
+
+
+AggregateFunc = Literal["count", "sum", "min", "max", "any", "all"]
+#: The aggregate functions, callable over a list (``count(a, b)``) or a roster (``sum(c2 over child)``).
+AGGREGATES: tuple[str, ...] = ("count", "sum", "min", "max", "any", "all")
+
+
+class Aggregate(Node):
+    """An aggregate over a roster's iterations: ``count(c2 <= 6 over child)``.
+
+    Lowering rewrites it to the list form ``m.Call(func, (e_1, ..., e_max))``.
+    """
+
+    node: Literal["aggregate"] = "aggregate"
+    func: AggregateFunc
+    operand: Expr
+    roster: str
+
+
+class Conditional(Node):
+    """``if condition then then else otherwise``; an UNKNOWN condition gives missing."""
+
+    node: Literal["conditional"] = "conditional"
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+
+
 Expr = Annotated[
-    Literal_ | Ref | Call | Unary | Binary | Compare | In | BoolOp | Test, Field(discriminator="node")
+    Literal_
+    | Ref
+    | Call
+    | Unary
+    | Binary
+    | Compare
+    | In
+    | BoolOp
+    | Test
+    | Missing_
+    | Aggregate
+    | Conditional,
+    Field(discriminator="node"),
 ]
 
 # ---------------------------------------------------------------- study metadata

@@ -51,6 +51,11 @@ WORDS: dict[str, dict[str, str]] = {
         "from": "minst",
         "else": "alt annet",
         "question": "spm. {}",
+        "no_value": "ingen verdi",
+        "over": "for hver",
+        "if": "hvis",
+        "then": "så",
+        "else_": "ellers",
     },
     "en": {
         "and": "and",
@@ -73,6 +78,11 @@ WORDS: dict[str, dict[str, str]] = {
         "from": "at least",
         "else": "anything else",
         "question": "Q{}",
+        "no_value": "no value",
+        "over": "for each",
+        "if": "if",
+        "then": "then",
+        "else_": "else",
     },
 }
 
@@ -195,7 +205,19 @@ class Describer:
             return f"-{self._operand(e.operand)}"
         if isinstance(e, m.Binary):
             return f"{self._operand(e.left)} {e.op} {self._operand(e.right)}"
-        return f"({self._expr(e)})"
+        if isinstance(e, m.Missing_):
+            return self.w["no_value"]
+        if isinstance(e, m.Aggregate):
+            return f"{e.func}({self._operand(e.operand)} {self.w['over']} {e.roster})"
+        if isinstance(e, m.Conditional):
+            w = self.w
+            return (
+                f"({w['if']} {self._expr(e.condition)} {w['then']} {self._operand(e.then)} "
+                f"{w['else_']} {self._operand(e.otherwise)})"
+            )
+        if isinstance(e, (m.Compare, m.In, m.Test, m.BoolOp, m.Unary)):
+            return f"({self._expr(e)})"
+        return type(e).__name__  # pragma: no cover - a node this renderer does not know yet
 
     # ------------------------------------------------------------ conditions
 

@@ -21,6 +21,7 @@ _DECIMAL_RE = re.compile(r"^\d+\.\d+$")
 
 # precedence levels of the expression grammar
 _OR, _AND, _NOT, _CMP, _SUM, _PROD, _NEG, _ATOM = range(1, 9)
+_COND = 0  # `if C then A else B` binds loosest
 
 
 def quote(text: str) -> str:
@@ -97,6 +98,17 @@ def _expr(e: m.Expr) -> tuple[str, int]:
         return e.name, _ATOM
     if isinstance(e, m.Call):
         return f"{e.func}({', '.join(format_expr(a) for a in e.args)})", _ATOM
+    if isinstance(e, m.Aggregate):
+        return f"{e.func}({format_expr(e.operand)} over {e.roster})", _ATOM
+    if isinstance(e, m.Missing_):
+        return "missing", _ATOM
+    if isinstance(e, m.Conditional):
+        # a conditional inside the condition or the `then` branch keeps its parentheses;
+        # one in the `else` branch reads as `else if ...`
+        return (
+            f"if {format_expr(e.condition, _OR)} then {format_expr(e.then, _OR)} "
+            f"else {format_expr(e.otherwise)}"
+        ), _COND
     if isinstance(e, m.Unary):
         if e.op == "not":
             return f"not {format_expr(e.operand, _NOT)}", _NOT

@@ -931,6 +931,18 @@ class SpecTransformer:
         args = tuple(c for c in ch[2:-1] if c is not None and not isinstance(c, Token))
         return self._nest(m.Call.build(func=ch[0].value, args=args, span=self._span(ch)), *args)
 
+    def aggregate(self, ch: list[Any]) -> m.Aggregate:
+        # the function name is checked by typing (`unknown-function`), as a call's is
+        node = m.Aggregate.build(func=ch[0].value, operand=ch[2], roster=ch[4].value, span=self._span(ch))
+        return self._nest(node, ch[2])
+
+    def conditional(self, ch: list[Any]) -> m.Conditional:
+        node = m.Conditional.build(condition=ch[1], then=ch[3], otherwise=ch[5], span=self._span(ch))
+        return self._nest(node, ch[1], ch[3], ch[5])
+
+    def missing_lit(self, ch: list[Token]) -> m.Missing_:
+        return m.Missing_.build(span=self._span(ch))
+
     def atom(self, ch: list[Any]) -> Any:
         # only the parenthesised form reaches here: "(" expr ")"
         return ch[1]

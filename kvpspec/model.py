@@ -552,11 +552,19 @@ class Expectation(Node):
 
 
 class Warning_(Node):
-    """A soft check: rows where ``condition`` holds are reported as warnings."""
+    """An interview-time check: ``warn`` (soft: the interviewer confirms or goes
+    back; ``validate`` warns) or, with ``hard``, ``error`` (the interview cannot
+    go on; ``validate`` reports an error). It fires where ``condition`` holds;
+    ``label`` may fill earlier answers (``"Du sa {b2} timer"``)."""
 
     name: str
     label: Text
     condition: Expr
+    hard: bool = False
+
+    @property
+    def keyword(self) -> str:
+        return "error" if self.hard else "warn"
 
 
 # ---------------------------------------------------------------- analyses

@@ -136,6 +136,7 @@ def specs(draw) -> str:
         lines.append(f"  r_{ints[0]} is missing only when {ints[0]} is missing")
         lines.append("}")
         lines.append(f"warn w1 {draw(labels())} if {ints[0]} > {draw(st.integers(0, 90))} and not {ints[0]} == 99")
+        lines.append(f"{draw(st.sampled_from(['warn', 'error']))} w2 {draw(labels())} if {ints[0]} < 0")
         lines.append("")
     lines.append(f"expect e2 {draw(labels())} {{")
     lines.append(f"  if g1a == 1 then s1b(g1a) == 1")

@@ -54,7 +54,7 @@ def keywords() -> frozenset[str]:
 
 #: Keywords that declare a name: the next name token is its definition.
 DECLARING = frozenset(
-    {"question", "grid", "scale", "recode", "derive", "expect", "warn", "analysis", "document",
+    {"question", "grid", "scale", "recode", "derive", "expect", "warn", "error", "analysis", "document",
      "field", "rate", "respondent", "specify", "survey"}
 )
 #: Words that are keywords only in some places and names elsewhere; a name after one of

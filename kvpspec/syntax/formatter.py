@@ -513,7 +513,7 @@ class Formatter:
         self.close(e)
 
     def _warning(self, w: m.Warning_) -> None:
-        self.line(f"warn {w.name} {label(w.label)} if {format_expr(w.condition)}", w)
+        self.line(f"{w.keyword} {w.name} {label(w.label)} if {format_expr(w.condition)}", w)
         self.trail(w)
 
     # ------------------------------------------------------------ analyses
@@ -573,7 +573,7 @@ def _word(text: str) -> str:
 
 _KEYWORDS = {
     "survey", "study", "scale", "interview", "fieldwork", "recode", "derive", "analysis",
-    "document", "respondent", "expect", "warn",
+    "document", "respondent", "expect", "warn", "error",
 }
 
 

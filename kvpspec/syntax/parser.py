@@ -778,6 +778,9 @@ class SpecTransformer:
     def warn(self, ch: list[Any]) -> m.Warning_:
         return m.Warning_.build(name=ch[1].value, label=ch[2], condition=ch[4], span=self._span(ch))
 
+    def hard_check(self, ch: list[Any]) -> m.Warning_:
+        return m.Warning_.build(name=ch[1].value, label=ch[2], condition=ch[4], hard=True, span=self._span(ch))
+
     # ------------------------------------------------------------ analyses
 
     def analysis(self, ch: list[Any]) -> m.Analysis:
@@ -1164,7 +1167,7 @@ def _expected_list(expected: set[str]) -> str:
 _STARTERS = {
     "SURVEY", "STUDY", "SCALE", "INTERVIEW", "FIELDWORK", "RECODE", "DERIVE", "ANALYSIS",
     "DOCUMENT", "QUESTION", "GRID", "SECTION", "INTRO", "CLOSING", "IF", "SAY", "HEADING",
-    "SAMPLE", "DISPOSITIONS", "FIELD", "RESPONDENT", "EXPECT", "WARN",
+    "SAMPLE", "DISPOSITIONS", "FIELD", "RESPONDENT", "EXPECT", "WARN", "ERROR",
 }
 
 

@@ -11,6 +11,7 @@ variables and the routing facts, one module per topic:
     recodes    recodes and derived variables
     analyses   fieldwork, expectations and soft checks, analyses
     texts      fills and documents
+    messages   the fills of soft and hard checks' messages
 
 ``check`` is the one entry point.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kvpspec.diagnostics import Diagnostic
-from kvpspec.semantics.checks import analyses, length, names, questions, recodes, routing, texts
+from kvpspec.semantics.checks import analyses, length, messages, names, questions, recodes, routing, texts
 from kvpspec.semantics.checks.context import Context
 from kvpspec.semantics.lower import Lowered
 
@@ -44,6 +45,7 @@ def check(low: Lowered, file: str, prior: Iterable[Diagnostic] = ()) -> list[Dia
     analyses.check_analyses(ctx)
     texts.check_documents(ctx)
     texts.check_fills(ctx)
+    messages.check_messages(ctx)
     clean = not any(d.severity == "error" for d in prior)
     if clean and not any(d.severity == "error" for d in ctx.diags):
         routing.check_routing_facts(ctx)

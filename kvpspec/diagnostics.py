@@ -56,6 +56,7 @@ CODES: dict[str, str] = {
     "type": "an expression whose operands have the wrong type",
     "unknown-test": "an `is` test that does not exist",
     "unknown-function": "a call to a function that does not exist",
+    "no-operand": "an aggregate (`count`, `sum`, `min`, `max`, `any`, `all`) with nothing to aggregate",
     # recodes
     "recode-overlap": "two rules of a recode map the same value",
     "recode-gap": "a value of the source that no rule maps",

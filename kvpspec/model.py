@@ -139,6 +139,9 @@ class Unary(Node):
     node: Literal["unary"] = "unary"
     op: Literal["not", "-"]
     operand: Expr
+    #: routing's "does not hold" (an `else` block, a goto's skip): true when the operand
+    #: is false or UNKNOWN, where an author's `not` keeps UNKNOWN; never written, not exported
+    holds: bool = Field(default=False, exclude=True, repr=False)
 
 
 class Binary(Node):

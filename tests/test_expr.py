@@ -69,11 +69,13 @@ def test_missing_codes_are_not_numbers(ev) -> None:
     assert truth(ev, "q3 in [99]", q3=99)
 
 
-def test_unanswered_comparisons_are_false(ev) -> None:
-    assert not truth(ev, "q1 == 1")
-    assert not truth(ev, "q1 != 1")
-    assert not truth(ev, "q1 not in [1, 2]")
-    assert truth(ev, "not q1 == 1")
+def test_unanswered_comparisons_are_unknown(ev) -> None:
+    for text in ("q1 == 1", "q1 != 1", "q1 not in [1, 2]", "not q1 == 1", "q3 > 10", "q3 in 0..200"):
+        assert ev.value(parse_expr(text), {}) is None, text
+        assert not truth(ev, text)  # a guard holds only when TRUE
+    assert ev.value(parse_expr("q3 > 10"), {"q3": 99}) is None  # ordering a missing code
+    assert ev.value(parse_expr("q3 in [5, 10..20]"), {"q3": 99}) is None
+    assert ev.value(parse_expr("q3 in [99, 10..20]"), {"q3": 99}) is True
     assert truth(ev, "q1 is missing")
     assert not truth(ev, "q1 is answered")
     assert truth(ev, "q6 is missing", q6="")
@@ -199,3 +201,84 @@ def test_derived_conditions_and_copies() -> None:
     assert copy["kopi"] == 99
     assert evaluator.truth(parse_expr("kopi is dont_know"), copy)
     assert not evaluator.truth(parse_expr("kopi > 50"), copy)  # a missing code is no number
+
+
+# ---------------------------------------------------------------- three-valued logic, issue 11
+
+#: a true, a false and an UNKNOWN condition (q1 not asked)
+T, F, U = "1 == 1", "1 == 2", "q1 == 1"
+TRUTH = {T: True, F: False, U: None}
+
+
+@pytest.mark.parametrize("a", [T, F, U])
+@pytest.mark.parametrize("b", [T, F, U])
+def test_kleene_truth_table(ev, a, b) -> None:
+    x, y = TRUTH[a], TRUTH[b]
+    conj = False if False in (x, y) else (None if None in (x, y) else True)
+    disj = True if True in (x, y) else (None if None in (x, y) else False)
+    assert ev.value(parse_expr(f"({a}) and ({b})"), {}) is conj
+    assert ev.value(parse_expr(f"({a}) or ({b})"), {}) is disj
+    assert ev.value(parse_expr(f"all({a}, {b})"), {}) is conj
+    assert ev.value(parse_expr(f"any({a}, {b})"), {}) is disj
+    assert ev.value(parse_expr(f"count({a}, {b})"), {}) == [x, y].count(True)
+    assert ev.value(parse_expr(f"not ({a})"), {}) is (None if x is None else not x)
+    want = None if x is None else (1 if x else 2)
+    assert ev.value(parse_expr(f"if {a} then 1 else 2"), {}) == want
+
+
+def test_tests_are_never_unknown(ev) -> None:
+    for text in ("q1 is answered", "q1 is missing", "q1 is dont_know", "q1 is not missing"):
+        assert ev.value(parse_expr(text), {}) in (True, False)
+
+
+def test_aggregates_over_lists(ev) -> None:
+    rec = {"q1": 2, "q3": 99}
+    assert ev.value(parse_expr("sum(q1, q3, 4)"), rec) == 6  # 99 is don't know: no value
+    assert ev.value(parse_expr("sum(q3)"), rec) == 0
+    assert ev.value(parse_expr("min(q1, q3, 4)"), rec) == 2
+    assert ev.value(parse_expr("max(q1, q3, 4)"), rec) == 4
+    assert ev.value(parse_expr("max(q3, missing)"), rec) is None
+    assert ev.value(parse_expr("count(q1 == 2, q3 == 99, q3 > 10, q6 == \"x\")"), rec) == 2
+
+
+def test_conditional_and_missing_literal(ev) -> None:
+    e = parse_expr("if q1 == 1 then 1 else 0")
+    assert [ev.value(e, r) for r in ({"q1": 1}, {"q1": 2}, {})] == [1, 0, None]
+    assert ev.value(parse_expr("if q1 is missing then missing else q1"), {}) is None
+    assert ev.value(parse_expr("missing + 1"), {}) is None
+
+
+def test_derived_condition_can_be_missing() -> None:
+    text = SPEC + """
+derive ung = q3 < 25 or q1 == 1
+derive d = if q1 == 1 then 1 else 0
+"""
+    compiled = compile_text(text)
+    assert compiled.diagnostics == []
+    low = lower(parse_text(text).spec)
+    ev2 = Evaluator(low.variables, low.recodes, parse_text(text).spec.derives)
+    assert ev2.complete({"q1": 2})["ung"] is None  # q3 not asked: neither true nor false
+    assert ev2.complete({"q1": 1})["ung"] is True
+    assert ev2.complete({"q3": 40, "q1": 2})["ung"] is False
+    assert ev2.complete({"q1": 2})["d"] == 0
+    assert low.variables["d"].value_kind == "number"
+    assert low.variables["ung"].value_kind == "bool"
+
+
+@pytest.mark.parametrize(
+    ("derive", "code", "words"),
+    [
+        ("sum(q6)", "type", "`sum` takes numbers"),
+        ("sum(q5)", "type", "`sum` takes numbers"),
+        ("count(q3)", "type", "`count` takes conditions"),
+        ("any(q1, q3 > 1)", "type", "`any` takes conditions"),
+        ("count()", "no-operand", "at least one operand"),
+        ("if q1 == 1 then q6 else 2", "type", "branches of `if`"),
+        ("if q3 then 1 else 2", "type", "not a condition"),
+        ("total(q1, q3)", "unknown-function", "unknown function"),
+    ],
+)
+def test_aggregate_and_conditional_misuse(derive, code, words) -> None:
+    diags = compile_text(SPEC + f"derive x = {derive}\n").diagnostics
+    assert [d.code for d in diags] == [code], [d.headline() for d in diags]
+    assert words in diags[0].message

@@ -134,8 +134,9 @@ DERIVED_KINDS = {"number": "decimal", "code": "coded", "bool": "boolean", "text"
 
 
 @cache
-def runtime() -> tuple[str, frozenset[str]]:
-    """The runtime's source from the line after its docstring, and the names it binds
+def runtime_source() -> tuple[str, frozenset[str]]:
+    """(Not named ``runtime``: importing the module ``generators.analysis.runtime`` would
+    rebind that name.) The runtime's source from the line after its docstring, and the names it binds
     at the top (which the survey's part must not take)."""
     text = RUNTIME.read_text(encoding="utf-8")
     tree = ast.parse(text)
@@ -216,7 +217,7 @@ class _Writer:
         self.unsupported = unsupported
         self.w = CodeWriter()
         self.printer = e.Printer(self.w)
-        self.runtime, names = runtime()
+        self.runtime, names = runtime_source()
         self.reserved = names | CONSTANTS
         self.plan = self._plan()
 

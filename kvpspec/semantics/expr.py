@@ -4,9 +4,25 @@ Values: a variable that was not asked (or left empty) has no value, ``None``.
 A coded question holds an ``int`` code, a multiple-choice question a
 ``frozenset`` of codes, a numeric question a number, a text question a string.
 
-Meaning, defined once here and rendered elsewhere:
+Meaning, defined once here and rendered elsewhere (``data/vector.py``, the JSON
+Schema, the generated analysis code):
 
-* a comparison, ``in`` or ``not in`` on an operand with no value is false;
+* conditions are three-valued: true, false or UNKNOWN (``None``). A comparison,
+  ``in`` or ``not in`` on an operand with no value is UNKNOWN, as is an ordering
+  on a missing code; ``not UNKNOWN`` is UNKNOWN; ``and``/``or`` are Kleene's
+  (false and x = false, true or x = true, otherwise UNKNOWN if any is);
+* ``x in [items]`` is the ``or`` of its items: a single value tests the code
+  (definite when x has a value), a range orders (UNKNOWN on a missing code);
+  on a multiple-choice question it asks whether a chosen code matches;
+* ``if C then A else B``: A when C is true, B when false, missing when UNKNOWN;
+  ``missing`` is the value literal with no value;
+* aggregates over a list (``AGG(e, ...)``; ``AGG(e over R)`` is lowered to it):
+  ``count`` the operands that are true (a number, never missing); ``sum`` of
+  the substantive values (0 when none); ``min``/``max`` of them (missing when
+  none); ``any``/``all`` are Kleene ``or``/``and``;
+* a guard, ``warn`` or ``expect`` holds only when its condition is TRUE;
+  routing's "does not hold" (``Unary.holds``: an ``else`` block, a goto's skip)
+  is true when the condition is false or UNKNOWN;
 * ``==``, ``!=`` and single values in ``in [...]`` compare codes, so a missing
   code can be tested (``q3 == 99``); on a multiple-choice question they ask
   whether the code is among those chosen;
@@ -19,7 +35,7 @@ Meaning, defined once here and rendered elsewhere:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -27,6 +43,7 @@ from kvpspec import model as m
 from kvpspec.diagnostics import did_you_mean, number_text
 from kvpspec.semantics.variables import (
     RecodeTable,
+    ValueKind,
     Variable,
     computation_order,
     missing_kinds,
@@ -35,25 +52,34 @@ from kvpspec.semantics.variables import (
 )
 
 TESTS = ("answered", "missing", "dont_know", "refused", "not_applicable")
+AGGREGATES = m.AGGREGATES
 
 
 # ---------------------------------------------------------------- types
 
 
-TypeKind = Literal["code", "number", "text", "bool", "error"]
+TypeKind = Literal["code", "number", "text", "bool", "missing", "error"]
 
 
 @dataclass(frozen=True)
 class Type:
-    """``code`` (with its variable), ``number``, ``text``, ``bool``, or ``error``."""
+    """``code`` (with its variable), ``number``, ``text``, ``bool``, ``missing``
+    (the literal, which fits any kind), or ``error``."""
 
     kind: TypeKind
     var: Variable | None = None
 
+    def value_kind(self) -> ValueKind:
+        """The kind of value a derived variable of this type holds (``missing`` or an error: a number)."""
+        if self.kind == "code" or self.kind == "text" or self.kind == "bool":
+            return self.kind
+        return "number"
+
     def describe(self) -> str:
         if self.kind == "code" and self.var is not None:
             return f"the coded question `{self.var.name}`"
-        return {"number": "a number", "text": "text", "bool": "a condition", "code": "a code"}.get(
+        return {"number": "a number", "text": "text", "bool": "a condition", "code": "a code",
+                "missing": "`missing`"}.get(
             self.kind, self.kind
         )
 
@@ -62,10 +88,15 @@ ERROR = Type("error")
 NUMBER = Type("number")
 TEXT = Type("text")
 BOOL = Type("bool")
+MISSING = Type("missing")
 
 
 def _numeric(t: Type) -> bool:
-    return t.kind in ("number", "code", "error")
+    return t.kind in ("number", "code", "missing", "error")
+
+
+def _is_condition(t: Type) -> bool:
+    return t.kind in ("bool", "missing", "error")
 
 
 Report = Callable[[str, str, m.Node], None]
@@ -88,7 +119,7 @@ class TypeChecker:
 
     def condition(self, e: m.Expr) -> None:
         t = self.infer(e)
-        if t.kind not in ("bool", "error"):
+        if not _is_condition(t):
             self.report("type", f"this is {t.describe()}, not a condition; compare it, e.g. `{_show(e)} == 1`", e)
 
     def infer(self, e: m.Expr) -> Type:
@@ -117,14 +148,77 @@ class TypeChecker:
                 return ERROR
             self.infer(e.args[0])
             return Type("code", recode_variable(r, f"{e.func}({e.args[0].name})", e.args[0].name, e))
-        names = list(self.functions) + list(self.recodes)
+        if e.func in AGGREGATES:
+            return self._aggregate_type(e.func, [(self.infer(a), a) for a in e.args], e)
+        names = list(self.functions) + list(self.recodes) + list(AGGREGATES)
         self.report("unknown-function", f"unknown function `{e.func}`{did_you_mean(e.func, names)}", e)
         return ERROR
+
+    def _aggregate(self, e: m.Aggregate) -> Type:
+        if e.func not in AGGREGATES:
+            self.report(
+                "unknown-function",
+                f"`{e.func}(... over {e.roster})` is not an aggregate{did_you_mean(e.func, AGGREGATES)} "
+                f"(aggregates: {', '.join(AGGREGATES)})",
+                e,
+            )
+            self.infer(e.operand)
+            return ERROR
+        return self._aggregate_type(e.func, [(self.infer(e.operand), e.operand)], e)
+
+    def _aggregate_type(self, func: str, args: list[tuple[Type, m.Expr]], e: m.Node) -> Type:
+        """``count``/``any``/``all`` take conditions; ``sum``/``min``/``max`` numbers or codes."""
+        if not args:
+            self.report("no-operand", f"`{func}` needs at least one operand, e.g. `{func}(a, b)` or "
+                        f"`{func}(x over ROSTER)`", e)
+            return ERROR
+        conditions = func in ("count", "any", "all")
+        for t, a in args:
+            if conditions and not _is_condition(t):
+                self.report("type", f"`{func}` takes conditions, but this is {t.describe()}; "
+                            f"compare it, e.g. `{_show(a)} == 1`", a)
+            elif not conditions and (
+                not _numeric(t) or (t.kind == "code" and t.var is not None and t.var.type == "multiple")
+            ):
+                self.report("type", f"`{func}` takes numbers, but this is {t.describe()}", a)
+        if func == "count" or func == "sum":
+            return NUMBER
+        if conditions:
+            return BOOL
+        kinds = {t.kind for t, _ in args} - {"missing"}
+        # min/max of one variable keep its codes (labels, missing codes); of several, a number
+        if len(args) == 1 and kinds <= {"code", "number"}:
+            return args[0][0]
+        return NUMBER
+
+    def _conditional(self, e: m.Conditional) -> Type:
+        self.condition(e.condition)
+        a, b = self.infer(e.then), self.infer(e.otherwise)
+        if "error" in (a.kind, b.kind):
+            return ERROR
+        if a.kind == "missing":
+            return b
+        if b.kind == "missing" or a == b:
+            return a
+        if _numeric(a) and _numeric(b) and "multiple" not in {t.var.type for t in (a, b) if t.var}:
+            return NUMBER
+        if a.kind != b.kind:
+            self.report(
+                "type",
+                f"the branches of `if` give {a.describe()} and {b.describe()}; both must be the same kind "
+                f"of value (or `missing`)",
+                e,
+            )
+            return ERROR
+        return Type(a.kind)
+
+    def _missing(self, e: m.Missing_) -> Type:
+        return MISSING
 
     def _unary(self, e: m.Unary) -> Type:
         t = self.infer(e.operand)
         if e.op == "not":
-            if t.kind not in ("bool", "error"):
+            if not _is_condition(t):
                 self.report("type", f"`not` needs a condition, but this is {t.describe()}", e.operand)
             return BOOL
         if not _numeric(t):
@@ -136,6 +230,8 @@ class TypeChecker:
         lt, rt = self.infer(e.left), self.infer(e.right)
         if "error" in (lt.kind, rt.kind):
             return ERROR
+        if e.op == "+" and "text" in (lt.kind, rt.kind) and "missing" in (lt.kind, rt.kind):
+            return TEXT
         if e.op == "+" and lt.kind == "text" and rt.kind == "text":
             return TEXT
         for t, side in ((lt, e.left), (rt, e.right)):
@@ -146,8 +242,8 @@ class TypeChecker:
 
     def _compare(self, e: m.Compare) -> Type:
         lt, rt = self.infer(e.left), self.infer(e.right)
-        if "error" in (lt.kind, rt.kind):
-            return BOOL
+        if "error" in (lt.kind, rt.kind) or "missing" in (lt.kind, rt.kind):
+            return BOOL  # comparing with `missing` is always UNKNOWN; allowed, as `x == missing` reads
         if lt.kind == "bool" or rt.kind == "bool":
             self.report("type", "conditions cannot be compared with `" + e.op + "`; use `and`, `or`, `not`", e)
             return BOOL
@@ -196,7 +292,7 @@ class TypeChecker:
 
     def _in(self, e: m.In) -> Type:
         t = self.infer(e.operand)
-        if t.kind == "error":
+        if t.kind in ("error", "missing"):
             return BOOL
         for v in e.values:
             if v.kind == "string":
@@ -228,7 +324,7 @@ class TypeChecker:
     def _boolop(self, e: m.BoolOp) -> Type:
         for op in e.operands:
             t = self.infer(op)
-            if t.kind not in ("bool", "error"):
+            if not _is_condition(t):
                 self.report("type", f"`{e.op}` joins conditions, but this is {t.describe()}", op)
         return BOOL
 
@@ -330,9 +426,10 @@ class Evaluator:
         return out
 
     def truth(self, e: m.Expr | None, record: Mapping[str, Any]) -> bool:
+        """Does the condition hold: only when it is true (UNKNOWN does not hold)."""
         if e is None:
             return True
-        return bool(self.value(e, record))
+        return _holds(self.value(e, record))
 
     def value(self, e: m.Expr, record: Mapping[str, Any]) -> Any:
         return getattr(self, "_" + type(e).__name__.rstrip("_").lower())(e, record)
@@ -359,6 +456,33 @@ class Evaluator:
     def _literal(self, e: m.Literal_, record):
         return e.value
 
+    def _missing(self, e: m.Missing_, record):
+        return None
+
+    def _conditional(self, e: m.Conditional, record):
+        c = self.value(e.condition, record)
+        if c is None:
+            return None
+        return self.value(e.then if c else e.otherwise, record)
+
+    def _aggregate(self, e: m.Aggregate, record):
+        raise ValueError(f"`{e.func}(... over {e.roster})` is evaluated after lowering unrolls the roster")
+
+    def aggregate(self, func: str, args: tuple[m.Expr, ...], record: Mapping[str, Any]) -> Any:
+        """``count``, ``sum``, ``min``, ``max``, ``any``, ``all`` over a list of operands."""
+        if func == "count":
+            return sum(1 for a in args if _holds(self.value(a, record)))
+        if func == "any":
+            return kleene_or(self.value(a, record) for a in args)
+        if func == "all":
+            return kleene_and(self.value(a, record) for a in args)
+        values = [v for a in args if (v := self.substantive(a, record)) is not None]
+        if func == "sum":
+            return sum(values)
+        if not values:
+            return None
+        return min(values) if func == "min" else max(values)
+
     def _ref(self, e: m.Ref, record):
         v = record.get(e.name)
         if isinstance(v, float) and v != v:  # NaN from a data frame
@@ -370,11 +494,16 @@ class Evaluator:
             arg = e.args[0]
             source = arg.name if isinstance(arg, m.Ref) else None
             return self.table(e.func, source).lookup(self._raw(arg, record))
+        if e.func in AGGREGATES:
+            return self.aggregate(e.func, e.args, record)
         raise ValueError(f"cannot evaluate the call `{e.func}` here")
 
     def _unary(self, e: m.Unary, record):
         if e.op == "not":
-            return not self.value(e.operand, record)
+            if e.holds:
+                return not self.truth(e.operand, record)
+            c = self.value(e.operand, record)
+            return None if c is None else not c
         v = self.substantive(e.operand, record)
         return None if v is None else -v
 
@@ -396,15 +525,17 @@ class Evaluator:
         if e.op in ("==", "!="):
             a, b = self._raw(e.left, record), self._raw(e.right, record)
             if a is None or b is None:
-                return False
+                return None
             if isinstance(a, frozenset):
                 return (b in a) == (e.op == "==")
             if isinstance(b, frozenset):
                 return (a in b) == (e.op == "==")
             return (a == b) == (e.op == "==")
         a, b = self.substantive(e.left, record), self.substantive(e.right, record)
-        if a is None or b is None or isinstance(a, frozenset) or isinstance(b, frozenset):
-            return False
+        if a is None or b is None:
+            return None
+        if isinstance(a, frozenset) or isinstance(b, frozenset):
+            return False  # a type error that `check` reports
         if e.op == "<":
             return a < b
         if e.op == "<=":
@@ -416,10 +547,15 @@ class Evaluator:
     def _in(self, e: m.In, record):
         raw = self._raw(e.operand, record)
         if raw is None:
-            return False
+            return None
         sub = self.substantive(e.operand, record)
         chosen = raw if isinstance(raw, frozenset) else (raw,)
         hit = False
+        # a range cannot order a missing code: unless another item matches, UNKNOWN
+        unknown = (
+            not isinstance(raw, frozenset) and sub is None
+            and any(v.kind in ("range", "upto", "from", "else") for v in e.values)
+        )
         for v in e.values:
             for x in chosen:
                 if v.kind == "string":
@@ -437,12 +573,13 @@ class Evaluator:
                     break
             if hit:
                 break
+        if not hit and unknown:
+            return None
         return hit != e.negated
 
     def _boolop(self, e: m.BoolOp, record):
-        if e.op == "and":
-            return all(self.value(op, record) for op in e.operands)
-        return any(self.value(op, record) for op in e.operands)
+        values = (self.value(op, record) for op in e.operands)
+        return kleene_and(values) if e.op == "and" else kleene_or(values)
 
     def _test(self, e: m.Test, record):
         raw = self._raw(e.operand, record)
@@ -460,3 +597,33 @@ class Evaluator:
         else:
             result = raw is not None and self.missing_kinds(e.operand).get(raw) == e.test
         return result != e.negated
+
+
+# ---------------------------------------------------------------- three-valued logic
+
+
+def _holds(v: Any) -> bool:
+    """A condition holds only when it is true; UNKNOWN (``None``) does not."""
+    return v is not None and bool(v)
+
+
+def kleene_and(values: Iterable[Any]) -> bool | None:
+    """False if any is false, else UNKNOWN if any is UNKNOWN, else true (an empty list: true)."""
+    unknown = False
+    for v in values:
+        if v is None:
+            unknown = True
+        elif not v:
+            return False
+    return None if unknown else True
+
+
+def kleene_or(values: Iterable[Any]) -> bool | None:
+    """True if any is true, else UNKNOWN if any is UNKNOWN, else false (an empty list: false)."""
+    unknown = False
+    for v in values:
+        if v is None:
+            unknown = True
+        elif v:
+            return True
+    return None if unknown else False

@@ -266,7 +266,7 @@ def _type_derives(low: Lowered) -> None:
             continue
         checker = TypeChecker(lambda *_: None, lambda ref: low.variables.get(ref.name), low.recodes)
         t = checker.infer(d.expr)
-        kind: ValueKind = "number" if t.kind == "error" else t.kind
+        kind: ValueKind = t.value_kind()
         # a derive that copies a variable (`derive d = q3`, `derive e = enig2(q10a)`)
         # keeps its codes and missing codes: 99 stays "don't know", never a number
         values = t.var.values if kind in ("code", "number") and t.var is not None else ()

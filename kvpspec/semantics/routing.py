@@ -61,7 +61,8 @@ class _Flat:
 
 
 def _neg(e: m.Expr) -> m.Expr:
-    return m.Unary.build(op="not", operand=e)
+    """``e`` does not hold (false or UNKNOWN): an `else` block, a goto's or an end's skip."""
+    return m.Unary.build(op="not", operand=e, holds=True)
 
 
 def _and(terms: list[m.Expr]) -> m.Expr | None:

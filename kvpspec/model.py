@@ -438,8 +438,38 @@ class Closing(Node):
     items: tuple[Item, ...] = ()
 
 
+class Roster(Node):
+    """A loop over the items of its body: ``roster child "Barn" for 1..c1 max 10 { ... }``.
+
+    ``for 1..COUNT``: COUNT is an integer question asked before the roster
+    (``count`` holds its name) or a number; ``max`` bounds the iterations. ``over
+    { 1 "Mor" 2 "Far" }``: one iteration per option (``options``). Inside, the
+    fill ``{name}`` is the iteration number (the option's label for a list).
+    Lowering unrolls it into one column per iteration (``c2_1``, ``c2_2``, ...).
+    """
+
+    node: Literal["roster"] = "roster"
+    name: str
+    label: Text
+    count: str | int | None = None
+    max: int | None = None
+    options: tuple[Option, ...] = ()
+    items: tuple[Item, ...] = ()
+    #: where COUNT is written, for diagnostics about it (not exported)
+    count_span: Span | None = Field(default=None, exclude=True, repr=False)
+
+    @property
+    def size(self) -> int:
+        """How many iterations the data hold: the list's length, the number, else ``max``."""
+        if self.options:
+            return len(self.options)
+        if isinstance(self.count, int):
+            return self.count
+        return self.max or 0
+
+
 Item = Annotated[
-    Question | Grid | Say | Instruction | Heading | IfBlock | Section | Intro | Closing,
+    Question | Grid | Say | Instruction | Heading | IfBlock | Section | Intro | Closing | Roster,
     Field(discriminator="node"),
 ]
 

@@ -49,6 +49,13 @@ CODES: dict[str, str] = {
     "goto-backward": "a goto that jumps back would ask questions twice (a cycle)",
     "goto-into-block": "a goto into an `if` or `else` block",
     "end-disposition": "an early end names a disposition that is not declared",
+    # rosters
+    "roster-start": "a roster that does not count from 1",
+    "roster-count": "a roster's count that is not an integer question asked before it",
+    "roster-max": "a roster without `max`, or whose count can pass it",
+    "roster-name": "a roster named like a variable or another roster",
+    "roster-column": "a declared name that is also a column unrolled from a roster",
+    "roster-scope": "a roster's variable used outside it without an aggregate",
     "cycle": "derived variables that depend on each other in a cycle",
     "unreachable": "a question that no interview can reach",
     "always-false": "a routing condition that no interview can make true",
@@ -71,6 +78,7 @@ CODES: dict[str, str] = {
     "unused-scale": "a scale that no question uses",
     "always-true": "a routing condition that holds in every interview",
     "too-long": "an interview longer than the minutes the study promises",
+    "roster-unbounded": "a roster's count question without a range",
 }
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from kvpspec import model as m
+from kvpspec.semantics import rosters
 from kvpspec.semantics.expr import TypeChecker
 from kvpspec.semantics.variables import DATA_ROLES as DATA_ROLES
 from kvpspec.semantics.variables import RecodeTable as RecodeTable
@@ -43,7 +44,7 @@ def walk_items(items: tuple[m.Item, ...] | None) -> Iterator[m.Item]:
     """Every interview item in document order, blocks entered."""
     for item in items or ():
         yield item
-        if isinstance(item, (m.Section, m.Intro, m.Closing)):
+        if isinstance(item, (m.Section, m.Intro, m.Closing, m.Roster)):
             yield from walk_items(item.items)
         elif isinstance(item, m.IfBlock):
             yield from walk_items(item.then)
@@ -106,6 +107,16 @@ class Lowered:
     recodes: dict[str, m.Recode] = field(default_factory=dict)
     #: derived facts computed once per spec (routing slots, positions)
     memo: Memo = field(default_factory=Memo, repr=False, compare=False)
+    #: the interview's items with every roster unrolled (``rosters.unroll``): what routing reads
+    items: tuple[m.Item, ...] = ()
+    #: ids of the ``if COUNT >= i`` blocks unrolling made
+    roster_guards: set[int] = field(default_factory=set)
+    #: every column unrolled from a roster: its innermost roster and iterations
+    columns: dict[str, tuple[str, tuple[int, ...]]] = field(default_factory=dict)
+    #: every roster by name (nested ones included), as the author wrote it
+    rosters: dict[str, m.Roster] = field(default_factory=dict)
+    #: the spec as written (``spec`` has aggregates over rosters in the list form)
+    source: m.Spec | None = None
 
     def question_options(self, q: m.Question | m.Grid) -> tuple[m.Option, ...]:
         if isinstance(q, m.Question) and q.options and not q.scale:
@@ -150,7 +161,15 @@ def lower(spec: m.Spec) -> Lowered:
     scales: dict[str, m.Scale] = {}
     for s in spec.scales:
         scales.setdefault(s.name, s)
-    low = Lowered(spec, scales)
+    items = spec.interview.items if spec.interview else ()
+    low = Lowered(spec, scales, items=items, source=spec)
+    origin: dict[str, rosters.Origin] = {}
+    if rosters.has_rosters(spec):
+        unrolled = rosters.unroll(items)
+        low.items, low.roster_guards, origin = unrolled.items, unrolled.guards, unrolled.origin
+        low.columns = origin
+        low.rosters = rosters.rosters(items)
+        spec = low.spec = rosters.expand_spec(spec, rosters.outer_rosters(items))
     for r in spec.recodes:
         low.recodes.setdefault(r.name, r)
     screener = intro_names(spec)
@@ -160,7 +179,7 @@ def lower(spec: m.Spec) -> Lowered:
         variables.setdefault(v.name, v)
 
     if spec.interview:
-        for item in walk_items(spec.interview.items):
+        for item in walk_items(low.items):
             if isinstance(item, m.Question):
                 _lower_question(low, item, add, "screener" if item.name in screener else "question")
             elif isinstance(item, m.Grid):
@@ -179,6 +198,12 @@ def lower(spec: m.Spec) -> Lowered:
                             read=read,
                         )
                     )
+
+    if origin:
+        for name, (roster, iteration) in origin.items():
+            var = variables.get(name)
+            if var is not None:
+                variables[name] = replace(var, roster=roster, iteration=iteration)
 
     if spec.respondent is not None:
         rid = spec.respondent

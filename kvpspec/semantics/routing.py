@@ -130,7 +130,7 @@ def _slots(low: Lowered) -> list[Slot]:
     spec = low.spec
     if spec.interview is None:
         return []
-    flat = flatten(spec.interview.items)
+    flat = flatten(low.items)
     targets = goto_targets(flat)
     skips: list[list[tuple[m.Expr, str, m.Node]]] = [[] for _ in flat]
     for f in flat:
@@ -566,7 +566,9 @@ def analyse(low: Lowered, limit: int = MAX_COMBINATIONS) -> RoutingFacts:
     findings: list[Finding] = []
     verdicts: dict[int, str] = {}
     contexts = {id(s.item): frozenset(id(t) for t, _, _ in s.terms) for s in all_slots}
-    for item, cond in iter_conditions(low.spec.interview.items if low.spec.interview else ()):
+    for item, cond in iter_conditions(low.items):
+        if id(item) in low.roster_guards:
+            continue  # a roster's `COUNT >= i`: the roster checks judge COUNT's range
         out = decider.outcomes([cond], contexts.get(id(item), frozenset()) if isinstance(item, (m.Question, m.Grid)) else frozenset())
         if out is None:
             continue
@@ -639,7 +641,7 @@ def backward_gotos(low: Lowered) -> list[tuple[m.Question, m.Option, list[str]]]
     """Gotos that jump back, each with the cycle it makes (question names, first repeated)."""
     if low.spec.interview is None:
         return []
-    flat = flatten(low.spec.interview.items)
+    flat = flatten(low.items)
     targets = goto_targets(flat)
     out = []
     for f in flat:

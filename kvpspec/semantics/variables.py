@@ -53,6 +53,9 @@ class Variable:
     read: frozenset[int] = frozenset()
     #: codes of ``exclusive`` options (multiple choice): chosen alone or not at all
     exclusive: frozenset[int] = frozenset()
+    #: for a column unrolled from a roster: its innermost roster and iterations (outer first)
+    roster: str | None = None
+    iteration: tuple[int, ...] = ()
 
     @property
     def codes(self) -> tuple[int, ...]:
@@ -176,6 +179,10 @@ def _children(e: m.Expr) -> tuple[m.Expr, ...]:
         return (e.operand,)
     if isinstance(e, m.BoolOp):
         return e.operands
+    if isinstance(e, m.Aggregate):
+        return (e.operand,)
+    if isinstance(e, m.Conditional):
+        return (e.condition, e.then, e.otherwise)
     return ()
 
 

@@ -331,7 +331,7 @@ class Formatter:
     def _items(self, items: Iterable[m.Item]) -> None:
         previous = None
         for item in items:
-            block = isinstance(item, (m.Question, m.Grid, m.IfBlock, m.Section, m.Intro, m.Closing))
+            block = isinstance(item, (m.Question, m.Grid, m.IfBlock, m.Section, m.Intro, m.Closing, m.Roster))
             if previous is not None and (block or previous):
                 self.blank()
             getattr(self, "_" + type(item).__name__.lower())(item)
@@ -373,6 +373,21 @@ class Formatter:
             self.depth += 1
             self._items(b.otherwise)
         self.close(b)
+
+    def _roster(self, r: m.Roster) -> None:
+        head = f"roster {r.name} {label(r.label)}"
+        if r.count is None:
+            self.open(head + " over", r)
+            for o in r.options:
+                self._option(o)
+            self.depth -= 1
+            self.lines.append("  " * self.depth + "} {")
+            self.depth += 1
+        else:
+            head += f" for 1..{r.count}" + (f" max {r.max}" if r.max is not None else "")
+            self.open(head, r)
+        self._items(r.items)
+        self.close(r)
 
     def _body_common(self, q: m.Question | m.Grid) -> None:
         if q.number is not None:
@@ -658,6 +673,9 @@ def _item_statements(items: Iterable[m.Item]) -> Iterable[m.Node]:
             else:
                 yield from item.items
         elif isinstance(item, (m.Section, m.Intro, m.Closing)):
+            yield from _item_statements(item.items)
+        elif isinstance(item, m.Roster):
+            yield from item.options
             yield from _item_statements(item.items)
         elif isinstance(item, m.IfBlock):
             yield from _item_statements(item.then)

@@ -514,6 +514,34 @@ class SpecTransformer:
     def heading(self, ch: list[Any]) -> m.Heading:
         return m.Heading.build(text=ch[1], span=self._span(ch))
 
+    def roster(self, ch: list[Any]) -> m.Roster:
+        source: dict[str, Any] = ch[3]
+        return m.Roster.build(
+            name=ch[1].value, label=ch[2], items=tuple(self._items(ch[5:-1])), span=self._span(ch),
+            **source,
+        )
+
+    def roster_for(self, ch: list[Any]) -> dict[str, Any]:
+        start, count, limit = ch[1], ch[3], ch[4]
+        if start.value != "1":
+            self._error("roster-start", f"a roster counts from 1, not from {start.value}", self._tok_span(start))
+        value: str | int = count.value if count.type == "NAME" else int(count.value)
+        return {
+            "count": value,
+            "max": limit,
+            "options": (),
+            "count_span": self._tok_span(count),
+        }
+
+    def roster_count(self, ch: list[Token]) -> Token:
+        return ch[0]
+
+    def roster_max(self, ch: list[Token]) -> int:
+        return int(ch[1].value)
+
+    def roster_over(self, ch: list[Any]) -> dict[str, Any]:
+        return {"count": None, "max": None, "options": tuple(self._items(ch[2:-1])), "count_span": None}
+
     def scale_ref(self, ch: list[Token]) -> _Stmt:
         return _Stmt("scale", ch[1].value, self._span(ch))
 

@@ -12,6 +12,7 @@ variables and the routing facts, one module per topic:
     analyses   fieldwork, expectations and soft checks, analyses
     texts      fills and documents
     messages   the fills of soft and hard checks' messages
+    rosters    rosters' counts, maximums and unrolled names
 
 ``check`` is the one entry point.
 """
@@ -21,7 +22,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from kvpspec.diagnostics import Diagnostic
-from kvpspec.semantics.checks import analyses, length, messages, names, questions, recodes, routing, texts
+from kvpspec.semantics.checks import (
+    analyses,
+    length,
+    messages,
+    names,
+    questions,
+    recodes,
+    rosters,
+    routing,
+    texts,
+)
 from kvpspec.semantics.checks.context import Context
 from kvpspec.semantics.lower import Lowered
 
@@ -46,8 +57,19 @@ def check(low: Lowered, file: str, prior: Iterable[Diagnostic] = ()) -> list[Dia
     texts.check_documents(ctx)
     texts.check_fills(ctx)
     messages.check_messages(ctx)
+    rosters.check_rosters(ctx)
     clean = not any(d.severity == "error" for d in prior)
     if clean and not any(d.severity == "error" for d in ctx.diags):
         routing.check_routing_facts(ctx)
         length.check_length(ctx)
-    return sorted(ctx.diags, key=lambda d: d.sort_key)
+    diags = ctx.diags
+    if ctx.low.rosters:
+        # a roster's body is checked once per iteration: report each problem once
+        seen: set[tuple[str, int, int, int, int]] = set()
+        diags = []
+        for d in ctx.diags:
+            key = (d.code, d.line, d.column, d.end_line, d.end_column)
+            if key not in seen:
+                seen.add(key)
+                diags.append(d)
+    return sorted(diags, key=lambda d: d.sort_key)

@@ -7,6 +7,7 @@ from collections.abc import Collection
 
 from kvpspec import model as m
 from kvpspec.diagnostics import Diagnostic, Severity, did_you_mean
+from kvpspec.semantics import rosters
 from kvpspec.semantics.lower import Lowered, walk_items
 
 
@@ -23,6 +24,11 @@ class Context:
             for item in walk_items(self.spec.interview.items if self.spec.interview else ())
             if isinstance(item, m.Grid)
         }
+        #: each variable a roster's body declares -> its innermost roster
+        self.roster_vars: dict[str, str] = {}
+        for r in low.rosters.values():
+            for name in rosters.declared(r.items):
+                self.roster_vars[name] = r.name  # inner rosters come later and win
 
     def error(self, code: str, message: str, node: m.Node | None, severity: Severity = "error") -> None:
         span = node.span if node is not None else None
@@ -40,7 +46,17 @@ class Context:
     def unknown_variable(
         self, name: str, node: m.Node, what: str = "variable", candidates: Collection[str] | None = None
     ) -> None:
-        """Report an unknown name; a grid's own name gets pointed at its items."""
+        """Report an unknown name; a grid's own name gets pointed at its items, a
+        roster's variable at the aggregates that read it from outside."""
+        roster = self.roster_vars.get(name)
+        if roster is not None:
+            self.error(
+                "roster-scope",
+                f"`{name}` is asked once per iteration of the roster `{roster}`; outside it, "
+                f"use an aggregate such as `count({name} is answered over {roster})`",
+                node,
+            )
+            return
         grid = self.grids.get(name)
         if grid is not None and grid.items:
             first = name + grid.items[0].name

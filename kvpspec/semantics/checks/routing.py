@@ -15,7 +15,7 @@ def check_routing(ctx: Context) -> None:
     spec = ctx.spec
     if not spec.interview:
         return
-    flat = flatten(spec.interview.items)
+    flat = flatten(ctx.low.items)
     targets = goto_targets(flat)
     pos = positions(ctx.low)
     intro = intro_names(spec)
@@ -24,7 +24,7 @@ def check_routing(ctx: Context) -> None:
         item = f.item
         if isinstance(item, (m.Question, m.Grid)) and item.condition is not None:
             _routing_checker(ctx, f.index, item, intro, pos, own=item).condition(item.condition)
-        if isinstance(item, m.IfBlock):
+        if isinstance(item, m.IfBlock) and id(item) not in ctx.low.roster_guards:
             _routing_checker(ctx, f.index + 1, item, intro, pos, own=None).condition(item.condition)
         if not isinstance(item, m.Question):
             continue

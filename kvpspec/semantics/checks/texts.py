@@ -32,7 +32,7 @@ def check_fills(ctx: Context) -> None:
     sample = {f.name for f in spec.fieldwork.sample} if spec.fieldwork else set()
     pos = positions(ctx.low)
     if spec.interview:
-        flat = flatten(spec.interview.items)
+        flat = flatten(ctx.low.items)
         for f in flat:
             for text, node in _item_texts(f.item):
                 _check_text_fills(ctx, text, node, sample, pos, f.index)

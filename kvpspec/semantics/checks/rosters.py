@@ -1,0 +1,107 @@
+"""Rosters: the count each loops over, its maximum, and the names unrolling makes."""
+
+from __future__ import annotations
+
+from kvpspec import model as m
+from kvpspec.diagnostics import did_you_mean
+from kvpspec.semantics import rosters
+from kvpspec.semantics.checks.context import Context
+from kvpspec.semantics.checks.names import declared_names
+
+
+def check_rosters(ctx: Context) -> None:
+    """COUNT an integer question asked before, ``max`` given and not exceeded, names unique."""
+    spec = ctx.low.source or ctx.spec
+    if spec.interview is None or not ctx.low.rosters:
+        return
+    items = spec.interview.items
+    order = {id(item): k for k, item in enumerate(rosters._walk(items))}
+    questions = {
+        item.name: item for item in rosters._walk(items) if isinstance(item, m.Question)
+    }
+    declared = {name: (node, what) for name, node, what in declared_names(ctx)}
+    seen_rosters: dict[str, m.Roster] = {}
+    for r in (item for item in rosters._walk(items) if isinstance(item, m.Roster)):
+        where = m.Node.build(span=r.count_span) if r.count_span is not None else r
+        if r.name in seen_rosters:
+            ctx.error("roster-name", f"the roster `{r.name}` is already declared", r)
+        seen_rosters.setdefault(r.name, r)
+        if r.name in declared:
+            what = declared[r.name][1]
+            ctx.error("roster-name", f"the roster `{r.name}` has the name of a {what}", r)
+        if isinstance(r.count, int):
+            if r.max is not None and r.count > r.max:
+                ctx.error("roster-max", f"the roster `{r.name}` counts to {r.count}, past its `max {r.max}`", r)
+            continue
+        if r.count is None:
+            continue
+        q = questions.get(r.count)
+        if q is None or q.kind != "integer":
+            what = "no question" if q is None else f"a {q.kind or 'single'} question"
+            hint = did_you_mean(r.count, questions) if q is None else ""
+            ctx.error(
+                "roster-count",
+                f"`for 1..{r.count}`: `{r.count}` is {what}; a roster counts to an integer question{hint}",
+                where,
+            )
+            continue
+        if order[id(q)] > order[id(r)]:
+            ctx.error(
+                "roster-count",
+                f"`for 1..{r.count}`: `{r.count}` is asked after the roster starts; ask it before",
+                where,
+            )
+        if r.max is None:
+            ctx.error(
+                "roster-max",
+                f"the roster `{r.name}` counts to the question `{r.count}`: give its largest number with `max N`",
+                r,
+            )
+        elif q.range is None:
+            ctx.warn(
+                "roster-unbounded",
+                f"`{r.count}` has no range, so its answers can pass the roster's `max {r.max}`; "
+                f"give it `range 0..{r.max}`",
+                where,
+            )
+        elif q.range.high > r.max:
+            ctx.error(
+                "roster-max",
+                f"`{r.count}` can be up to {q.range.high}, past the roster's `max {r.max}`",
+                where,
+            )
+    for name, (roster, _) in ctx.low.columns.items():
+        if name in declared:
+            node, what = declared[name]
+            ctx.error(
+                "roster-column",
+                f"the {what} `{name}` has the name of a column of the roster `{roster}`; rename one of them",
+                node,
+            )
+    outer = rosters.outer_rosters(items)
+    for e in _spec_exprs(spec):
+        for agg in rosters.aggregates_in(e):
+            if agg.roster in outer:
+                continue
+            if agg.roster in ctx.low.rosters:
+                ctx.error(
+                    "roster-scope",
+                    f"`{agg.roster}` is a roster inside another; aggregate it within the roster that holds it",
+                    agg,
+                )
+            else:
+                ctx.error(
+                    "undefined-ref",
+                    f"unknown roster `{agg.roster}`{did_you_mean(agg.roster, ctx.low.rosters)}",
+                    agg,
+                )
+
+
+def _spec_exprs(spec: m.Spec) -> list[m.Expr]:
+    out: list[m.Expr] = [d.expr for d in spec.derives]
+    out += [w.condition for w in spec.warnings]
+    for x in spec.expectations:
+        out.append(x.rule.left)
+        if x.rule.right is not None:
+            out.append(x.rule.right)
+    return out

@@ -1,0 +1,404 @@
+"""Rosters by unrolling: the one definition of what a roster means.
+
+A roster ``child for 1..c1 max 10`` holding ``c2`` becomes ten copies of its
+body, one per iteration, with every name the body declares suffixed by the
+iteration (``c2_1`` ... ``c2_10``; nested: ``c5_1_2`` = outer 1, inner 2),
+every reference to such a name and every fill ``{c2}`` rewritten to the same
+iteration's column, and the fill ``{child}`` replaced by the iteration number
+(the option's label for ``over { ... }``). Iteration ``i`` of a ``for 1..COUNT``
+roster is wrapped in ``if COUNT >= i``, so a COUNT without a value asks none.
+
+An aggregate over a roster, ``sum(c2 over child)``, becomes the list form
+``sum(c2_1, ..., c2_10)``. Everything downstream (routing, the validator, the
+strategies, JSON Schema) reads the unrolled items and needs no roster code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from kvpspec import model as m
+
+#: Where an unrolled column comes from: its innermost roster and its iterations (outer first).
+Origin = tuple[str, tuple[int, ...]]
+
+
+@dataclass
+class Unrolled:
+    """The interview's items with every roster unrolled, and where each column comes from."""
+
+    items: tuple[m.Item, ...]
+    #: column name -> (roster, iterations)
+    origin: dict[str, Origin] = field(default_factory=dict)
+    #: ids of the ``if COUNT >= i`` blocks unrolling made (not written by the author)
+    guards: set[int] = field(default_factory=set)
+
+
+def has_rosters(spec: m.Spec) -> bool:
+    """Does the interview hold a roster? (Specs without one are lowered untouched.)"""
+    return spec.interview is not None and any(
+        isinstance(i, m.Roster) for i in _walk(spec.interview.items)
+    )
+
+
+def _walk(items: tuple[m.Item, ...] | None) -> Iterator[m.Item]:
+    for item in items or ():
+        yield item
+        if isinstance(item, (m.Section, m.Intro, m.Closing, m.Roster)):
+            yield from _walk(item.items)
+        elif isinstance(item, m.IfBlock):
+            yield from _walk(item.then)
+            yield from _walk(item.otherwise)
+
+
+def rosters(items: tuple[m.Item, ...] | None) -> dict[str, m.Roster]:
+    """Every roster by name, nested ones included (the first of a name wins)."""
+    out: dict[str, m.Roster] = {}
+    for item in _walk(items):
+        if isinstance(item, m.Roster):
+            out.setdefault(item.name, item)
+    return out
+
+
+def outer_rosters(items: tuple[m.Item, ...] | None) -> dict[str, m.Roster]:
+    """The rosters not inside another roster: those an expression outside every roster may aggregate."""
+    out: dict[str, m.Roster] = {}
+
+    def visit(items: tuple[m.Item, ...] | None) -> None:
+        for item in items or ():
+            if isinstance(item, m.Roster):
+                out.setdefault(item.name, item)
+            elif isinstance(item, (m.Section, m.Intro, m.Closing)):
+                visit(item.items)
+            elif isinstance(item, m.IfBlock):
+                visit(item.then)
+                visit(item.otherwise)
+
+    visit(items)
+    return out
+
+
+def declared(items: tuple[m.Item, ...] | None) -> list[str]:
+    """The variable names a roster body declares, nested rosters included, in order."""
+    out: list[str] = []
+    for item in _walk(items):
+        if isinstance(item, m.Question):
+            out.append(item.name)
+            out.extend(o.specify.name for o in item.options if o.specify)
+        elif isinstance(item, m.Grid):
+            out.extend(item.name + gi.name for gi in item.items)
+    return out
+
+
+def unroll(items: tuple[m.Item, ...]) -> Unrolled:
+    """The items with every roster replaced by its iterations (see the module docstring)."""
+    result = Unrolled(())
+    top = outer_rosters(items)
+    expanded = tuple(_Rewriter({}, None, None, top).item(it) for it in items)
+    result.items = _unroll(expanded, (), result)
+    return result
+
+
+def _unroll(items: tuple[m.Item, ...], prefix: tuple[int, ...], result: Unrolled) -> tuple[m.Item, ...]:
+    out: list[m.Item] = []
+    for item in items:
+        if isinstance(item, m.Roster):
+            out.extend(_iterations(item, prefix, result))
+        elif isinstance(item, (m.Section, m.Intro, m.Closing)):
+            out.append(item.model_copy(update={"items": _unroll(item.items, prefix, result)}))
+        elif isinstance(item, m.IfBlock):
+            update: dict[str, Any] = {"then": _unroll(item.then, prefix, result)}
+            if item.otherwise is not None:
+                update["otherwise"] = _unroll(item.otherwise, prefix, result)
+            out.append(item.model_copy(update=update))
+        else:
+            out.append(item)
+    return tuple(out)
+
+
+def _iterations(r: m.Roster, prefix: tuple[int, ...], result: Unrolled) -> Iterator[m.Item]:
+    names = declared(r.items)
+    for i in range(1, r.size + 1):
+        rename = {n: f"{n}_{i}" for n in names}
+        fill = _fill_value(r, i)
+        rw = _Rewriter(rename, r.name, fill)
+        body = tuple(rw.item(it) for it in r.items)
+        # aggregates over rosters nested in this body, now renamed for iteration i
+        nested = outer_rosters(body)
+        if nested:
+            body = tuple(_Rewriter({}, None, None, nested).item(it) for it in body)
+        iteration = (*prefix, i)
+        for it in _walk_flat(body):
+            for name in _columns(it):
+                result.origin[name] = (r.name, iteration)
+        body = _unroll(body, iteration, result)
+        if isinstance(r.count, str):
+            guard = m.Compare.build(
+                op=">=",
+                left=m.Ref.build(name=rename.get(r.count, r.count), span=r.count_span),
+                right=m.Literal_.build(value=i, span=r.count_span),
+                span=r.count_span,
+            )
+            block = m.IfBlock.build(condition=guard, then=body, otherwise=None, span=r.span)
+            result.guards.add(id(block))
+            yield block
+        else:
+            yield from body
+
+
+def _walk_flat(items: tuple[m.Item, ...]) -> Iterator[m.Item]:
+    """Items of a body outside its nested rosters."""
+    for item in items:
+        yield item
+        if isinstance(item, (m.Section, m.Intro, m.Closing)):
+            yield from _walk_flat(item.items)
+        elif isinstance(item, m.IfBlock):
+            yield from _walk_flat(item.then)
+            yield from _walk_flat(item.otherwise or ())
+
+
+def _columns(item: m.Item) -> list[str]:
+    if isinstance(item, m.Question):
+        return [item.name] + [o.specify.name for o in item.options if o.specify]
+    if isinstance(item, m.Grid):
+        return [item.name + gi.name for gi in item.items]
+    return []
+
+
+def _fill_value(r: m.Roster, i: int) -> m.Text:
+    """What ``{roster}`` shows in iteration ``i``: the number, or the list option's label."""
+    if r.options:
+        return r.options[i - 1].label
+    return m.Text.build(text=str(i), translations={})
+
+
+class _Rewriter:
+    """Renames a body's names for one iteration, fills its texts, expands aggregates."""
+
+    def __init__(
+        self,
+        rename: Mapping[str, str],
+        roster: str | None,
+        fill: m.Text | None,
+        aggregates: Mapping[str, m.Roster] | None = None,
+    ) -> None:
+        self.rename = rename
+        self.roster = roster
+        self.fill = fill
+        self.aggregates = aggregates or {}
+
+    # ------------------------------------------------------------ items
+
+    def item(self, item: m.Item) -> m.Item:
+        return self._dispatch[type(item).__name__](self, item)
+
+    def _question(self, q: m.Question) -> m.Question:
+        return q.model_copy(
+            update={
+                "name": self.rename.get(q.name, q.name),
+                "label": self.text(q.label),
+                "options": tuple(self.option(o) for o in q.options),
+                "notes": tuple(self.text(t) for t in q.notes),
+                "instructions": tuple(self.text(t) for t in q.instructions),
+                "condition": self.expr(q.condition) if q.condition is not None else None,
+            }
+        )
+
+    def _grid(self, g: m.Grid) -> m.Grid:
+        suffix = {gi.name: self.rename[g.name + gi.name][len(g.name):] for gi in g.items if g.name + gi.name in self.rename}
+        return g.model_copy(
+            update={
+                "label": self.text(g.label) if g.label is not None else None,
+                "items": tuple(
+                    gi.model_copy(update={"name": suffix.get(gi.name, gi.name), "label": self.text(gi.label)})
+                    for gi in g.items
+                ),
+                "notes": tuple(self.text(t) for t in g.notes),
+                "instructions": tuple(self.text(t) for t in g.instructions),
+                "condition": self.expr(g.condition) if g.condition is not None else None,
+            }
+        )
+
+    def _text_item(self, s: m.Say | m.Instruction | m.Heading) -> m.Item:
+        return s.model_copy(update={"text": self.text(s.text)})
+
+    def _block(self, b: m.Section | m.Intro | m.Closing) -> m.Item:
+        update: dict[str, Any] = {"items": tuple(self.item(i) for i in b.items)}
+        if isinstance(b, m.Section):
+            update["title"] = self.text(b.title)
+        return b.model_copy(update=update)
+
+    def _if(self, b: m.IfBlock) -> m.IfBlock:
+        return b.model_copy(
+            update={
+                "condition": self.expr(b.condition),
+                "then": tuple(self.item(i) for i in b.then),
+                "otherwise": tuple(self.item(i) for i in b.otherwise) if b.otherwise is not None else None,
+            }
+        )
+
+    def _roster(self, r: m.Roster) -> m.Roster:
+        count = self.rename.get(r.count, r.count) if isinstance(r.count, str) else r.count
+        return r.model_copy(
+            update={
+                "label": self.text(r.label),
+                "count": count,
+                "options": tuple(self.option(o) for o in r.options),
+                "items": tuple(self.item(i) for i in r.items),
+            }
+        )
+
+    _dispatch: ClassVar[dict[str, Callable[[Any, Any], Any]]] = {
+        "Question": _question,
+        "Grid": _grid,
+        "Say": _text_item,
+        "Instruction": _text_item,
+        "Heading": _text_item,
+        "Section": _block,
+        "Intro": _block,
+        "Closing": _block,
+        "IfBlock": _if,
+        "Roster": _roster,
+    }
+
+    def option(self, o: m.Option) -> m.Option:
+        update: dict[str, Any] = {"label": self.text(o.label)}
+        if o.specify is not None:
+            update["specify"] = o.specify.model_copy(
+                update={
+                    "name": self.rename.get(o.specify.name, o.specify.name),
+                    "label": self.text(o.specify.label) if o.specify.label is not None else None,
+                }
+            )
+        if o.goto is not None:
+            update["goto"] = self.rename.get(o.goto, o.goto)
+        return o.model_copy(update=update)
+
+    # ------------------------------------------------------------ texts
+
+    def text(self, t: m.Text) -> m.Text:
+        if "{" not in t.text and not any("{" in v for v in t.translations.values()):
+            return t
+        return t.model_copy(
+            update={
+                "text": self._fill(t.text, None),
+                "translations": {lang: self._fill(v, lang) for lang, v in t.translations.items()},
+            }
+        )
+
+    def _fill(self, text: str, lang: str | None) -> str:
+        out: list[str] = []
+        for kind, value in m.split_fills(text):
+            if kind == "text":
+                out.append(value.replace("{", "{{").replace("}", "}}"))
+            elif value == self.roster and self.fill is not None:
+                out.append(self.fill.get(lang).replace("{", "{{").replace("}", "}}"))
+            else:
+                out.append("{" + self.rename.get(value, value) + "}")
+        return "".join(out)
+
+    # ------------------------------------------------------------ expressions
+
+    def expr(self, e: m.Expr) -> m.Expr:
+        return rewrite(e, self.rename, self.aggregates)
+
+
+def rewrite(e: m.Expr, rename: Mapping[str, str], aggregates: Mapping[str, m.Roster]) -> m.Expr:
+    """``e`` with names renamed and aggregates over ``aggregates``' rosters in the list form."""
+    if isinstance(e, m.Ref):
+        new = rename.get(e.name)
+        return e if new is None else e.model_copy(update={"name": new})
+    if isinstance(e, m.Aggregate):
+        operand = rewrite(e.operand, rename, aggregates)
+        r = aggregates.get(e.roster)
+        if r is None:
+            return e.model_copy(update={"operand": operand})
+        names = declared(r.items)
+        args = tuple(
+            rewrite(operand, {n: f"{n}_{i}" for n in names}, {}) for i in range(1, r.size + 1)
+        )
+        return m.Call.build(func=e.func, args=args, span=e.span)
+    if isinstance(e, m.Call):
+        return e.model_copy(update={"args": tuple(rewrite(a, rename, aggregates) for a in e.args)})
+    if isinstance(e, (m.Unary, m.In, m.Test)):
+        return e.model_copy(update={"operand": rewrite(e.operand, rename, aggregates)})
+    if isinstance(e, (m.Binary, m.Compare)):
+        return e.model_copy(
+            update={"left": rewrite(e.left, rename, aggregates), "right": rewrite(e.right, rename, aggregates)}
+        )
+    if isinstance(e, m.BoolOp):
+        return e.model_copy(update={"operands": tuple(rewrite(o, rename, aggregates) for o in e.operands)})
+    if isinstance(e, m.Conditional):
+        return e.model_copy(
+            update={
+                "condition": rewrite(e.condition, rename, aggregates),
+                "then": rewrite(e.then, rename, aggregates),
+                "otherwise": rewrite(e.otherwise, rename, aggregates),
+            }
+        )
+    return e
+
+
+def aggregates_in(e: m.Expr) -> Iterator[m.Aggregate]:
+    """Every ``over`` aggregate in an expression (nested ones included)."""
+    if isinstance(e, m.Aggregate):
+        yield e
+        yield from aggregates_in(e.operand)
+    elif isinstance(e, m.Call):
+        for a in e.args:
+            yield from aggregates_in(a)
+    elif isinstance(e, (m.Unary, m.In, m.Test)):
+        yield from aggregates_in(e.operand)
+    elif isinstance(e, (m.Binary, m.Compare)):
+        yield from aggregates_in(e.left)
+        yield from aggregates_in(e.right)
+    elif isinstance(e, m.BoolOp):
+        for o in e.operands:
+            yield from aggregates_in(o)
+    elif isinstance(e, m.Conditional):
+        yield from aggregates_in(e.condition)
+        yield from aggregates_in(e.then)
+        yield from aggregates_in(e.otherwise)
+
+
+def expand_spec(spec: m.Spec, visible: Mapping[str, m.Roster]) -> m.Spec:
+    """The spec with the aggregates of its derived variables, data rules, rates and
+    sample formulas in the list form (the interview items are left as written)."""
+
+    def ex(e: m.Expr) -> m.Expr:
+        return rewrite(e, {}, visible)
+
+    update: dict[str, Any] = {
+        "derives": tuple(d.model_copy(update={"expr": ex(d.expr)}) for d in spec.derives),
+        "warnings": tuple(w.model_copy(update={"condition": ex(w.condition)}) for w in spec.warnings),
+        "expectations": tuple(
+            x.model_copy(
+                update={
+                    "rule": x.rule.model_copy(
+                        update={
+                            "left": ex(x.rule.left),
+                            "right": ex(x.rule.right) if x.rule.right is not None else None,
+                        }
+                    )
+                }
+            )
+            for x in spec.expectations
+        ),
+    }
+    if spec.fieldwork is not None:
+        fw = spec.fieldwork
+        update["fieldwork"] = fw.model_copy(
+            update={
+                "sample": tuple(
+                    f.model_copy(update={"formula": ex(f.formula)}) if f.formula is not None else f
+                    for f in fw.sample
+                ),
+                "rates": tuple(
+                    r.model_copy(update={"formula": ex(r.formula)}) if r.formula is not None else r
+                    for r in fw.rates
+                ),
+            }
+        )
+    return spec.model_copy(update=update)

@@ -8,11 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import CASES
+
 from kvpspec.compile import compile_file
 from kvpspec.syntax.formatter import format_spec
 from kvpspec.syntax.parser import parse_text
-
-from conftest import CASES
 
 SPEC = CASES / "roster.survey"
 

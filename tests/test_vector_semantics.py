@@ -48,6 +48,10 @@ recode bb "BB" from b {
   99   -> 9 "vet ikke" missing dont_know
 }
 derive sum "Sum" = b + e * 2
+derive dc "Derived condition, missing when unknown" = a == 1 or b > 20
+derive dk "Conditional" = if a == 1 then b else missing
+derive cnt "Count" = count(a == 1, c == 2, b > 20)
+derive tot "Sum of values" = sum(a, b, e)
 """
 COMPILED = compile_text(SPEC)
 LOW = COMPILED.lowered
@@ -78,6 +82,11 @@ atoms = st.sampled_from(
         'd == "Oslo"', 'd != "Oslo"', 'd in ["Oslo", "Bergen"]', "d is missing",
         "e >= 2.5", "e * 2 < b", "a2(a) == 1", "a2(a) is missing", "a2(a) is dont_know",
         "bb == 2", "bb is missing", "bb is refused", "sum > 20", "sum is missing", "true", "false",
+        # issue 11: aggregates, the conditional, `missing`, derived values that can be missing
+        "dc", "dc is missing", "dk > 10", "dk is missing", "cnt >= 1", "tot > 20", "a == missing",
+        "count(a == 1, b > 20, c == 1) >= 2", "any(a == 1, b > 20, e > 5)", "all(a != 2, b <= 20)",
+        "sum(a, b, e) > 10", "min(b, e) < 3", "max(a, missing) >= 2", "(if a == 1 then b else e) > 3",
+        "if b > 20 then a == 1 else c == 2", "if e > 1 then missing else true",
     ]
 )
 conditions = st.recursive(
@@ -114,4 +123,32 @@ def test_same_truth(recs: list[dict], text: str) -> None:
     e = parse_expr(text)
     expected = [EV.truth(e, EV.complete(r)) for r in recs]
     got = CE.truth(e, columns(recs), len(recs)).tolist()
+    assert got == expected, text
+
+
+@settings(max_examples=200)
+@given(st.lists(records, min_size=1, max_size=12), conditions)
+def test_same_three_valued_value(recs: list[dict], text: str) -> None:
+    """Not only where a condition holds: true, false and UNKNOWN agree row by row."""
+    e = parse_expr(text)
+    expected = [EV.value(e, EV.complete(r)) for r in recs]
+    got = CE.as_python(CE.value(e, columns(recs), len(recs)))
+    assert got == [None if x is None else bool(x) for x in expected], text
+
+
+numbers = st.sampled_from(
+    [
+        "if a == 1 then b else e", "if b > 20 then missing else a", "sum(a, b, e)", "min(b, e, a)",
+        "max(a, b)", "max(missing, e)", "count(a == 1, c == 1, d == \"Oslo\")", "dk", "cnt", "tot",
+        "if dc then 1 else 0", "if a in [1, 2] then sum(b, e) else max(b, 5)",
+    ]
+)
+
+
+@settings(max_examples=100)
+@given(st.lists(records, min_size=1, max_size=12), numbers)
+def test_same_values(recs: list[dict], text: str) -> None:
+    e = parse_expr(text)
+    expected = [EV.value(e, EV.complete(r)) for r in recs]
+    got = CE.as_python(CE.value(e, columns(recs), len(recs)))
     assert got == expected, text

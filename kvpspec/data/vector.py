@@ -8,7 +8,9 @@ expression over generated interviews. Columns:
 * text: an object array with ``None`` for no value (an empty text is no value);
 * multiple choice: a ``bool`` matrix, one column per code of the variable
   (a row with nothing chosen has no value);
-* conditions: ``bool``.
+* conditions: ``bool`` with ``known``, the rows where the condition is not
+  UNKNOWN (three-valued logic, as ``expr``); a derived condition is stored as
+  ``float64`` 1.0 / 0.0 / ``NaN`` so that UNKNOWN survives as no value.
 
 Only this module and the simulator import numpy; ``kvpspec check`` never does.
 """
@@ -38,6 +40,8 @@ class Vec:
     kind: str
     data: Any
     codes: tuple[int, ...] = ()
+    #: for ``bool``: rows whose truth is known (``None``: every row)
+    known: Any = None
 
     def present(self) -> np.ndarray:
         """Rows that hold a value."""
@@ -47,6 +51,8 @@ class Vec:
             return np.array([x is not None for x in self.data], dtype=bool)
         if self.kind == "set":
             return self.data.any(axis=1)
+        if self.known is not None:  # a condition: UNKNOWN is no value
+            return self.known
         return np.ones(len(self.data), dtype=bool)
 
 
@@ -82,7 +88,9 @@ class VectorEvaluator:
     def as_python(self, vec: Vec) -> list[Any]:
         """A result column as the values ``Evaluator`` gives (``None`` for no value)."""
         if vec.kind == "bool":
-            return [bool(x) for x in vec.data]
+            if vec.known is None:
+                return [bool(x) for x in vec.data]
+            return [bool(x) if k else None for x, k in zip(vec.data, vec.known)]
         if vec.kind == "text":
             return list(vec.data)
         if vec.kind == "set":
@@ -95,7 +103,7 @@ class VectorEvaluator:
         if e is None:
             return np.ones(n, dtype=bool)
         v = self.value(e, table, n)
-        return self._bool(v)
+        return self._bool(v)  # holds only when TRUE
 
     def value(self, e: m.Expr, table: Mapping[str, Any], n: int) -> Vec:
         return getattr(self, "_" + type(e).__name__.rstrip("_").lower())(e, table, n)
@@ -113,17 +121,47 @@ class VectorEvaluator:
                 out[name] = self._lookup(name, r.source, self._raw(m.Ref.build(name=r.source), out, n)).data
             elif name in self._derives:
                 v = self.value(self._derives[name].expr, out, n)
-                out[name] = v.data
+                if v.kind == "bool" and v.known is not None and not v.known.all():
+                    out[name] = np.where(v.known, v.data.astype(float), np.nan)
+                else:
+                    out[name] = v.data
         return out
 
     def _bool(self, v: Vec) -> np.ndarray:
+        """Rows where the condition is TRUE."""
+        return self._tv(v)[0]
+
+    def _tv(self, v: Vec) -> tuple[np.ndarray, np.ndarray]:
+        """(rows where TRUE, rows where known) of a condition; no value is UNKNOWN."""
         if v.kind == "bool":
-            return v.data
-        if v.kind == "num":  # Python truth of a number; no value is false
-            return ~np.isnan(v.data) & (v.data != 0)
+            known = np.ones(len(v.data), dtype=bool) if v.known is None else v.known
+            return v.data & known, known
+        if v.kind == "num":  # a stored derived condition, or `missing`
+            known = ~np.isnan(v.data)
+            return known & (v.data != 0), known
         if v.kind == "text":
-            return np.array([bool(x) for x in v.data], dtype=bool)
-        return v.data.any(axis=1)
+            known = np.array([x is not None for x in v.data], dtype=bool)
+            return np.array([bool(x) for x in v.data], dtype=bool), known
+        known = v.data.any(axis=1)
+        return known, known
+
+    @staticmethod
+    def _kleene(op: str, parts: list[tuple[np.ndarray, np.ndarray]], n: int) -> Vec:
+        """Kleene ``and``/``or`` over (true, known) pairs, as ``expr.kleene_and``/``kleene_or``."""
+        all_known = np.ones(n, dtype=bool)
+        if op == "and":
+            true = np.ones(n, dtype=bool)
+            false_any = np.zeros(n, dtype=bool)
+            for t, k in parts:
+                true &= t
+                false_any |= k & ~t
+                all_known &= k
+            return Vec("bool", true & all_known, known=false_any | all_known)
+        true_any = np.zeros(n, dtype=bool)
+        for t, k in parts:
+            true_any |= t
+            all_known &= k
+        return Vec("bool", true_any, known=true_any | all_known)
 
     def _ref_vec(self, name: str, table: Mapping[str, Any], n: int) -> Vec:
         data = table.get(name)
@@ -140,6 +178,10 @@ class VectorEvaluator:
             return Vec("text", data)
         if isinstance(data, np.ndarray) and data.dtype == bool:
             return Vec("bool", data)
+        if var is not None and var.value_kind == "bool":  # a derived condition stored with NaN
+            x = np.asarray(data, dtype=float)
+            known = ~np.isnan(x)
+            return Vec("bool", known & (x != 0), known=known)
         return Vec("num", np.asarray(data, dtype=float))
 
     def _raw(self, e: m.Expr, table, n) -> Vec:
@@ -171,11 +213,57 @@ class VectorEvaluator:
     def _ref(self, e: m.Ref, table, n) -> Vec:
         return self._ref_vec(e.name, table, n)
 
+    def _missing(self, e: m.Missing_, table, n) -> Vec:
+        return Vec("num", np.full(n, np.nan))
+
+    def _aggregate(self, e: m.Aggregate, table, n) -> Vec:
+        raise ValueError(f"`{e.func}(... over {e.roster})` is evaluated after lowering unrolls the roster")
+
+    def _conditional(self, e: m.Conditional, table, n) -> Vec:
+        true, known = self._tv(self.value(e.condition, table, n))
+        a, b = self.value(e.then, table, n), self.value(e.otherwise, table, n)
+        kinds = {a.kind, b.kind}
+        if "set" in kinds:
+            s = a if a.kind == "set" else b
+            empty = Vec("set", np.zeros((n, len(s.codes)), dtype=bool), s.codes)
+            a, b = (a if a.kind == "set" else empty), (b if b.kind == "set" else empty)
+            pick = np.where(true[:, None], a.data, np.where(known[:, None], b.data, False))
+            return Vec("set", pick, s.codes)
+        if "bool" in kinds:
+            (at, ak), (bt, bk) = self._tv(a), self._tv(b)
+            return Vec("bool", np.where(true, at, bt & known),
+                       known=np.where(true, ak, np.where(known, bk, False)))
+        if "text" in kinds:
+            none = np.full(n, None, dtype=object)
+            ad = a.data if a.kind == "text" else none
+            bd = b.data if b.kind == "text" else none
+            return Vec("text", np.where(true, ad, np.where(known, bd, none)))
+        return Vec("num", np.where(true, a.data, np.where(known, b.data, np.nan)))
+
+    def aggregate(self, func: str, args: tuple[m.Expr, ...], table, n) -> Vec:
+        """``count``, ``sum``, ``min``, ``max``, ``any``, ``all`` as ``Evaluator.aggregate``."""
+        if func in ("count", "any", "all"):
+            parts = [self._tv(self.value(a, table, n)) for a in args]
+            if func == "count":
+                return Vec("num", sum((t.astype(float) for t, _ in parts), np.zeros(n)))
+            return self._kleene("and" if func == "all" else "or", parts, n)
+        cols = [self.substantive(a, table, n).data for a in args]
+        stack = np.vstack([np.asarray(c, dtype=float) for c in cols]) if cols else np.full((1, n), np.nan)
+        if func == "sum":
+            return Vec("num", np.nansum(stack, axis=0))
+        present = ~np.isnan(stack).all(axis=0)
+        with np.errstate(invalid="ignore"):
+            filled = np.where(np.isnan(stack), np.inf if func == "min" else -np.inf, stack)
+            out = filled.min(axis=0) if func == "min" else filled.max(axis=0)
+        return Vec("num", np.where(present, out, np.nan))
+
     def _call(self, e: m.Call, table, n) -> Vec:
         if e.func in self.recodes and len(e.args) == 1:
             arg = e.args[0]
             source = arg.name if isinstance(arg, m.Ref) else None
             return self._lookup(e.func, source, self._raw(arg, table, n))
+        if e.func in m.AGGREGATES:
+            return self.aggregate(e.func, e.args, table, n)
         raise ValueError(f"cannot evaluate the call `{e.func}` here")
 
     def _lookup(self, recode: str, source: str | None, v: Vec) -> Vec:
@@ -218,7 +306,10 @@ class VectorEvaluator:
 
     def _unary(self, e: m.Unary, table, n) -> Vec:
         if e.op == "not":
-            return Vec("bool", ~self._bool(self.value(e.operand, table, n)))
+            true, known = self._tv(self.value(e.operand, table, n))
+            if e.holds:  # routing's "does not hold"
+                return Vec("bool", ~true)
+            return Vec("bool", known & ~true, known=known)
         v = self.substantive(e.operand, table, n)
         return Vec("num", -v.data)
 
@@ -262,19 +353,21 @@ class VectorEvaluator:
             a, b = self._raw(e.left, table, n), self._raw(e.right, table, n)
             both = a.present() & b.present()
             eq = self._eq(a, b, n)
-            return Vec("bool", both & (eq if e.op == "==" else ~eq))
+            return Vec("bool", both & (eq if e.op == "==" else ~eq), known=both)
         a, b = self.substantive(e.left, table, n), self.substantive(e.right, table, n)
         if a.kind != "num" or b.kind != "num":
             return Vec("bool", np.zeros(n, dtype=bool))
         x, y = a.data, b.data
         with np.errstate(invalid="ignore"):
             r = {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[e.op]
-        return Vec("bool", r & ~np.isnan(x) & ~np.isnan(y))
+        known = ~np.isnan(x) & ~np.isnan(y)
+        return Vec("bool", r & known, known=known)
 
     def _in(self, e: m.In, table, n) -> Vec:
         raw = self._raw(e.operand, table, n)
         present = raw.present()
         hit = np.zeros(n, dtype=bool)
+        unknown = np.zeros(n, dtype=bool)  # a range cannot order a missing code
         if raw.kind == "set":
             var = self.variables.get(e.operand.name) if isinstance(e.operand, m.Ref) else None
             miss = var.missing_codes if var is not None else frozenset()
@@ -293,6 +386,8 @@ class VectorEvaluator:
             hit = np.array([x in texts for x in raw.data], dtype=bool)
         else:
             sub = self.substantive(e.operand, table, n).data if raw.kind == "num" else None
+            if sub is not None and any(v.kind in ("range", "upto", "from", "else") for v in e.values):
+                unknown = np.isnan(sub)
             for v in e.values:
                 if v.kind == "single":
                     hit |= raw.data == v.low
@@ -306,17 +401,11 @@ class VectorEvaluator:
                     hit |= ok
                 elif v.kind == "else" and sub is not None:
                     hit |= ~np.isnan(sub)
-        return Vec("bool", present & (hit != e.negated))
+        known = present & ~(unknown & ~hit)
+        return Vec("bool", known & (hit != e.negated), known=known)
 
     def _boolop(self, e: m.BoolOp, table, n) -> Vec:
-        parts = [self._bool(self.value(op, table, n)) for op in e.operands]
-        out = parts[0].copy()
-        for p in parts[1:]:
-            if e.op == "and":
-                out &= p
-            else:
-                out |= p
-        return Vec("bool", out)
+        return self._kleene(e.op, [self._tv(self.value(op, table, n)) for op in e.operands], n)
 
     def _test(self, e: m.Test, table, n) -> Vec:
         raw = self._raw(e.operand, table, n)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal, NamedTuple, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 
 class Span(NamedTuple):
@@ -598,6 +598,14 @@ class Warning_(Node):
     @property
     def keyword(self) -> str:
         return "error" if self.hard else "warn"
+
+    @model_serializer(mode="wrap")
+    def _without_soft(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """The IR leaves ``hard`` out of a soft check: its content hash is as before hard checks."""
+        data = handler(self)
+        if not self.hard:
+            data.pop("hard", None)
+        return data
 
 
 # ---------------------------------------------------------------- analyses

@@ -5,6 +5,9 @@ which the HTML template (autoescaped) and the Markdown writer (``md_escape``)
 both render. Routing is read from the core: options' ``goto``/``end`` and the
 guards of ``kvpspec.semantics.routing.slots``, never re-derived, shown in the
 interviewer's words by ``kvpspec.semantics.describe`` ("Spørres hvis: A1 = 2 (Nei)").
+A soft or hard check is shown at the question where it fires
+(``kvpspec.semantics.checkpoints``), its condition in those words and its
+message's fills as placeholders.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from generators.common import (
     words,
 )
 from kvpspec import model as m
+from kvpspec.semantics.checkpoints import by_question
 from kvpspec.semantics.describe import Describer
 from kvpspec.semantics.length import SECONDS_PER_ANSWER, WORDS_PER_MINUTE, Length, estimate
 from kvpspec.semantics.routing import slots
@@ -51,6 +55,32 @@ LENGTH_WORDS: dict[str, dict[str, str]] = {
                 "({wpm} words a minute read aloud, {answer} seconds an answer)",
         "at_least": "at least ",
         "decimal": ".",
+    },
+}
+
+
+#: How a check reads at the question where it fires; other languages use their
+#: base language's, else ``nb``.
+CHECK_WORDS: dict[str, dict[str, str]] = {
+    "nb": {
+        "soft": "Kontroll (myk):",
+        "hard": "Kontroll (hard):",
+        "soft_if": "hvis {cond} — si:",
+        "hard_if": "hvis {cond}, kan ikke gå videre — si:",
+        "open": "«",
+        "close": "»",
+        "soft_after": "Bekreft svaret, eller gå tilbake og rett det.",
+        "hard_after": "Gå tilbake og rett svaret.",
+    },
+    "en": {
+        "soft": "Check (soft):",
+        "hard": "Check (hard):",
+        "soft_if": "if {cond} — say:",
+        "hard_if": "if {cond}, the interview cannot go on — say:",
+        "open": "“",
+        "close": "”",
+        "soft_after": "Confirm the answer, or go back and correct it.",
+        "hard_after": "Go back and correct the answer.",
     },
 }
 
@@ -98,6 +128,8 @@ class ScriptGenerator(Generator):
         self.w = words(lang)
         self.guards = {s.item.name: s.guard for s in slots(low)}
         self.describe = Describer(low, lang)
+        self.checks = by_question(low)
+        self.cw = CHECK_WORDS.get(lang) or CHECK_WORDS.get(lang.split("-")[0]) or CHECK_WORDS["nb"]
         self.numbers: dict[str, str] = {}
         self.dispositions = {
             d.code: d.label for d in (spec.fieldwork.dispositions if spec.fieldwork else ())
@@ -160,6 +192,20 @@ class ScriptGenerator(Generator):
             "instructions": [self.t(t) for t in node.instructions],
             "notes": [self.t(t) for t in node.notes],
             "guard": f"{self.w['asked_if']}: {self.describe(guard)}" if guard is not None else "",
+            "checks": [self._check(cp.check) for cp in self.checks.get(node.name, ())],
+        }
+
+    def _check(self, w: m.Warning_) -> dict[str, Any]:
+        """A check where it fires: "Kontroll (myk): hvis … — si: «Du sa <B2> timer…»"."""
+        kind = "hard" if w.hard else "soft"
+        cw = self.cw
+        return {
+            "hard": w.hard,
+            "label": f"{cw[kind]} {cw[kind + '_if'].format(cond=self.describe(w.condition))}",
+            "open": cw["open"],
+            "message": self.t(w.label),
+            "close": cw["close"],
+            "after": cw[kind + "_after"],
         }
 
     def _read_marking(self, node: m.Question | m.Grid) -> tuple[bool, bool]:
@@ -328,6 +374,15 @@ class ScriptGenerator(Generator):
             for o in e["not_read"]:
                 lines.append(f"- {self._md_option(o, w)}")
             lines.append("")
+        self._md_checks(e, lines)
+
+    def _md_checks(self, e: dict[str, Any], lines: list[str]) -> None:
+        for c in e["checks"]:
+            lines += [
+                f"> **{md_escape(c['label'])}** {md_escape(c['open'])}{md_fill(c['message'], False)}"
+                f"{md_escape(c['close'])} {md_escape(c['after'])}",
+                "",
+            ]
 
     def _md_option(self, o: dict[str, Any], w: dict[str, str]) -> str:
         text = f"{o['code']}: {md_fill(o['label'], False)}"
@@ -361,6 +416,7 @@ class ScriptGenerator(Generator):
             row = [f'<a id="{it["id"]}"></a>{md_escape(it["number"], False)}', md_fill(it["text"].replace(chr(10), " "), False)] + ["☐"] * len(e["columns"])
             lines.append("| " + " | ".join(row) + " |")
         lines.append("")
+        self._md_checks(e, lines)
 
 
 def _num(x: float) -> str:

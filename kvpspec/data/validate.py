@@ -15,7 +15,10 @@ code), ``exclusive`` (an exclusive option chosen with others),
 ``asked-empty`` (the routing asked the question, the cell is empty),
 ``skipped-answered`` (the routing skipped it, the cell holds a value),
 ``duplicate-id``, ``duplicate-code`` (a multiple-choice code twice in one
-cell); soft checks give warnings with the rule ``warn:NAME``, and a
+cell); a soft check (``warn``) that fires gives a warning with the rule
+``warn:NAME``, a hard check (``error``) an error with the rule
+``error:NAME``, each at the column of the question where it fires
+(``semantics.checkpoints``) with its message filled in from the row; a
 question whose routing reads a sample field gets one ``routing-unchecked``
 warning (the data cannot tell whether it was asked).
 
@@ -45,6 +48,8 @@ from kvpspec.compile import Compiled
 from kvpspec.data.reader import CODE, DELIMITERS, Batch, DataSource, blank, parse_numbers, trimmed
 from kvpspec.data.vector import VectorEvaluator
 from kvpspec.diagnostics import number_text
+from kvpspec.model import split_fills
+from kvpspec.semantics.checkpoints import checkpoints
 from kvpspec.semantics.lower import DATA_ROLES, Variable, expr_refs
 from kvpspec.semantics.routing import asked_conditions
 from kvpspec.syntax.formatter import format_expr
@@ -178,6 +183,18 @@ class Collector:
         if self.sink is not None:
             self.sink(f)
 
+    def room(self, severity: str, rule: str) -> int | None:
+        """How many more findings of ``rule`` are wanted in full (None: all of them)."""
+        if self.keep is None or self.sink is not None:
+            return None
+        return max(0, self.keep - self.counts[severity].get(rule, 0))
+
+    def tally(self, severity: str, rule: str, n: int) -> None:
+        """Count ``n`` findings of ``rule`` that are neither kept nor handed over."""
+        if n:
+            counts = self.counts[severity]
+            counts[rule] = counts.get(rule, 0) + n
+
     def report(self, file: str, rows_read: int, rows_invalid: int) -> Report:
         return Report(
             file, rows_read, rows_invalid, self.kept["error"], self.kept["warning"],
@@ -256,6 +273,7 @@ class Validator:
         self.source = source
         self.collector = Collector(keep, sink)
         self.pending: list[Finding] = []  # the findings of the batch at hand, sorted before they go
+        self.untold: list[tuple[str, str, int]] = []  # findings of the batch only counted (past ``keep``)
         self.progress = progress or (lambda step: None)
         self.expected = self.low.response_variables()
         self.present_columns = [v for v in self.expected if v.name in source.header]
@@ -316,6 +334,9 @@ class Validator:
         for f in self.pending:
             self.collector.add(f)
         self.pending = []
+        for severity, rule, n in self.untold:
+            self.collector.tally(severity, rule, n)
+        self.untold = []
 
     # ------------------------------------------------------------ run
 
@@ -341,7 +362,7 @@ class Validator:
             columns = {v.name: self._parse(batch, v) for v in self.present_columns}
             arrays = self._arrays(batch, columns)
             self._check_routing(batch, columns, arrays)
-            self._check_soft(batch, columns, arrays)
+            self._check_checks(batch, columns, arrays)
             invalid += self._take_ragged()
             self._flush()
             self.progress(source.rows_kept)
@@ -524,19 +545,59 @@ class Validator:
             self._cells(batch, extra, name, "skipped-answered",
                         ("`" + name + "` was not asked (" + str(why) + " is false) but holds `{}`").format)
 
-    def _check_soft(self, batch: Batch, columns: dict[str, _Column], arrays: dict[str, Any]) -> None:
-        for w in self.compiled.spec.warnings:
+    def _check_checks(self, batch: Batch, columns: dict[str, _Column], arrays: dict[str, Any]) -> None:
+        """Soft and hard checks: whole columns for the truth; the findings (value and the
+        message filled in) built only for the rows the report keeps or streams."""
+        for cp in checkpoints(self.low):
+            w = cp.check
             refs = sorted(set(expr_refs(w.condition)))
             hit = self.evaluator.truth(w.condition, arrays, batch.n)
             for ref in refs:
                 if ref in columns:
                     hit &= ~columns[ref].invalid
+            index = np.flatnonzero(hit)
+            if index.size == 0:
+                continue
+            severity = "error" if w.hard else "warning"
+            rule = f"{w.keyword}:{w.name}"
+            if w.hard:
+                self._bad[-1][index] = True
+            room = self.collector.room(severity, rule)
+            if room is not None and room < index.size:
+                self.untold.append((severity, rule, int(index.size) - room))
+                index = index[:room]
+            if index.size == 0:
+                continue
+            take = pa.array(index)
             shown = [r for r in refs if r in batch.columns]
-            for i in np.flatnonzero(hit).tolist():
-                value = "; ".join(f"{r}={batch.columns[r][i].as_py()}" for r in shown)
-                self.pending.append(
-                    Finding(int(batch.rows[i]), ",".join(shown), f"warn:{w.name}", value, w.label.text, "warning")
-                )
+            value_parts: list[Any] = []
+            for r in shown:
+                value_parts += [pa.scalar(("; " if value_parts else "") + f"{r}="),
+                                pc.fill_null(batch.columns[r].take(take).cast(pa.string()), "None")]
+            values = _join(value_parts, index.size)
+            messages = _join(self._message_parts(w.label.text, batch, take), index.size)
+            column = cp.column or ",".join(shown)
+            for row, value, message in zip(batch.rows[index].tolist(), values, messages):
+                self.pending.append(Finding(int(row), column, rule, value, message, severity))
+
+    def _message_parts(self, text: str, batch: Batch, take: pa.Array) -> list[Any]:
+        """A check's message as literal and per-row parts: a fill is the row's answer
+        (a single choice's option label), blank when the cell is."""
+        parts: list[Any] = []
+        for kind, value in split_fills(text):
+            if kind == "text":
+                parts.append(pa.scalar(value))
+                continue
+            if value not in batch.columns:
+                parts.append(pa.scalar(""))
+                continue
+            cells = pc.fill_null(trimmed(batch.columns[value].take(take).cast(pa.string())), "")
+            var = self.low.variables.get(value)
+            if var is not None and var.type == "single":
+                for code, label in var.values:
+                    cells = pc.if_else(pc.equal(cells, str(code)), label.text, cells)
+            parts.append(cells)
+        return parts
 
     def _check_ids(self, name: str) -> None:
         if not self._ids:
@@ -583,6 +644,13 @@ def _is_code(values: np.ndarray, codes: tuple[int, ...]) -> np.ndarray:
     for c in codes:
         out |= values == c
     return out
+
+
+def _join(parts: list[Any], n: int) -> list[str]:
+    """Parts (scalars and arrays of ``n`` strings) joined row by row."""
+    if not any(isinstance(p, (pa.Array, pa.ChunkedArray)) for p in parts):
+        return ["".join(p.as_py() for p in parts)] * n
+    return pc.binary_join_element_wise(*parts, "").to_pylist()
 
 
 def _empty(v: Variable, n: int) -> np.ndarray:

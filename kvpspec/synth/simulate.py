@@ -11,7 +11,12 @@ every goto, end and if-branch that can happen appears in the data (when there
 are too many routes, one witness per branch, ``routing.branch_witnesses``). Rows where a soft check (``warn``) holds,
 as ``validate`` reads the data file, are replaced by the next candidate
 interviews that trip none (``_avoid_soft_checks``), a few rounds at most;
-``--allow-warnings`` keeps independent draws. The same seed gives the same file.
+``--allow-warnings`` keeps independent draws. A row where a hard check
+(``error``) holds is invalid data and never written, with or without
+``--allow-warnings``: it is redrawn until it passes (``_avoid_hard_checks``; a
+route witness that cannot pass gives way to a random interview), and a hard
+check that nearly every interview trips is an ``InputError``. The same seed
+gives the same file.
 
 The data file holds the response variables of the codebook, in its order (the
 respondent id first); an empty cell is a question not asked; missing codes are
@@ -71,6 +76,8 @@ class Simulated:
     redrawn: int = 0
     #: rows that trip a soft check in the data as written (kept after the last round)
     warned: int = 0
+    #: rows that tripped a hard check in the first draw (all redrawn: none is written)
+    hard_redrawn: int = 0
 
 
 def _draw(rng: np.random.Generator, a: Answers, n: int) -> Any:
@@ -205,6 +212,7 @@ def simulate(compiled: Compiled, n: int, seed: int = 0, with_sample: bool = Fals
                     sample_columns=parts[0].sample_columns, n_sample=sum(p.n_sample for p in parts))
     sim.redrawn = sum(p.redrawn for p in parts)
     sim.warned = sum(p.warned for p in parts)
+    sim.hard_redrawn = sum(p.hard_redrawn for p in parts)
     sim.data = {k: np.concatenate([p.data[k] for p in parts]) for k in parts[0].data}
     sim.disposition = np.concatenate([p.disposition for p in parts])
     if with_sample:
@@ -283,16 +291,24 @@ def _batch(low: Lowered, ve: VectorEvaluator, data_steps: list[Step], columns: l
 
     data, disposition, asked = _interviews(rng, low, ve, data_steps, n, {k: c[:n] for k, c in sample.items()}, overrides)
     sim = Simulated(n, {}, columns, witnesses=n_witnesses)
-    warnings = low.spec.warnings
-    if warnings and n:
-        shown = {v.name for v in columns}
-        flagged = _flagged(ve, warnings, data, shown, n)
+    soft = tuple(w for w in low.spec.warnings if not w.hard)
+    hard = tuple(w for w in low.spec.warnings if w.hard)
+    shown = {v.name for v in columns}
+    if hard and n:
+        tripped = _flagged(ve, hard, data, shown, n)
+        sim.hard_redrawn = int(tripped.sum())
+    if soft and n:
+        flagged = _flagged(ve, soft + hard, data, shown, n)
         if soft_checks and flagged.any():
             sim.redrawn = int(flagged.sum())
             _avoid_soft_checks(
                 rng, key, low, ve, data_steps, data, disposition, asked, sample, flagged, n_witnesses, shown,
+                soft + hard,
             )
-        sim.warned = int(flagged.sum())
+    if hard and n:
+        _avoid_hard_checks(key, low, ve, data_steps, data, disposition, sample, hard, shown, n)
+    if soft and n:
+        sim.warned = int(_flagged(ve, soft, data, shown, n).sum())
 
     rid = low.spec.respondent
     if rid is not None:
@@ -398,7 +414,7 @@ def _routing_closure(low: Lowered, data_steps: list[Step]) -> set[str]:
 def _avoid_soft_checks(rng: np.random.Generator, key: list[int], low: Lowered, ve: VectorEvaluator,
                        data_steps: list[Step], data: dict[str, Any], disposition: np.ndarray,
                        asked: dict[str, np.ndarray], sample: dict[str, Any], flagged: np.ndarray,
-                       n_witnesses: int, shown: set[str]) -> None:
+                       n_witnesses: int, shown: set[str], checks: tuple[m.Warning_, ...]) -> None:
     """Redraw the rows that trip a soft check, in place; ``flagged`` is left
     holding the rows that still do after ``ROUNDS`` rounds (they are kept;
     the rounds stop early when not one candidate of a round passes).
@@ -430,7 +446,7 @@ def _avoid_soft_checks(rng: np.random.Generator, key: list[int], low: Lowered, v
                 _sample_columns(np.random.default_rng([key[0], 2, r, *key[1:]]), low, ve, size) if sample else {}
             )
             cdata, cdisp, _ = _interviews(rng, low, ve, data_steps, size, cand_sample, {})
-            cflag = _flagged(ve, low.spec.warnings, cdata, shown, size)
+            cflag = _flagged(ve, checks, cdata, shown, size)
             p_ok = 1.0 - float(cflag.mean())
             take = np.flatnonzero(~cflag)[:k]
             rows = bad[: take.size]
@@ -450,12 +466,49 @@ def _avoid_soft_checks(rng: np.random.Generator, key: list[int], low: Lowered, v
                 col = _draw(rng, book[step.name], rows.size)
                 _blank(col, ~asked[step.name][rows])
                 sub[step.name] = col
-            ok = ~_flagged(ve, low.spec.warnings, sub, shown, rows.size).reshape(wbad.size, WITNESS_TRIES)
+            ok = ~_flagged(ve, checks, sub, shown, rows.size).reshape(wbad.size, WITNESS_TRIES)
             found = ok.any(axis=1)
             pick = np.flatnonzero(found) * WITNESS_TRIES + ok.argmax(axis=1)[found]
             for step in free:
                 data[step.name][wbad[found]] = sub[step.name][pick]
             flagged[wbad[found]] = False
+
+
+#: rounds of redrawing the rows that trip a hard check before giving up
+HARD_ROUNDS = 16
+
+
+def _avoid_hard_checks(key: list[int], low: Lowered, ve: VectorEvaluator, data_steps: list[Step],
+                       data: dict[str, Any], disposition: np.ndarray, sample: dict[str, Any],
+                       hard: tuple[m.Warning_, ...], shown: set[str], n: int) -> None:
+    """Replace every row that trips a hard check, witnesses included, by the next
+    candidate interview that trips none (from a stream of its own, so specs without
+    hard checks draw as before); ``InputError`` when rounds find no such candidate."""
+    rng = np.random.default_rng([key[0], 3, *key[1:]])
+    bad = np.flatnonzero(_flagged(ve, hard, data, shown, n))
+    for r in range(HARD_ROUNDS):
+        if not bad.size:
+            return
+        size = 4 * int(bad.size) + 64
+        cand_sample = (
+            _sample_columns(np.random.default_rng([key[0], 4, r, *key[1:]]), low, ve, size) if sample else {}
+        )
+        cdata, cdisp, _ = _interviews(rng, low, ve, data_steps, size, cand_sample, {})
+        take = np.flatnonzero(~_flagged(ve, hard, cdata, shown, size))[: bad.size]
+        rows = bad[: take.size]
+        for name, col in data.items():
+            col[rows] = cdata[name][take]
+        disposition[rows] = cdisp[take]
+        for name, col in sample.items():
+            if name in cand_sample:
+                col[rows] = cand_sample[name][take]
+        bad = bad[take.size:]
+    if bad.size:
+        names = ", ".join(f"`{w.name}`" for w in hard)
+        raise InputError(
+            f"{bad.size} simulated interviews still trip a hard check ({names}) after {HARD_ROUNDS} rounds "
+            f"of redrawing: nearly every interview trips it; see `kvpspec test`"
+        )
 
 
 def _routing_reads_sample(low: Lowered, data_steps: list[Step]) -> bool:

@@ -70,3 +70,13 @@ def test_simulate_validate_and_test(tmp_path: Path) -> None:
     assert out.returncode != 0
     assert f"c2_{n + 1}" in out.stdout and "skipped-answered" in out.stdout
     assert "c2_1" in out.stdout
+
+
+def test_codebook_names_roster_and_iteration() -> None:
+    from kvpspec.data.codebook import codebook
+
+    entries = {v["name"]: v for v in codebook(compile_file(SPEC))["variables"]}
+    assert (entries["c5_3_2"]["roster"], entries["c5_3_2"]["iteration"]) == ("job", [3, 2])
+    assert (entries["c2_10"]["roster"], entries["c2_10"]["iteration"]) == ("child", [10])
+    assert (entries["p1_1"]["roster"], entries["p1_1"]["iteration"]) == ("parent", [1])
+    assert (entries["c1"]["roster"], entries["c1"]["iteration"]) == (None, [])

@@ -13,6 +13,9 @@ def codebook(c: Compiled, language: str | None = None) -> dict[str, Any]:
     Response variables come first (questions, grid items, specify texts), then
     recodes and derived variables, then the sample fields; the intro's screener
     questions route the call and are not data, so they are not listed.
+    A column unrolled from a roster names its innermost roster and its
+    iterations, outer first (``c5_3_2``: ``"job"``, ``[3, 2]``); other
+    variables have ``null`` and ``[]``.
     """
     variables = []
     for v in c.lowered.codebook_variables():
@@ -27,6 +30,8 @@ def codebook(c: Compiled, language: str | None = None) -> dict[str, Any]:
                 "max": v.max,
                 "personal": v.personal,
                 "role": v.role,
+                "roster": v.roster,
+                "iteration": list(v.iteration),
             }
         )
     return {"survey": c.spec.name, "version": c.version, "variables": variables}

@@ -13,7 +13,7 @@ message's fills as placeholders.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from generators.base import (
     Generator,
@@ -201,12 +201,30 @@ class ScriptGenerator(Generator):
         cw = self.cw
         return {
             "hard": w.hard,
-            "label": f"{cw[kind]} {cw[kind + '_if'].format(cond=self.describe(w.condition))}",
+            "label": f"{cw[kind]} {cw[kind + '_if'].format(cond=self.describe(cast(m.Expr, self._inline(w.condition))))}",
             "open": cw["open"],
             "message": self.t(w.label),
             "close": cw["close"],
             "after": cw[kind + "_after"],
         }
+
+    def _inline(self, e: m.Node, depth: int = 0) -> m.Node:
+        """``e`` with each derived variable replaced by its definition: an interviewer
+        knows the questions, not the analysis's names."""
+        derives = {d.name: d.expr for d in self.ctx.spec.derives}
+        if isinstance(e, m.Ref) and e.name in derives and depth < 8:
+            return self._inline(derives[e.name], depth + 1)
+        update: dict[str, Any] = {}
+        for name, value in e:
+            if isinstance(value, m.Node):
+                new = self._inline(value, depth)
+                if new is not value:
+                    update[name] = new
+            elif isinstance(value, tuple) and any(isinstance(v, m.Node) for v in value):
+                items = tuple(self._inline(v, depth) if isinstance(v, m.Node) else v for v in value)
+                if any(a is not b for a, b in zip(items, value)):
+                    update[name] = items
+        return e.model_copy(update=update) if update else e
 
     def _read_marking(self, node: m.Question | m.Grid) -> tuple[bool, bool]:
         """(is the read-aloud marked at all, is it ``read none``)."""

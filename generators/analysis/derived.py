@@ -21,7 +21,8 @@ from kvpspec.codewriter import IDENTIFIER, UnsafeValue
 from kvpspec.semantics.lower import Lowered, Variable, applied_name, missing_kinds
 
 #: The kind of a rendered value: ``num`` floats with NaN for no value, ``text`` an
-#: object array with None, ``bool`` conditions, ``set`` a multiple-choice column.
+#: object array with None, ``bool`` conditions as truth values (booleans, or floats
+#: 1.0 / 0.0 / NaN for UNKNOWN: three-valued logic), ``set`` a multiple-choice column.
 ValueKind = Literal["num", "text", "bool", "set"]
 
 #: The kind of a derived variable's column.
@@ -166,6 +167,10 @@ class Render:
             return self._boolop(x)
         if isinstance(x, m.Test):
             return self._test(x)
+        if isinstance(x, m.Conditional):
+            return self._conditional(x)
+        if isinstance(x, m.Missing_):
+            return Code(e.dotted("np.nan"), "num", True)
         raise Unsupported("its expression has a part analysis.py cannot compute")
 
     def substantive(self, x: m.Expr) -> Code:
@@ -193,7 +198,49 @@ class Render:
         node = e.call(reader[kind], col) if kind in reader else col
         return Code(self.local(var.name, node), kind)
 
+    def condition(self, x: m.Expr) -> Code:
+        """A condition as truth values; ``missing`` is UNKNOWN."""
+        if isinstance(x, m.Missing_):
+            return Code(e.dotted("np.nan"), "bool", True)
+        return self._want(self.value(x), "bool", "a condition")
+
+    def _like(self, x: m.Expr, kind: ValueKind) -> Code:
+        """A branch of a conditional; ``missing`` takes the other branch's kind."""
+        if not isinstance(x, m.Missing_):
+            return self.value(x)
+        if kind == "set":
+            raise Unsupported("a multiple choice or `missing` cannot be chosen by `if`")
+        return Code(e.value(None) if kind == "text" else e.dotted("np.nan"), kind, True)
+
+    def _conditional(self, x: m.Conditional) -> Code:
+        c = self.condition(x.condition)
+        if isinstance(x.then, m.Missing_):
+            b = self.value(x.otherwise)
+            a = self._like(x.then, b.kind)
+        else:
+            a = self.value(x.then)
+            b = self._like(x.otherwise, a.kind)
+        if a.kind != b.kind or a.kind == "set":
+            raise Unsupported("the branches of `if` give values of different kinds")
+        return Code(e.call("choose", c.node, a.node, b.node), a.kind)
+
+    def _aggregate_call(self, x: m.Call) -> Code:
+        if not x.args:
+            raise Unsupported(f"`{x.func}` has nothing to aggregate")
+        if x.func in ("count", "any", "all"):
+            nodes = [self.condition(a).node for a in x.args]
+            func = {"count": "tally", "any": "either_or", "all": "both_and"}[x.func]
+            return Code(e.call(func, *nodes), "num" if x.func == "count" else "bool")
+        nodes = [
+            e.dotted("np.nan") if isinstance(a, m.Missing_)
+            else self._want(self.substantive(a), "num", f"`{x.func}`").node
+            for a in x.args
+        ]
+        return Code(e.call({"sum": "total", "min": "least", "max": "most"}[x.func], *nodes), "num")
+
     def _call(self, x: m.Call) -> Code:
+        if x.func in m.AGGREGATES and x.func not in self.recodes_of:
+            return self._aggregate_call(x)
         r = self.recodes_of.get(x.func)
         if r is None or len(x.args) != 1 or not isinstance(x.args[0], m.Ref):
             raise Unsupported(f"`{checked(x.func)}(...)` is not a recode applied to a variable")
@@ -221,8 +268,11 @@ class Render:
 
     def _unary(self, x: m.Unary) -> Code:
         if x.op == "not":
-            v = self._want(self.value(x.operand), "bool", "`not`")
-            return Code(e.unary("not" if v.const else "~", v.node), "bool", v.const)
+            if x.holds:
+                raise Unsupported("routing's `does not hold` is not an expression of the spec")
+            v = self.condition(x.operand)
+            # 1 - t: true and false swap, NaN (UNKNOWN) stays UNKNOWN
+            return Code(e.binary(e.value(1.0), "-", v.node), "bool", v.const)
         v = self._want(self.substantive(x.operand), "num", "`-`")
         return Code(e.unary("-", v.node), "num", v.const)
 
@@ -238,25 +288,31 @@ class Render:
 
     def _compare(self, x: m.Compare) -> Code:
         if x.op in ("==", "!="):
+            # UNKNOWN unless both have a value (three-valued logic)
             a, b = self.value(x.left), self.value(x.right)
             const = a.const and b.const
             same = x.op == "=="
+            hit: ast.expr
             if a.kind == "num" and b.kind == "num":
-                if same:
-                    return Code(e.compare(a.node, "==", b.node), "bool", const)
-                return Code(e.call("unequal", a.node, b.node), "bool", const)
+                hit = e.compare(a.node, "==" if same else "!=", b.node)
+                return Code(e.call("truth", hit, e.call("known", a.node, b.node)), "bool", const)
             if a.kind == "text" and b.kind == "text":
-                return Code(e.call("same_text" if same else "other_text", a.node, b.node), "bool")
+                answered = e.binary(e.call("has_text", a.node), "&", e.call("has_text", b.node))
+                hit = e.call("same_text" if same else "other_text", a.node, b.node)
+                return Code(e.call("truth", hit, answered), "bool")
             if a.kind == "set" and b.kind == "set":
                 both = e.binary(e.call("chose", a.node), "&", e.call("chose", b.node))
-                return Code(self.empty(False) if same else both, "bool")
+                return Code(e.call("truth", e.value(not same), both), "bool")
             if "set" in (a.kind, b.kind) and "num" in (a.kind, b.kind):
                 s, n = (a, b) if a.kind == "set" else (b, a)
-                return Code(e.call("holds" if same else "lacks", s.node, n.node), "bool")
+                answered = e.binary(e.call("chose", s.node), "&", e.call("known", n.node))
+                hit = e.call("holds", s.node, n.node)
+                return Code(e.call("truth", hit if same else e.unary("~", hit), answered), "bool")
             raise Unsupported(f"`{x.op}` compares values of different kinds")
         a = self._want(self.substantive(x.left), "num", f"`{x.op}`")
         b = self._want(self.substantive(x.right), "num", f"`{x.op}`")
-        return Code(e.compare(a.node, x.op, b.node), "bool", a.const and b.const)
+        order = e.compare(a.node, x.op, b.node)
+        return Code(e.call("truth", order, e.call("known", a.node, b.node)), "bool", a.const and b.const)
 
     def _in(self, x: m.In) -> Code:
         hit: ast.expr
@@ -264,9 +320,7 @@ class Render:
         if raw.kind == "text":
             texts = [v.text for v in x.values if v.kind == "string"]
             hit = e.call("among", raw.node, e.value(texts))
-            if x.negated:
-                return Code(e.binary(e.call("has_text", raw.node), "&", e.unary("~", hit)), "bool")
-            return Code(hit, "bool")
+            return Code(e.call("truth", e.unary("~", hit) if x.negated else hit, e.call("has_text", raw.node)), "bool")
         if raw.kind == "set":
             var = self.variables[x.operand.name] if isinstance(x.operand, m.Ref) else None
             miss = var.missing_codes if var is not None else frozenset()
@@ -275,9 +329,7 @@ class Render:
                 if v.kind in (*_RANGES, "else"):
                     codes += [c for c in (var.codes if var else ()) if c not in miss and v.contains(c) and c not in codes]
             hit = e.call("chosen", raw.node, e.value(codes))
-            if x.negated:
-                return Code(e.binary(e.call("chose", raw.node), "&", e.unary("~", hit)), "bool")
-            return Code(hit, "bool")
+            return Code(e.call("truth", e.unary("~", hit) if x.negated else hit, e.call("chose", raw.node)), "bool")
         raw = self._want(raw, "num", "`in`")
         sub = self.substantive(x.operand)
         parts: list[ast.expr] = []
@@ -297,15 +349,17 @@ class Render:
             elif v.kind == "else":
                 parts.append(e.unary("~", e.call("np.isnan", sub.node)))
         hit = e.chain("|", parts) if parts else self.empty(False)
+        answered: ast.expr = e.call("known", raw.node)
+        if any(v.kind in (*_RANGES, "else") for v in x.values):
+            # a range cannot order a missing code: UNKNOWN unless another item matches
+            answered = e.binary(answered, "&", e.binary(e.call("known", sub.node), "|", hit))
         if x.negated:
-            negated = e.call("np.logical_not", hit) if raw.const else e.unary("~", hit)
-            answered = e.unary("~", e.call("np.isnan", raw.node))
-            return Code(e.binary(answered, "&", negated), "bool", raw.const)
-        return Code(hit, "bool", raw.const)
+            hit = e.call("np.logical_not", hit)
+        return Code(e.call("truth", hit, answered), "bool", raw.const)
 
     def _boolop(self, x: m.BoolOp) -> Code:
-        parts = [self._want(self.value(op), "bool", f"`{x.op}`") for op in x.operands]
-        node = e.chain("&" if x.op == "and" else "|", [p.node for p in parts])
+        parts = [self.condition(op) for op in x.operands]
+        node = e.call("both_and" if x.op == "and" else "either_or", *[p.node for p in parts])
         return Code(node, "bool", all(p.const for p in parts))
 
     def _test(self, x: m.Test) -> Code:
@@ -334,8 +388,14 @@ class Render:
                 node = e.unary("~", e.call("has_text", raw.node))
             else:
                 node = self.empty(False)
-        else:  # a condition always has a value, and no missing codes
+        elif raw.const:  # `true`, `false`
             node = self.empty(x.test == "answered")
+        elif x.test in ("answered", "missing"):  # a derived condition: UNKNOWN is no value
+            node = e.call("np.isnan", raw.node)
+            if x.test == "answered":
+                node = e.unary("~", node)
+        else:  # a condition has no missing codes
+            node = self.empty(False)
         if x.negated:
             node = self.negate(node)
         return Code(node, "bool")

@@ -21,7 +21,12 @@ from kvpspec.data.validate import validate
 
 from conftest import CASES, KVP
 
-SPECS = {"kvp2009": KVP, "routing": CASES / "build" / "routing.survey"}
+SPECS = {
+    "kvp2009": KVP,
+    "routing": CASES / "build" / "routing.survey",
+    # three-valued logic: `not`, `not in` and `or` over questions that may be unasked (issue 11)
+    "three_valued": CASES / "three_valued.survey",
+}
 
 
 class Renderings:

@@ -117,7 +117,14 @@ def _number_range(spec: m.ValueSpec) -> dict[str, Any]:
 
 class ConditionTranslator:
     """An expression of the language as a JSON Schema that a record satisfies
-    exactly when the expression is true (``expr.Evaluator.truth``)."""
+    exactly when the expression is true (``expr.Evaluator.truth``).
+
+    Conditions are three-valued (``expr``): ``translate`` says "true",
+    ``falsity`` says "false", and a record satisfying neither is UNKNOWN. An
+    author's ``not`` is true where its operand is false; routing's "does not
+    hold" (``Unary.holds``) where its operand is not true. Conditionals,
+    aggregates and ``missing`` are reported unsupported, never dropped.
+    """
 
     def __init__(self, variables: dict[str, Variable]):
         self.variables = variables
@@ -141,6 +148,65 @@ class ConditionTranslator:
             return {"allOf": [schema, {"not": {"enum": [c for c, _ in v.missing]}}]}
         return schema
 
+    def falsity(self, e: m.Expr) -> dict[str, Any]:
+        """A JSON Schema that a record satisfies exactly when ``e`` is false (not UNKNOWN)."""
+        if isinstance(e, m.Literal_):
+            if isinstance(e.value, bool):
+                return {"not": {}} if e.value else {}
+            raise Unsupported(f"`{format_expr(e)}` as a condition")
+        if isinstance(e, m.Unary) and e.op == "not":
+            return self.translate(e.operand)  # `not x` is false where x is true
+        if isinstance(e, m.BoolOp):
+            key = "anyOf" if e.op == "and" else "allOf"
+            return {key: [self.falsity(o) for o in e.operands]}
+        if isinstance(e, m.Test):
+            return {"not": self.translate(e)}  # a test is never UNKNOWN
+        if isinstance(e, m.Compare):
+            return {"allOf": [self._known(e), {"not": self.translate(e)}]}
+        if isinstance(e, m.In):
+            positive = m.In.build(operand=e.operand, values=e.values, negated=False)
+            return self.translate(positive) if e.negated else self._in_false(positive)
+        return self.translate(e)  # raises Unsupported, naming the construct
+
+    def _answered(self, v: Variable) -> dict[str, Any]:
+        if v.type == "multiple":
+            return _prop(v.name, {"type": "array", "minItems": 1})
+        if v.type == "text":
+            return _prop(v.name, {"type": "string", "minLength": 1})
+        return _present(v.name)
+
+    def _known(self, e: m.Compare) -> dict[str, Any]:
+        """Where a comparison with a constant is not UNKNOWN: answered, and for an
+        ordering of numbers a substantive value."""
+        operand = e.right if isinstance(e.left, m.Literal_) else e.left
+        v = self._var(operand)
+        answered = self._answered(v)
+        if e.op in ("==", "!=") or v.type == "multiple" or not v.missing:
+            return answered
+        return {"allOf": [answered, _prop(v.name, {"not": {"enum": [c for c, _ in v.missing]}})]}
+
+    def _in_false(self, e: m.In) -> dict[str, Any]:
+        """``x in [...]`` is false: answered, no item matches, and a range item did not
+        meet a missing code (that is UNKNOWN)."""
+        v = self._var(e.operand)
+        parts = [self._answered(v), {"not": self.translate(e)}]
+        if v.type != "multiple" and v.missing and any(s.kind in ("range", "upto", "from") for s in e.values):
+            parts.append(_prop(v.name, {"not": {"enum": [c for c, _ in v.missing]}}))
+        return {"allOf": parts}
+
+    def _conditional(self, e: m.Conditional) -> dict[str, Any]:
+        raise Unsupported(f"`{format_expr(e)}` (a conditional `if ... then ... else`)")
+
+    def _missing(self, e: m.Missing_) -> dict[str, Any]:
+        raise Unsupported("`missing` as a condition")
+
+    def _aggregate(self, e: m.Aggregate) -> dict[str, Any]:
+        raise Unsupported(f"`{format_expr(e)}` (an aggregate over a roster)")
+
+    def _call(self, e: m.Call) -> dict[str, Any]:
+        what = "an aggregate" if e.func in m.AGGREGATES else "a function call"
+        raise Unsupported(f"`{format_expr(e)}` ({what})")
+
     def _literal(self, e: m.Literal_) -> dict[str, Any]:
         if e.value is True:
             return {}
@@ -150,7 +216,9 @@ class ConditionTranslator:
 
     def _unary(self, e: m.Unary) -> dict[str, Any]:
         if e.op == "not":
-            return {"not": self.translate(e.operand)}
+            if e.holds:  # routing's "does not hold": false or UNKNOWN
+                return {"not": self.translate(e.operand)}
+            return self.falsity(e.operand)  # three-valued: `not UNKNOWN` is UNKNOWN
         raise Unsupported(f"`{format_expr(e)}`")
 
     def _boolop(self, e: m.BoolOp) -> dict[str, Any]:
@@ -193,8 +261,8 @@ class ConditionTranslator:
         if v.type == "multiple":
             options = [{"contains": o} for o in options]
         hit: dict[str, Any] = {"anyOf": options}
-        if e.negated:
-            hit = {"not": {"anyOf": [hit, {"type": "null"}] if v.type != "multiple" else [hit, {"type": "null"}, {"maxItems": 0}]}}
+        if e.negated:  # `x not in [...]` is `x in [...]` false
+            return self._in_false(m.In.build(operand=e.operand, values=e.values, negated=False))
         return _prop(v.name, hit)
 
     def _test(self, e: m.Test) -> dict[str, Any]:

@@ -2,8 +2,9 @@
 
 The specs exercise every construct the formatter prints (labels with hostile
 characters and translations, options with flags, grids, conditions, recodes,
-fieldwork, analyses, documents) so that formatter properties are tested on
-more than the KVP spec.
+fieldwork, analyses, documents, rosters counted by a question or a number,
+nested or over a fixed list, and aggregates over a roster) so that formatter
+properties are tested on more than the KVP spec.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ KEYWORDS = {
     "aapor", "rate", "eligibility", "from", "frequencies", "crosstab", "by", "test", "summary",
     "kind", "title", "paragraph", "list", "numbered", "signature", "blanks", "table", "tally",
     "pagebreak", "and", "or", "not", "in", "is", "true", "false", "single", "multiple",
-    "integer", "decimal", "text",
+    "integer", "decimal", "text", "roster", "for", "max", "over",
 }
 
 text = st.text(
@@ -40,6 +41,69 @@ def labels(draw) -> str:
 
 
 @st.composite
+def filled(draw, *names: str) -> str:
+    """A label whose text and translations show the fills ``{name}`` (a roster's iteration)."""
+    fills = "".join(f" {{{n}}}" for n in names)
+    out = quote(draw(text) + fills)
+    for lang in draw(st.lists(langs, unique=True, max_size=1)):
+        out += f" @{lang} {quote(draw(text) + fills)}"
+    return out
+
+
+@st.composite
+def roster_lines(draw) -> tuple[list[str], list[str]]:
+    """Interview lines with a roster (counted by a question or a number, maybe
+    with a nested roster) and maybe a roster over a fixed list; and the lines of
+    derived variables and soft checks that aggregate over the rosters."""
+    lines: list[str] = []
+    after: list[str] = []
+    size = draw(st.integers(1, 3))
+    by_question = draw(st.booleans())
+    if by_question:
+        lines.append(f"  question hn integer {draw(labels())} {{")
+        lines.append(f"    range 0..{size}")
+        lines.append("  }")
+        lines.append(f"  roster hh {draw(labels())} for 1..hn max {size} {{")
+    else:
+        lines.append(f"  roster hh {draw(labels())} for 1..{size} {{")
+    lines.append(f"    question ha integer {draw(filled('hh'))} {{")
+    lines.append("      range 0..9")
+    lines.append("    }")
+    lines.append(f"    question hb {draw(filled('hh', 'ha'))} {{")
+    lines.append(f"      ask if ha <= {draw(st.integers(0, 9))}")
+    lines.append(f"      1 {draw(labels())}")
+    lines.append(f"      2 {draw(labels())}")
+    lines.append("    }")
+    nested = draw(st.sampled_from(["none", "question", "number"]))
+    if nested == "question":
+        lines.append(f"    question hc integer {draw(labels())} {{")
+        lines.append("      range 0..2")
+        lines.append("    }")
+        lines.append(f"    roster jb {draw(labels())} for 1..hc max 2 {{")
+    elif nested == "number":
+        lines.append(f"    roster jb {draw(labels())} for 1..2 {{")
+    if nested != "none":
+        lines.append(f"      question ja text {draw(filled('jb', 'hh'))}")
+        lines.append("    }")
+    lines.append("  }")
+    if draw(st.booleans()):
+        lines.append(f"  roster pr {draw(labels())} over {{")
+        for code in range(1, draw(st.integers(1, 3)) + 1):
+            lines.append(f"    {code} {draw(labels())}")
+        lines.append(f"  }} {{")
+        lines.append(f"    question pa {draw(filled('pr'))} scale s1")
+        lines.append("  }")
+    lines.append(f"  question hd text {draw(labels())} {{")
+    lines.append(f"    ask if count(ha > {draw(st.integers(0, 8))} over hh) >= 1")
+    lines.append("  }")
+    func = draw(st.sampled_from(["count", "any", "all", "sum", "min", "max"]))
+    operand = f"ha <= {draw(st.integers(0, 9))}" if func in ("count", "any", "all") else "ha"
+    after.append(f"derive hx {draw(labels())} = {func}({operand} over hh)")
+    after.append(f"warn w3 {draw(labels())} if sum(ha over hh) > {draw(st.integers(0, 30))}")
+    return lines, after
+
+
+@st.composite
 def specs(draw) -> str:
     """A valid spec: a scale, questions (some routed), a grid, recodes, fieldwork, analyses."""
     lines = [f"survey gen {draw(labels())}", ""]
@@ -55,6 +119,7 @@ def specs(draw) -> str:
     lines.append("fieldwork {")
     lines.append("  sample {")
     lines.append(f"    field fornavn text {draw(labels())} personal")
+    lines.append(f"    field disposition single {draw(labels())}")
     lines.append("  }")
     lines.append("  dispositions {")
     lines.append(f"    1 {draw(labels())} aapor I")
@@ -110,6 +175,10 @@ def specs(draw) -> str:
             lines.append(f"    3 {draw(labels())} missing refused")
             lines.append("  }")
         asked.append((name, kind))
+    roster_after: list[str] = []
+    if draw(st.booleans()):
+        more, roster_after = draw(roster_lines())
+        lines += more
     lines.append(f"  grid g1 {draw(labels())} scale s1 {{")
     for letter in "abc"[: draw(st.integers(1, 3))]:
         lines.append(f"    {letter} {draw(labels())}")
@@ -131,6 +200,8 @@ def specs(draw) -> str:
     lines.append("")
     lines.append(f"respondent id {draw(st.sampled_from(['integer', 'text']))} {draw(labels())}")
     lines.append("")
+    if roster_after:
+        lines += [*roster_after, ""]
     if ints:
         lines.append(f"expect e1 {draw(labels())} {{")
         lines.append(f"  r_{ints[0]} is missing only when {ints[0]} is missing")

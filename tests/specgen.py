@@ -90,7 +90,7 @@ def roster_lines(draw) -> tuple[list[str], list[str]]:
         lines.append(f"  roster pr {draw(labels())} over {{")
         for code in range(1, draw(st.integers(1, 3)) + 1):
             lines.append(f"    {code} {draw(labels())}")
-        lines.append(f"  }} {{")
+        lines.append("  } {")
         lines.append(f"    question pa {draw(filled('pr'))} scale s1")
         lines.append("  }")
     lines.append(f"  question hd text {draw(labels())} {{")
@@ -210,8 +210,18 @@ def specs(draw) -> str:
         lines.append(f"{draw(st.sampled_from(['warn', 'error']))} w2 {draw(labels())} if {ints[0]} < 0")
         lines.append("")
     lines.append(f"expect e2 {draw(labels())} {{")
-    lines.append(f"  if g1a == 1 then s1b(g1a) == 1")
+    lines.append("  if g1a == 1 then s1b(g1a) == 1")
     lines.append("}")
+    lines.append("")
+    # issue 11: conditionals (nested, in either branch), `missing`, aggregates, three-valued conditions
+    num = ints[0] if ints else "g1a"
+    then = draw(st.sampled_from(["1", "missing", f"{num} * 2", "if g1a == 2 then 3 else missing"]))
+    otherwise = draw(st.sampled_from(["0", "missing", "if g1a == 3 then 1 else 2", f"-{num}"]))
+    lines.append(f"derive x1 {draw(labels())} = if g1a == 1 or {num} > 3 then {then} else {otherwise}")
+    agg = draw(st.sampled_from(["count", "any", "all"]))
+    lines.append(f"derive x2 = {agg}(g1a == 1, not ({num} in 1..5), {num} is missing)")
+    lines.append(f"derive x3 = {draw(st.sampled_from(['sum', 'min', 'max']))}(g1a, {num}, missing) + 1")
+    lines.append("derive x4 = (if x2 then 1 else 0) + count(x2)" if agg != "count" else "derive x4 = x2 * 2")
     lines.append("")
     lines.append(f"analysis a1 {draw(labels())} {{")
     lines.append("  frequencies s1b(g1a)")

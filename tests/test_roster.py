@@ -10,7 +10,9 @@ from pathlib import Path
 
 from conftest import CASES
 
-from kvpspec.compile import compile_file
+from kvpspec import model as m
+from kvpspec.compile import compile_file, compile_text
+from kvpspec.semantics.routing import slots
 from kvpspec.syntax.formatter import format_spec
 from kvpspec.syntax.parser import parse_text
 
@@ -80,3 +82,53 @@ def test_codebook_names_roster_and_iteration() -> None:
     assert (entries["c2_10"]["roster"], entries["c2_10"]["iteration"]) == ("child", [10])
     assert (entries["p1_1"]["roster"], entries["p1_1"]["iteration"]) == ("parent", [1])
     assert (entries["c1"]["roster"], entries["c1"]["iteration"]) == (None, [])
+
+
+GRID_SPEC = """survey g "Grid in a roster"
+
+scale ja "Ja/nei" {
+  1 "Ja"
+  2 "Nei"
+}
+
+interview {
+  roster child "Barn" for 1..2 {
+    question k1 "Skal vi hoppe, barn {child}?" {
+      1 "Ja" goto g1
+      2 "Nei"
+    }
+    question k2 text "Hvorfor ikke?"
+    grid g1 "Barn {child}" scale ja {
+      a "Sover godt"
+      b "Spiser godt"
+    }
+    question k3 text "Mer om {g1a}?" {
+      ask if g1a == 1
+    }
+  }
+}
+
+respondent id integer "Id"
+"""
+
+
+def test_a_grid_is_renamed_per_iteration_and_goto_lands_in_the_same_iteration() -> None:
+    c = compile_text(GRID_SPEC)
+    assert c.ok, [d.headline() for d in c.errors]
+    v = c.lowered.variables
+    assert [n for n in v if n.startswith("g1")] == ["g1_1a", "g1_1b", "g1_2a", "g1_2b"]
+    assert (v["g1_2b"].roster, v["g1_2b"].iteration) == ("child", (2,))
+    grids = [s.item for s in slots(c.lowered) if isinstance(s.item, m.Grid)]
+    assert [g.name for g in grids] == ["g1_1", "g1_2"]
+    # k1_2 == 1 jumps over k2_2 to the grid of iteration 2, never back to iteration 1's
+    k2_2 = next(s for s in slots(c.lowered) if getattr(s.item, "name", None) == "k2_2")
+    assert "k1_2" in describe_guard(k2_2.guard)
+    k3_2 = next(s.item for s in slots(c.lowered) if getattr(s.item, "name", None) == "k3_2")
+    assert isinstance(k3_2, m.Question)
+    assert k3_2.label.text == "Mer om {g1_2a}?"
+    assert k3_2.condition is not None and "g1_2a" in describe_guard(k3_2.condition)
+
+
+def describe_guard(e: m.Expr | None) -> str:
+    """The names an expression reads, as text (to see which iteration it points at)."""
+    return "" if e is None else e.model_dump_json()

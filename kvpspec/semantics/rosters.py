@@ -2,7 +2,8 @@
 
 A roster ``child for 1..c1 max 10`` holding ``c2`` becomes ten copies of its
 body, one per iteration, with every name the body declares suffixed by the
-iteration (``c2_1`` ... ``c2_10``; nested: ``c5_1_2`` = outer 1, inner 2),
+iteration (``c2_1`` ... ``c2_10``; nested: ``c5_1_2`` = outer 1, inner 2; a
+grid ``g1`` becomes ``g1_1`` ..., its items' columns ``g1_1a`` ...),
 every reference to such a name and every fill ``{c2}`` rewritten to the same
 iteration's column, and the fill ``{child}`` replaced by the iteration number
 (the option's label for ``over { ... }``). Iteration ``i`` of a ``for 1..COUNT``
@@ -92,6 +93,23 @@ def declared(items: tuple[m.Item, ...] | None) -> list[str]:
     return out
 
 
+def renames(items: tuple[m.Item, ...] | None, i: int) -> dict[str, str]:
+    """Iteration ``i``'s name for every name a roster body declares: a question
+    ``c2`` becomes ``c2_i``; a grid ``g1`` becomes ``g1_i`` like a question (a
+    ``goto g1`` in iteration ``i`` lands in iteration ``i``), so its items'
+    columns, the grid's name then the item's, become ``g1_ia``."""
+    out: dict[str, str] = {}
+    for item in _walk(items):
+        if isinstance(item, m.Question):
+            for name in (item.name, *(o.specify.name for o in item.options if o.specify)):
+                out[name] = f"{name}_{i}"
+        elif isinstance(item, m.Grid):
+            grid = out[item.name] = f"{item.name}_{i}"
+            for gi in item.items:
+                out[item.name + gi.name] = grid + gi.name
+    return out
+
+
 def unroll(items: tuple[m.Item, ...]) -> Unrolled:
     """The items with every roster replaced by its iterations (see the module docstring)."""
     result = Unrolled(())
@@ -119,9 +137,8 @@ def _unroll(items: tuple[m.Item, ...], prefix: tuple[int, ...], result: Unrolled
 
 
 def _iterations(r: m.Roster, prefix: tuple[int, ...], result: Unrolled) -> Iterator[m.Item]:
-    names = declared(r.items)
     for i in range(1, r.size + 1):
-        rename = {n: f"{n}_{i}" for n in names}
+        rename = renames(r.items, i)
         fill = _fill_value(r, i)
         rw = _Rewriter(rename, r.name, fill)
         body = tuple(rw.item(it) for it in r.items)
@@ -207,14 +224,11 @@ class _Rewriter:
         )
 
     def _grid(self, g: m.Grid) -> m.Grid:
-        suffix = {gi.name: self.rename[g.name + gi.name][len(g.name):] for gi in g.items if g.name + gi.name in self.rename}
         return g.model_copy(
             update={
+                "name": self.rename.get(g.name, g.name),
                 "label": self.text(g.label) if g.label is not None else None,
-                "items": tuple(
-                    gi.model_copy(update={"name": suffix.get(gi.name, gi.name), "label": self.text(gi.label)})
-                    for gi in g.items
-                ),
+                "items": tuple(gi.model_copy(update={"label": self.text(gi.label)}) for gi in g.items),
                 "notes": tuple(self.text(t) for t in g.notes),
                 "instructions": tuple(self.text(t) for t in g.instructions),
                 "condition": self.expr(g.condition) if g.condition is not None else None,
@@ -315,10 +329,7 @@ def rewrite(e: m.Expr, rename: Mapping[str, str], aggregates: Mapping[str, m.Ros
         r = aggregates.get(e.roster)
         if r is None:
             return e.model_copy(update={"operand": operand})
-        names = declared(r.items)
-        args = tuple(
-            rewrite(operand, {n: f"{n}_{i}" for n in names}, {}) for i in range(1, r.size + 1)
-        )
+        args = tuple(rewrite(operand, renames(r.items, i), {}) for i in range(1, r.size + 1))
         return m.Call.build(func=e.func, args=args, span=e.span)
     if isinstance(e, m.Call):
         return e.model_copy(update={"args": tuple(rewrite(a, rename, aggregates) for a in e.args)})

@@ -273,7 +273,7 @@ class _Writer:
         """Each derived variable, sources first: the frame its sources are in, and its code.
         One that analysis.py cannot compute is reported (``kvpspec build`` warns) with why."""
         variables = self.low.variables
-        derives = {d.name: d for d in self.spec.derives}
+        derives = {d.name: d for d in self.low.spec.derives}
         derived: list[_Derived] = []
         not_derived: dict[str, str] = {}
         for name in [n for n in order if n in derives] + [n for n in derives if n not in order]:

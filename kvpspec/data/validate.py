@@ -278,18 +278,18 @@ class Validator:
         self.expected = self.low.response_variables()
         self.present_columns = [v for v in self.expected if v.name in source.header]
         self.guards = asked_conditions(self.low)
-        self.evaluator = VectorEvaluator(self.low.variables, self.low.recodes, compiled.spec.derives)
+        self.evaluator = VectorEvaluator(self.low.variables, self.low.recodes, self.low.spec.derives)
         # the variables whose values routing, recodes and soft checks read
         needed: set[str] = set()
         for guard in self.guards.values():
             if guard is not None:
                 needed.update(expr_refs(guard))
-        for w in compiled.spec.warnings:
+        for w in self.low.spec.warnings:
             needed.update(expr_refs(w.condition))
         for r in compiled.spec.recodes:
             if not r.source_is_scale:
                 needed.add(r.source)
-        for d in compiled.spec.derives:
+        for d in self.low.spec.derives:
             needed.update(expr_refs(d.expr))
         self.needed = needed
         # routing that reads what the response data do not hold (a sample field)

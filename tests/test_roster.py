@@ -171,3 +171,19 @@ def test_aggregates_over_a_roster_end_to_end(tmp_path: Path) -> None:
     assert abs(tables["n_small"]["mean"] - sum(small) / len(small)) < 1e-6
     oldest = [d["oldest"] for d in expected if d["oldest"] is not None]
     assert tables["oldest"]["max"] == max(oldest) and tables["oldest"]["n"] == len(oldest)
+
+
+def test_the_script_shows_a_roster_once_as_a_loop() -> None:
+    from buildutil import build_files
+
+    files = build_files(str(SPEC), only=("script",))
+    md = files["script/interviewer.md"].decode()
+    html = files["script/interviewer.html"].decode()
+    assert md.count("For hver \\<CHILD\\> (1 til c1, høyst 10)") == 1
+    assert "For hver \\<JOB\\> (1 til c4, høyst 3)" in md
+    assert "For hver \\<PARENT\\>: Mor, Far" in md
+    # the questions once, the iteration a placeholder, guards in the roster's names
+    assert md.count("Hvor gammel er barn nummer \\<CHILD\\>?") == 1
+    assert "*Spørres hvis: c2 ≤ 6*" in md
+    assert "c2_1" not in md and "c2_1" not in html and "c1 ≥ 1" not in md
+    assert html.count('class="branch roster"') == 3

@@ -34,9 +34,11 @@ from generators.common import (
     words,
 )
 from kvpspec import model as m
+from kvpspec.semantics import rosters
 from kvpspec.semantics.checkpoints import by_question
 from kvpspec.semantics.describe import Describer
 from kvpspec.semantics.length import SECONDS_PER_ANSWER, WORDS_PER_MINUTE, Length, estimate
+from kvpspec.semantics.lower import Lowered
 from kvpspec.semantics.routing import slots
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -85,6 +87,15 @@ CHECK_WORDS: dict[str, dict[str, str]] = {
 }
 
 
+#: How a roster's heading reads; the roster is shown once, as a loop, with
+#: ``{name}`` as the placeholder of the iteration. Other languages use their
+#: base language's, else ``nb``.
+ROSTER_WORDS: dict[str, dict[str, str]] = {
+    "nb": {"for": "For hver {name} ({first} til {count}{max})", "max": ", høyst {n}", "over": "For hver {name}: {options}"},
+    "en": {"for": "For each {name} ({first} to {count}{max})", "max": ", at most {n}", "over": "For each {name}: {options}"},
+}
+
+
 def length_line(length: Length, lang: str) -> str:
     """The estimate as the header shows it, in minutes to one decimal."""
     w = LENGTH_WORDS.get(lang) or LENGTH_WORDS.get(lang.split("-")[0]) or LENGTH_WORDS["nb"]
@@ -128,6 +139,7 @@ class ScriptGenerator(Generator):
         self.w = words(lang)
         self.guards = {s.item.name: s.guard for s in slots(low)}
         self.describe = Describer(low, lang)
+        self._roster_guards(spec, low)
         self.checks = by_question(low)
         self.cw = CHECK_WORDS.get(lang) or CHECK_WORDS.get(lang.split("-")[0]) or CHECK_WORDS["nb"]
         self.numbers: dict[str, str] = {}
@@ -182,6 +194,44 @@ class ScriptGenerator(Generator):
             "entries": [self.visit(i) for i in node.then],
             "else_label": f"{self.w['else']} ({otherwise}):",
             "else_entries": [self.visit(i) for i in node.otherwise] if node.otherwise is not None else None,
+        }
+
+    def _roster_guards(self, spec: m.Spec, low: Lowered) -> None:
+        """A question in a roster is shown once under its name as written: its guard
+        is the first iteration's without the roster's own ``COUNT >= 1``, its names
+        read back to the roster's (``c2_1`` -> ``c2``) and shown as those columns are."""
+        first = rosters.first_iteration_names(spec.interview.items if spec.interview else ())
+        if not first:
+            return
+        back = {column: name for name, column in first.items()}
+        variables = dict(low.variables)
+        for name, column in first.items():
+            if column in low.variables:
+                variables.setdefault(name, low.variables[column])
+        self.describe.variables = variables
+        for s in slots(low):
+            if s.item.name not in back:
+                continue
+            terms = [t for t, kind, block in s.terms if not (kind == "if" and id(block) in low.roster_guards)]
+            guard = None if not terms else terms[0] if len(terms) == 1 else m.BoolOp.build(op="and", operands=tuple(terms))
+            self.guards[back[s.item.name]] = rosters.rewrite(guard, back, {}) if guard is not None else None
+
+    def visit_Roster(self, node: m.Roster) -> dict[str, Any]:
+        """A roster once, as a loop: "For hver {child} (1 til C1, høyst 10)", then its items."""
+        rw = ROSTER_WORDS.get(self.lang) or ROSTER_WORDS.get(self.lang.split("-")[0]) or ROSTER_WORDS["nb"]
+        name = "{" + node.name + "}"
+        if node.options:
+            loop = rw["over"].format(name=name, options=", ".join(self.t(o.label) for o in node.options))
+        else:
+            count = self.describe.number(node.count) if isinstance(node.count, str) else str(node.count)
+            most = rw["max"].format(n=node.max) if node.max is not None and isinstance(node.count, str) else ""
+            loop = rw["for"].format(name=name, first=1, count=count, max=most)
+        return {
+            "type": "roster",
+            "id": node.name,
+            "title": self.t(node.label),
+            "loop": loop,
+            "entries": [self.visit(i) for i in node.items],
         }
 
     def _common(self, node: m.Question | m.Grid) -> dict[str, Any]:
@@ -354,6 +404,10 @@ class ScriptGenerator(Generator):
             if e["else_entries"] is not None:
                 lines += [f"**{md_escape(e['else_label'])}**", ""]
                 self._md_entries(e["else_entries"], lines, w, level)
+        elif kind == "roster":
+            lines += [f"**{md_escape(e['title'], False)}** — *{md_fill(e['loop'], False)}*", ""]
+            self._md_entries(e["entries"], lines, w, level)
+            lines += ["---", ""]
         elif kind == "question":
             self._md_question(e, lines, w)
         elif kind == "grid":

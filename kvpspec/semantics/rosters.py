@@ -413,3 +413,31 @@ def expand_spec(spec: m.Spec, visible: Mapping[str, m.Roster]) -> m.Spec:
             }
         )
     return spec.model_copy(update=update)
+
+
+def first_iteration_names(items: tuple[m.Item, ...] | None) -> dict[str, str]:
+    """Each name a roster body declares -> its column in the first iteration of
+    every enclosing roster (``c2`` -> ``c2_1``, nested ``c5`` -> ``c5_1_1``, a
+    grid's ``g1a`` -> ``g1_1a``): what renders a roster once reads its guards by."""
+    out: dict[str, str] = {}
+
+    def visit(items: tuple[m.Item, ...] | None, depth: int) -> None:
+        suffix = "_1" * depth
+        for item in items or ():
+            if isinstance(item, m.Roster):
+                visit(item.items, depth + 1)
+            elif isinstance(item, (m.Section, m.Intro, m.Closing)):
+                visit(item.items, depth)
+            elif isinstance(item, m.IfBlock):
+                visit(item.then, depth)
+                visit(item.otherwise, depth)
+            elif depth and isinstance(item, m.Question):
+                for name in (item.name, *(o.specify.name for o in item.options if o.specify)):
+                    out[name] = name + suffix
+            elif depth and isinstance(item, m.Grid):
+                out[item.name] = item.name + suffix
+                for gi in item.items:
+                    out[item.name + gi.name] = item.name + suffix + gi.name
+
+    visit(items, 0)
+    return out

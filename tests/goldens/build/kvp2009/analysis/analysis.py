@@ -306,8 +306,78 @@ def substantive(survey: Survey, codes: pd.Series, name: str) -> pd.Series:
 
 
 def truths(column: pd.Series) -> np.ndarray:
-    """A column of conditions (a derived variable) as booleans."""
-    return column.to_numpy(dtype=bool)
+    """A column of conditions (a derived variable) as truth values: 1.0, 0.0, NaN for UNKNOWN."""
+    return column.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+
+
+# Three-valued logic (docs/language.md): a condition is a truth value, 1.0 true,
+# 0.0 false, NaN UNKNOWN; a guard holds only where it is 1.0.
+
+
+def truth(hit: Any, known: Any = True) -> np.ndarray:
+    """Truth values: ``hit`` where ``known``, UNKNOWN elsewhere."""
+    hit, known = np.broadcast_arrays(np.asarray(hit, dtype=bool), np.asarray(known, dtype=bool))
+    return np.where(known, hit.astype("float64"), np.nan)
+
+
+def known(*values: Any) -> np.ndarray:
+    """Rows where every value (numbers, NaN for none) has one."""
+    out = np.asarray(True)
+    for v in values:
+        out = out & ~np.isnan(np.asarray(v, dtype="float64"))
+    return out
+
+
+def both_and(*parts: Any) -> np.ndarray:
+    """Kleene ``and``: false if any is false, else UNKNOWN if any is UNKNOWN, else true."""
+    x = np.vstack(np.broadcast_arrays(*[np.asarray(p, dtype="float64") for p in parts]))
+    return np.where((x == 0).any(axis=0), 0.0, np.where(np.isnan(x).any(axis=0), np.nan, 1.0))
+
+
+def either_or(*parts: Any) -> np.ndarray:
+    """Kleene ``or``: true if any is true, else UNKNOWN if any is UNKNOWN, else false."""
+    x = np.vstack(np.broadcast_arrays(*[np.asarray(p, dtype="float64") for p in parts]))
+    return np.where((x == 1).any(axis=0), 1.0, np.where(np.isnan(x).any(axis=0), np.nan, 0.0))
+
+
+def tally(*parts: Any) -> np.ndarray:
+    """``count(...)``: how many of the conditions are true (never missing)."""
+    x = np.vstack(np.broadcast_arrays(*[np.asarray(p, dtype="float64") for p in parts]))
+    return (x == 1).sum(axis=0).astype("float64")
+
+
+def total(*values: Any) -> np.ndarray:
+    """``sum(...)`` of the values that have one (0 when none has)."""
+    x = np.vstack(np.broadcast_arrays(*[np.asarray(v, dtype="float64") for v in values]))
+    return np.nansum(x, axis=0)
+
+
+def least(*values: Any) -> np.ndarray:
+    """``min(...)`` of the values that have one (no value when none has)."""
+    x = np.vstack(np.broadcast_arrays(*[np.asarray(v, dtype="float64") for v in values]))
+    none = np.isnan(x).all(axis=0)
+    return np.where(none, np.nan, np.where(np.isnan(x), np.inf, x).min(axis=0))
+
+
+def most(*values: Any) -> np.ndarray:
+    """``max(...)`` of the values that have one (no value when none has)."""
+    x = np.vstack(np.broadcast_arrays(*[np.asarray(v, dtype="float64") for v in values]))
+    none = np.isnan(x).all(axis=0)
+    return np.where(none, np.nan, np.where(np.isnan(x), -np.inf, x).max(axis=0))
+
+
+def choose(condition: Any, then: Any, otherwise: Any) -> np.ndarray:
+    """``if C then A else B``: A where C is true, B where false, no value where UNKNOWN."""
+    c = np.asarray(condition, dtype="float64")
+    texts = any(np.asarray(v).dtype == object for v in (then, otherwise))
+    if texts:
+        a, b, c = np.broadcast_arrays(
+            np.asarray(then, dtype=object), np.asarray(otherwise, dtype=object), c
+        )
+        nothing = np.full(c.shape, None, dtype=object)
+        return np.where(c == 1, a, np.where(c == 0, b, nothing))
+    return np.where(c == 1, np.asarray(then, dtype="float64"),
+                    np.where(c == 0, np.asarray(otherwise, dtype="float64"), np.nan))
 
 
 def texts(column: pd.Series) -> np.ndarray:
@@ -428,9 +498,9 @@ def codes(values: Any, frame: pd.DataFrame) -> pd.Series:
 
 
 def conditions(values: Any, frame: pd.DataFrame) -> pd.Series:
-    """A derived condition as a column of booleans (a condition is never without a value)."""
-    x = np.broadcast_to(np.asarray(values, dtype=bool), (len(frame),))
-    return pd.Series(x, index=frame.index, dtype=bool)
+    """A derived condition as a column of booleans, <NA> where it is UNKNOWN."""
+    x = np.broadcast_to(np.asarray(values, dtype="float64"), (len(frame),))
+    return pd.Series(x, index=frame.index, dtype="Float64").astype("boolean")
 
 
 def strings(values: Any, frame: pd.DataFrame) -> pd.Series:

@@ -187,3 +187,97 @@ def test_the_script_shows_a_roster_once_as_a_loop() -> None:
     assert "*Spørres hvis: c2 ≤ 6*" in md
     assert "c2_1" not in md and "c2_1" not in html and "c1 ≥ 1" not in md
     assert html.count('class="branch roster"') == 3
+
+
+IF_SPEC = """survey g "If around a roster"
+
+interview {
+  question a1 "Har du barn?" {
+    1 "Ja"
+    2 "Nei" goto a3
+  }
+  if a1 == 1 {
+    question c1 integer "Hvor mange?" {
+      range 0..4
+    }
+    roster child "Barn" for 1..c1 max 4 {
+      question c2 integer "Alder på barn {child}?" {
+        range 0..25
+      }
+      question c3 "Barnehage?" {
+        ask if c2 <= 6
+        1 "Ja"
+        2 "Nei" goto a3
+      }
+    }
+  }
+  question a3 "Takk?" {
+    1 "Ja"
+    2 "Nei"
+  }
+}
+
+respondent id integer "Id"
+"""
+
+
+def _flow(text: str) -> tuple[str, str]:
+    from kvpspec.build import run_targets
+
+    c = compile_text(text)
+    assert c.ok, [d.headline() for d in c.errors]
+    files = run_targets(c, ("flow",)).files
+    return files["flow/routing.mmd"].decode(), files["flow/routing.svg"].decode()
+
+
+def test_the_routing_picture_draws_a_roster_once_as_a_loop() -> None:
+    from buildutil import build_files
+
+    files = build_files(str(SPEC), only=("flow",))
+    mmd, svg = files["flow/routing.mmd"].decode(), files["flow/routing.svg"].decode()
+    for text in (mmd, svg):
+        assert "c2_" not in text and "c5_1" not in text and "p1_" not in text
+    # a header per roster, the questions once, the iteration a placeholder
+    assert "For hver &lt;CHILD&gt; (1 til c1, høyst 10)" in svg
+    assert "For hver &lt;JOB&gt; (1 til c4, høyst 3)" in svg and "For hver &lt;PARENT&gt;: Mor, Far" in svg
+    assert svg.count("Hvor gammel er barn nummer &lt;CHILD&gt;?") == 1
+    assert svg.count('<g id="c5">') == 1 and svg.count('<g id="roster_') == 3
+    assert svg.count("stroke-dasharray=\"2,3\"") == 3  # a frame around each roster
+    # the guard in the roster's names, without COUNT >= 1
+    assert "Spørres hvis: c2 ≤ 6" in svg and "c1 ≥ 1" not in svg
+    # the nested roster sits in the outer one's subgraph
+    assert mmd.index("subgraph r_child") < mmd.index("subgraph r_job") < mmd.index("n_c5[")
+    # loops: the body's end goes back to its header; a nested roster's "done" to the outer one's
+    assert '  n_c5 -->|"neste #60;JOB#62;"| n_roster_job\n' in mmd
+    assert '  n_roster_job -->|"neste #60;CHILD#62;"| n_roster_child\n' in mmd
+    assert '  n_roster_child -.->|"ferdig"| n_roster_parent\n' in mmd
+    assert '  n_p1 -->|"neste #60;PARENT#62;"| n_roster_parent\n' in mmd
+    assert '  n_roster_parent -.->|"ferdig"| n_done\n' in mmd
+    # the ask-if's bypass inside the body stays inside
+    assert '  n_c2 -.->|"ellers"| n_c4\n' in mmd
+
+
+def test_the_routing_picture_of_a_roster_in_an_if_block_and_a_goto_out_of_it() -> None:
+    mmd, _ = _flow(IF_SPEC)
+    # entered under the if block's condition; bypassed when it does not hold
+    assert '  n_a1 -->|"hvis a1 = 1 #40;Ja#41;"| n_c1\n' in mmd
+    assert '  n_c1 --> n_roster_child\n' in mmd
+    # a goto out of the roster leaves the loop; the ask-if's bypass goes to the next iteration
+    assert '  n_c3 -.->|"c3 = 2 #40;Nei#41;"| n_a3\n' in mmd
+    assert '  n_c2 -->|"ellers, neste #60;CHILD#62;"| n_roster_child\n' in mmd
+    assert '  n_roster_child -.->|"ferdig"| n_a3\n' in mmd
+    # a goto inside the roster lands on the grid shown once, in the roster's names
+    grid, _ = _flow(GRID_SPEC)
+    assert '  n_k1 -.->|"k1 = 1 #40;Ja#41;"| n_g1\n' in grid
+    assert "Spørres hvis: g1a = 1 #40;Ja#41;" in grid and "_1" not in grid
+
+
+def test_a_roster_loop_reads_in_each_language() -> None:
+    from generators.roster_view import loop_text
+    from kvpspec.semantics.describe import Describer
+
+    low = compile_file(SPEC).lowered
+    child, parent = low.rosters["child"], low.rosters["parent"]
+    assert loop_text(child, "en", Describer(low, "en")) == "For each {child} (1 to c1, at most 10)"
+    assert loop_text(child, "nb", Describer(low, "nb")) == "For hver {child} (1 til c1, høyst 10)"
+    assert loop_text(parent, "en-GB", Describer(low, "en-GB")) == "For each {parent}: Mor, Far"

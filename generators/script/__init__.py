@@ -33,8 +33,8 @@ from generators.common import (
     text_of,
     words,
 )
+from generators.roster_view import RosterView, loop_text
 from kvpspec import model as m
-from kvpspec.semantics import rosters
 from kvpspec.semantics.checkpoints import by_question
 from kvpspec.semantics.describe import Describer
 from kvpspec.semantics.length import SECONDS_PER_ANSWER, WORDS_PER_MINUTE, Length, estimate
@@ -84,15 +84,6 @@ CHECK_WORDS: dict[str, dict[str, str]] = {
         "soft_after": "Confirm the answer, or go back and correct it.",
         "hard_after": "Go back and correct the answer.",
     },
-}
-
-
-#: How a roster's heading reads; the roster is shown once, as a loop, with
-#: ``{name}`` as the placeholder of the iteration. Other languages use their
-#: base language's, else ``nb``.
-ROSTER_WORDS: dict[str, dict[str, str]] = {
-    "nb": {"for": "For hver {name} ({first} til {count}{max})", "max": ", høyst {n}", "over": "For hver {name}: {options}"},
-    "en": {"for": "For each {name} ({first} to {count}{max})", "max": ", at most {n}", "over": "For each {name}: {options}"},
 }
 
 
@@ -197,35 +188,20 @@ class ScriptGenerator(Generator):
         }
 
     def _roster_guards(self, spec: m.Spec, low: Lowered) -> None:
-        """A question in a roster is shown once under its name as written: its guard
-        is the first iteration's without the roster's own ``COUNT >= 1``, its names
-        read back to the roster's (``c2_1`` -> ``c2``) and shown as those columns are."""
-        first = rosters.first_iteration_names(spec.interview.items if spec.interview else ())
-        if not first:
+        """A question in a roster is shown once under its name as written, its guard
+        in the roster's names (``generators.roster_view``)."""
+        view = RosterView(spec, low)
+        if not view:
             return
-        back = {column: name for name, column in first.items()}
-        variables = dict(low.variables)
-        for name, column in first.items():
-            if column in low.variables:
-                variables.setdefault(name, low.variables[column])
-        self.describe.variables = variables
+        self.describe.variables = view.variables()
         for s in slots(low):
-            if s.item.name not in back:
-                continue
-            terms = [t for t, kind, block in s.terms if not (kind == "if" and id(block) in low.roster_guards)]
-            guard = None if not terms else terms[0] if len(terms) == 1 else m.BoolOp.build(op="and", operands=tuple(terms))
-            self.guards[back[s.item.name]] = rosters.rewrite(guard, back, {}) if guard is not None else None
+            name = view.name(s)
+            if name is not None:
+                self.guards[name] = view.guard(s)
 
     def visit_Roster(self, node: m.Roster) -> dict[str, Any]:
         """A roster once, as a loop: "For hver {child} (1 til C1, høyst 10)", then its items."""
-        rw = ROSTER_WORDS.get(self.lang) or ROSTER_WORDS.get(self.lang.split("-")[0]) or ROSTER_WORDS["nb"]
-        name = "{" + node.name + "}"
-        if node.options:
-            loop = rw["over"].format(name=name, options=", ".join(self.t(o.label) for o in node.options))
-        else:
-            count = self.describe.number(node.count) if isinstance(node.count, str) else str(node.count)
-            most = rw["max"].format(n=node.max) if node.max is not None and isinstance(node.count, str) else ""
-            loop = rw["for"].format(name=name, first=1, count=count, max=most)
+        loop = loop_text(node, self.lang, self.describe)
         return {
             "type": "roster",
             "id": node.name,

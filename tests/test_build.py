@@ -23,7 +23,7 @@ from kvpspec.cli import cli
 
 ROUTING = CASES / "build" / "routing.survey"
 
-GOLDEN_CASES = {"kvp2009": KVP, "routing": ROUTING}
+GOLDEN_CASES = {"kvp2009": KVP, "routing": ROUTING, "roster": CASES / "roster.survey"}
 
 
 def run(*args: str):

@@ -383,7 +383,8 @@ class ScriptGenerator(Generator):
         elif kind == "roster":
             lines += [f"**{md_escape(e['title'], False)}** — *{md_fill(e['loop'], False)}*", ""]
             self._md_entries(e["entries"], lines, w, level)
-            lines += ["---", ""]
+            if lines[-2:] != ["---", ""]:  # a nested roster ending with this one: one rule
+                lines += ["---", ""]
         elif kind == "question":
             self._md_question(e, lines, w)
         elif kind == "grid":

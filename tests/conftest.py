@@ -13,6 +13,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "cases"
 GOLDENS = Path(__file__).resolve().parent / "goldens"
 KVP = ROOT / "specs" / "kvp2009.survey"
+#: The household example: rosters (nested, over a fixed list), aggregates, soft and hard checks.
+HOUSEHOLD = ROOT / "specs" / "household.survey"
 #: The 2009 report the KVP spec was written from: beside the checkout, or $KVPSPEC_SEED.
 SEED = Path(
     os.environ.get("KVPSPEC_SEED", ROOT.parent / "shared" / "seed" / "kvp2009-brukerundersokelse.txt")

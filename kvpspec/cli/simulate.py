@@ -23,7 +23,8 @@ def simulate(spec: str, count: int, seed: int, output: str, sample_path: str | N
     The first rows take every route of the interview (or every branch, when
     the routes are too many); the rest are random. Rows that trip a soft
     check (`warn`) are redrawn a few times; those that still do are kept and
-    counted. --allow-warnings draws every row independently instead.
+    counted. --allow-warnings draws every row independently instead. A row
+    that trips a hard check (`error`) is always redrawn, never written.
     Exit 0 on success, 1 when the spec has errors, 2 on usage or I/O errors.
     """
     compiled = load_clean(spec)
@@ -40,6 +41,13 @@ def simulate(spec: str, count: int, seed: int, output: str, sample_path: str | N
             note += f"; {sim.warned} {rows} a soft check after redrawing (kept)"
         else:
             note += "; no row trips a soft check"
+    if any(w.hard for w in compiled.spec.warnings):
+        # a row that trips a hard check is never written: say how many were drawn again
+        if sim.hard_redrawn:
+            rows = "row" if sim.hard_redrawn == 1 else "rows"
+            note += f"; {sim.hard_redrawn} {rows} redrawn for tripping a hard check (none written)"
+        else:
+            note += "; no row drawn tripped a hard check"
     click.echo(f"wrote {count} interviews to {output}{note}", err=True)
     if sample_path is not None:
         click.echo(f"wrote {sim.n_sample} sample records to {sample_path}", err=True)

@@ -609,6 +609,7 @@ def write_simulation(sims: Simulated | Iterable[Simulated], output: str | Path,
                 total.n += sim.n
                 total.n_sample += sim.n_sample
                 total.redrawn += sim.redrawn
+                total.hard_redrawn += sim.hard_redrawn
                 total.warned += sim.warned
             if out_sample is not None:
                 rest.seek(0)

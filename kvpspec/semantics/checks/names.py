@@ -63,9 +63,11 @@ def check_names(ctx: Context) -> None:
             name = node.name
             if name in names:
                 prev = names[name]
+                # soft and hard checks share one set of names; say which this one is
+                kind = "hard check" if isinstance(node, m.Warning_) and node.hard else what
                 ctx.error(
                     "duplicate",
-                    f"the {what} `{name}` is already declared on line {prev.span.line if prev.span else '?'}",
+                    f"the {kind} `{name}` is already declared on line {prev.span.line if prev.span else '?'}",
                     node,
                 )
             else:

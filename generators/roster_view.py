@@ -93,6 +93,16 @@ class RosterView:
         roster's question; None outside rosters."""
         return self.back.get(slot.item.name)
 
+    def written_name(self, slot: Slot) -> str | None:
+        """The name as written of any iteration's question or grid (``c2_3`` -> ``c2``,
+        ``g1_2`` -> ``g1``); None outside rosters."""
+        var = self.low.variables.get(slot.names[0]) if slot.names else None
+        if var is None or var.roster is None:
+            return None
+        suffix = "".join(f"_{i}" for i in var.iteration)
+        name = slot.item.name
+        return name[: -len(suffix)] if name.endswith(suffix) and name[: -len(suffix)] in self.written else None
+
     def later_iteration(self, slot: Slot) -> bool:
         """Is ``slot`` an iteration after the first of some roster (not shown)?"""
         var = self.low.variables.get(slot.names[0]) if slot.names else None

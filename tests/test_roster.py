@@ -281,3 +281,35 @@ def test_a_roster_loop_reads_in_each_language() -> None:
     assert loop_text(child, "en", Describer(low, "en")) == "For each {child} (1 to c1, at most 10)"
     assert loop_text(child, "nb", Describer(low, "nb")) == "For hver {child} (1 til c1, høyst 10)"
     assert loop_text(parent, "en-GB", Describer(low, "en-GB")) == "For each {parent}: Mor, Far"
+
+
+CHECKS = """
+warn old "Barnet er {c2_2} år, husholdningen har {c1} barn" if c2_2 > 20
+
+error many "Flere i barnehage enn {c1} barn" if count(c3 == 1 over child) > c1
+
+warn hours "Mye jobb" if sum(c5_1_1, c5_1_2) > 100
+"""
+
+
+def test_the_script_shows_checks_in_a_roster_once_where_they_fire() -> None:
+    """A check reading an iteration's column or an aggregate over the roster fires
+    at an unrolled question (``c2_2``, ``c3_10``, ``c5_1_2``): the script shows it
+    once, at the question as written, its message's fills as placeholders."""
+    from kvpspec.build import run_targets
+    from kvpspec.semantics.checkpoints import checkpoints
+
+    c = compile_text(SPEC.read_text(encoding="utf-8") + CHECKS)
+    assert c.ok, [d.headline() for d in c.errors]
+    fires = {cp.check.name: cp.column for cp in checkpoints(c.lowered)}
+    assert fires == {"old": "c2_2", "many": "c3_10", "hours": "c5_1_2"}
+    md = run_targets(c, ("script",)).files["script/interviewer.md"].decode()
+    blocks = md.split('<a id="')
+    at = {b.split('"')[0]: b for b in blocks[1:]}
+    assert at["c2"].count("Kontroll") == 1
+    assert "**Kontroll (myk): hvis c2\\_2 \\> 20 — si:** «Barnet er \\<C2\\_2\\> år, husholdningen har \\<C1\\> barn»" in at["c2"]
+    # the aggregate as written, not its ten columns
+    assert at["c3"].count("Kontroll (hard)") == 1
+    assert "count(" in at["c3"] and "c3\\_10" not in at["c3"] and "«Flere i barnehage enn \\<C1\\> barn»" in at["c3"]
+    assert at["c5"].count("Kontroll (myk)") == 1 and "«Mye jobb»" in at["c5"]
+    assert md.count("Kontroll") == 3

@@ -12,6 +12,7 @@ message's fills as placeholders.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -35,7 +36,7 @@ from generators.common import (
 )
 from generators.roster_view import RosterView, loop_text
 from kvpspec import model as m
-from kvpspec.semantics.checkpoints import by_question
+from kvpspec.semantics.checkpoints import Checkpoint, by_question, checkpoints
 from kvpspec.semantics.describe import Describer
 from kvpspec.semantics.length import SECONDS_PER_ANSWER, WORDS_PER_MINUTE, Length, estimate
 from kvpspec.semantics.lower import Lowered
@@ -130,8 +131,8 @@ class ScriptGenerator(Generator):
         self.w = words(lang)
         self.guards = {s.item.name: s.guard for s in slots(low)}
         self.describe = Describer(low, lang)
-        self._roster_guards(spec, low)
         self.checks = by_question(low)
+        self._rosters(spec, low)
         self.cw = CHECK_WORDS.get(lang) or CHECK_WORDS.get(lang.split("-")[0]) or CHECK_WORDS["nb"]
         self.numbers: dict[str, str] = {}
         self.dispositions = {
@@ -187,9 +188,11 @@ class ScriptGenerator(Generator):
             "else_entries": [self.visit(i) for i in node.otherwise] if node.otherwise is not None else None,
         }
 
-    def _roster_guards(self, spec: m.Spec, low: Lowered) -> None:
+    def _rosters(self, spec: m.Spec, low: Lowered) -> None:
         """A question in a roster is shown once under its name as written, its guard
-        in the roster's names (``generators.roster_view``)."""
+        in the roster's names (``generators.roster_view``), with every check that
+        fires at any of its iterations (once each, as written: ``sum(c2 over child)``,
+        a column ``c2_3`` named as such)."""
         view = RosterView(spec, low)
         if not view:
             return
@@ -198,6 +201,16 @@ class ScriptGenerator(Generator):
             name = view.name(s)
             if name is not None:
                 self.guards[name] = view.guard(s)
+        written = {w.name: w for w in spec.warnings}
+        checks: dict[str, list[Checkpoint]] = {}
+        for cp in checkpoints(low):
+            if cp.slot is None:
+                continue
+            key = view.written_name(cp.slot) or cp.slot.item.name
+            check = written.get(cp.check.name, cp.check)
+            if all(c.check is not check for c in checks.get(key, ())):
+                checks.setdefault(key, []).append(replace(cp, check=check))
+        self.checks = checks
 
     def visit_Roster(self, node: m.Roster) -> dict[str, Any]:
         """A roster once, as a loop: "For hver {child} (1 til C1, høyst 10)", then its items."""

@@ -12,11 +12,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import CASES, KVP, ROOT
+from conftest import CASES, HOUSEHOLD, KVP, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
-from pygments.token import Error, Keyword, Name, String
+from pygments.token import Error, Keyword, Name, Operator, String
 from specgen import specs
 
 from kvpspec.authoring.highlight import SurveyLexer
@@ -37,7 +37,7 @@ def _parses(path: Path) -> bool:
 
 
 #: the specs whose words are all the language's: everything that parses
-SPECS = [KVP] + sorted(p for p in CASES.rglob("*.survey") if _parses(p))
+SPECS = [KVP, HOUSEHOLD] + sorted(p for p in CASES.rglob("*.survey") if _parses(p))
 
 
 def _doc_examples(tmp: Path) -> list[Path]:
@@ -78,6 +78,24 @@ def test_pygments_colours() -> None:
     assert kinds["q1"] is Name.Variable
     assert kinds["{navn}"] is String.Interpol
     assert kinds['"open'] is Error
+
+
+def test_pygments_colours_rosters_aggregates_and_conditionals() -> None:
+    text = (
+        'roster person "P" for 1..antall max 12 { question alder integer "Alder?" }\n'
+        "derive n = count(alder < 18 over person) + max (a, missing)\n"
+        'derive h = if a > 1 then 1 else missing\nerror e "x" if a > 1\n'
+        'question q single "Q" { 9 "Nekter" missing refused }\n'
+    )
+    tokens = [(k, v) for _, k, v in SurveyLexer().get_tokens_unprocessed(text) if v.strip()]
+    kinds: dict[str, object] = {}
+    for k, v in tokens:
+        kinds.setdefault(v, k)  # the first occurrence of each word
+    assert kinds["roster"] is Keyword and kinds["person"] is Name.Variable and kinds["for"] is Keyword
+    assert kinds["count"] is Name.Builtin and kinds["over"] is Operator.Word
+    assert [k for k, v in tokens if v == "max"] == [Keyword, Name.Builtin]  # roster's `max N`, then a call
+    assert [k for k, v in tokens if v == "missing"] == [Keyword.Constant, Keyword.Constant, Keyword]
+    assert kinds["then"] is Keyword and kinds["error"] is Keyword and kinds["e"] is Name.Variable
 
 
 # ---------------------------------------------------------------- TextMate
@@ -130,6 +148,12 @@ def test_textmate_no_invalid_token(textmate: Path, tmp_path: Path) -> None:
     assert scopes["@en"] == "entity.other.attribute-name.language.kvpspec"
     assert scopes["{navn}"] == "variable.other.fill.kvpspec"
     assert scopes["dont_know"] == "constant.language.kvpspec"
+    scopes = result[str(HOUSEHOLD)]["scopes"]
+    assert scopes["roster"] == "keyword.other.declaration.kvpspec"
+    assert scopes["person"] == "entity.name.kvpspec"
+    assert scopes["for"] == "keyword.control.kvpspec"
+    assert scopes["count"] == "support.function.builtin.kvpspec"
+    assert scopes["over"] == "keyword.operator.word.kvpspec"
 
 
 def test_textmate_marks_what_is_not_the_language(textmate: Path, tmp_path: Path) -> None:

@@ -7,8 +7,10 @@ edge on the left), an option's ``end`` (to an end box on the right), and the
 conditions of ``ask if`` and ``if`` blocks (read from ``kvpspec.semantics.routing``: the
 edge into a conditional run is labelled with its condition, and a bypass edge
 labelled "ellers" goes around it). Every box also shows the question's full
-guard from ``kvpspec.semantics.routing.slots``, the one meaning of routing. Layout is computed here,
-deterministically, with no external tool.
+guard from ``kvpspec.semantics.routing.slots``, the one meaning of routing. A roster is
+drawn once, as a loop (``generators.roster_view``): a framed header, its questions
+once in the roster's names, an edge back to the header and one past it when done.
+Layout is computed here, deterministically, with no external tool.
 """
 
 from __future__ import annotations

@@ -26,10 +26,15 @@ def _by_routes(low: Lowered) -> tuple[float, float, float]:
     return min(done), sum(done) / len(done), max(t for t, _ in times)
 
 
-def _agrees(low: Lowered) -> None:
+def _agrees(low: Lowered, must_be_exact: bool = True) -> None:
     length = estimate(low)
-    assert length.exact
     shortest, _, longest = _by_routes(low)
+    if not length.exact:
+        # Past its bound the estimate follows only the longest routes it found:
+        # an "at least" figure, never longer than a real route.
+        assert not must_be_exact
+        assert length.longest <= longest + 1e-6
+        return
     assert abs(length.shortest - shortest) < 1e-6
     assert abs(length.longest - longest) < 1e-6
     assert length.shortest - 1e-6 <= length.typical <= length.longest + 1e-6
@@ -57,7 +62,7 @@ def test_words_and_fills() -> None:
 def test_generated_specs_agree_with_their_routes(source: str) -> None:
     compiled = compile_text(source)
     if compiled.lowered.spec.interview is not None and enumerate_routes(compiled.lowered).complete:
-        _agrees(compiled.lowered)
+        _agrees(compiled.lowered, must_be_exact=False)
 
 
 def test_a_budget_bounds_the_work_and_says_so() -> None:

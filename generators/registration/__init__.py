@@ -19,11 +19,11 @@ from typing import Any
 from generators.base import Generator, normalise_zip
 from generators.common import study_fact, text_of
 from kvpspec import model as m
+from kvpspec.data.spreadsheet import is_formula_like
 from kvpspec.model import split_fills
 
 #: Rows offered for filling in, each with the dropdowns.
 FORM_ROWS = 200
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _SHEET_BAD = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -31,7 +31,7 @@ def set_text(cell: Any, text: str) -> None:
     """Put user text in a cell as text, never as a formula."""
     cell.value = text
     cell.data_type = "s"
-    if text.startswith(FORMULA_START):
+    if is_formula_like(text):
         cell.quotePrefix = True
 
 

@@ -130,3 +130,21 @@ def study_fact(study: m.Study | None, name: str, language: str) -> str | None:
     if isinstance(value, m.Period):
         return format_period(value, language)
     return str(value)
+
+
+def document_text(study: m.Study | None, doc: m.Document, t: m.Text, language: str) -> str:
+    """A document's text with its study fills resolved (``{minutes}`` → ``10``).
+
+    Raises ``KeyError`` with the message when a fill names no fact the study
+    gives (``check`` reports that first; a generator turns it into its error).
+    """
+    out = []
+    for kind, value in m.split_fills(text_of(t, language)):
+        if kind == "text":
+            out.append(value)
+            continue
+        fact = study_fact(study, value, language)
+        if fact is None:
+            raise KeyError(f"document `{doc.name}`: the fill `{{{value}}}` names no fact the study gives")
+        out.append(fact)
+    return "".join(out)

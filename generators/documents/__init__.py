@@ -14,9 +14,8 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from generators.base import Generator, jinja_env, render_pdf, shared_css
-from generators.common import study_fact, text_of
+from generators.common import document_text, text_of
 from kvpspec import model as m
-from kvpspec.model import split_fills
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -67,18 +66,10 @@ class DocumentsGenerator(Generator):
 
     def text(self, t: m.Text) -> str:
         """A document text with its study fills resolved."""
-        out = []
-        for kind, value in split_fills(text_of(t, self.lang)):
-            if kind == "text":
-                out.append(value)
-                continue
-            fact = study_fact(self.ctx.spec.study, value, self.lang)
-            if fact is None:
-                raise self.error(
-                    f"document `{self.doc.name}`: the fill `{{{value}}}` names no fact the study gives"
-                )
-            out.append(fact)
-        return "".join(out)
+        try:
+            return document_text(self.ctx.spec.study, self.doc, t, self.lang)
+        except KeyError as exc:
+            raise self.error(exc.args[0]) from None
 
     # ------------------------------------------------------------ blocks
 

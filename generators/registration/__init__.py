@@ -17,10 +17,9 @@ import re
 from typing import Any
 
 from generators.base import Generator, normalise_zip
-from generators.common import study_fact, text_of
+from generators.common import document_text, text_of
 from kvpspec import model as m
 from kvpspec.data.spreadsheet import is_formula_like
-from kvpspec.model import split_fills
 
 #: Rows offered for filling in, each with the dropdowns.
 FORM_ROWS = 200
@@ -57,17 +56,10 @@ class RegistrationGenerator(Generator):
         return out
 
     def text(self, doc: m.Document, t: m.Text) -> str:
-        lang = self.ctx.main_language
-        parts = []
-        for kind, value in split_fills(text_of(t, lang)):
-            if kind == "text":
-                parts.append(value)
-            else:
-                fact = study_fact(self.ctx.spec.study, value, lang)
-                if fact is None:
-                    raise self.error(f"document `{doc.name}`: the fill `{{{value}}}` names no fact the study gives")
-                parts.append(fact)
-        return "".join(parts)
+        try:
+            return document_text(self.ctx.spec.study, doc, t, self.ctx.main_language)
+        except KeyError as exc:
+            raise self.error(exc.args[0]) from None
 
     def workbook(self, doc: m.Document) -> bytes:
         import zipfile

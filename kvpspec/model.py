@@ -622,19 +622,43 @@ class Term(Node):
         return f"{self.recode}({self.name})" if self.recode else self.name
 
 
-class Frequencies(Node):
+#: The chart kinds an analysis statement may ask for (``frequencies q10a chart diverging``).
+CHART_KINDS = ("bar", "diverging", "stacked", "histogram", "none")
+
+
+class Chart(Node):
+    """The figure a statement asks for: ``chart KIND``, one of ``CHART_KINDS``."""
+
+    kind: str
+
+
+class _Charted(Node):
+    """A statement that may choose its chart; the IR leaves ``chart`` out when none
+    is chosen, so a spec without charts has the content hash it had before them."""
+
+    chart: Chart | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_default_chart(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if self.chart is None:
+            data.pop("chart", None)
+        return data
+
+
+class Frequencies(_Charted):
     node: Literal["frequencies"] = "frequencies"
     terms: tuple[Term, ...]
 
 
-class Crosstab(Node):
+class Crosstab(_Charted):
     node: Literal["crosstab"] = "crosstab"
     row: Term
     column: Term
     test: str | None = None
 
 
-class Summary(Node):
+class Summary(_Charted):
     node: Literal["summary"] = "summary"
     terms: tuple[Term, ...]
 

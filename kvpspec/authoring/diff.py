@@ -689,6 +689,8 @@ def _statements(a: m.Analysis) -> list[str]:
             out.append("rate " + ", ".join(s.names))
         else:
             out.append("note " + json.dumps(s.text.text, ensure_ascii=False))
+        if isinstance(s, (m.Frequencies, m.Summary, m.Crosstab)) and s.chart is not None:
+            out[-1] += f" chart {s.chart.kind}"
     return out
 
 

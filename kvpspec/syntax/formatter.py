@@ -546,6 +546,8 @@ class Formatter:
                 text = "rate " + ", ".join(s.names)
             else:
                 text = f"note {label(s.text)}"
+            if isinstance(s, (m.Frequencies, m.Summary, m.Crosstab)) and s.chart is not None:
+                text += f" chart {s.chart.kind}"
             self.line(text, s)
             self.trail(s)
         self.close(a)

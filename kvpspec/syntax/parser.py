@@ -824,13 +824,18 @@ class SpecTransformer:
         )
 
     def frequencies(self, ch: list[Any]) -> m.Frequencies:
-        return m.Frequencies.build(terms=tuple(self._items(ch)), span=self._span(ch))
+        terms = tuple(c for c in ch if isinstance(c, m.Term))
+        return m.Frequencies.build(terms=terms, chart=ch[-1], span=self._span(ch))
 
     def summary(self, ch: list[Any]) -> m.Summary:
-        return m.Summary.build(terms=tuple(self._items(ch)), span=self._span(ch))
+        terms = tuple(c for c in ch if isinstance(c, m.Term))
+        return m.Summary.build(terms=terms, chart=ch[-1], span=self._span(ch))
 
     def crosstab(self, ch: list[Any]) -> m.Crosstab:
-        return m.Crosstab.build(row=ch[1], column=ch[3], test=ch[4], span=self._span(ch))
+        return m.Crosstab.build(row=ch[1], column=ch[3], test=ch[4], chart=ch[5], span=self._span(ch))
+
+    def chart(self, ch: list[Token]) -> m.Chart:
+        return m.Chart.build(kind=ch[1].value, span=self._span(ch))
 
     def chi_test(self, ch: list[Token]) -> str:
         return ch[1].value

@@ -73,6 +73,7 @@ CODES: dict[str, str] = {
     "personal-data": "a personal-data sample field used in analysis or recode",
     "analysis-var": "an analysis over a variable that cannot be tabulated",
     "no-disposition": "response rates analysed without a sample field `disposition`",
+    "chart-kind": "a chart kind that does not fit its statement or variables",
     "fill": "a fill that names an unknown field",
     # warnings
     "unused-scale": "a scale that no question uses",

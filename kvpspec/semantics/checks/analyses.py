@@ -200,6 +200,119 @@ def check_analyses(ctx: Context) -> None:
                         f"`{term.display}` belongs to the intro; its answers are not response data",
                         term,
                     )
+    check_charts(ctx)
+
+
+def check_charts(ctx: Context) -> None:
+    """Each chosen chart fits its statement and variables; an analysis draws one figure."""
+    for a in ctx.spec.analyses:
+        drawn: m.Chart | None = None
+        for s in a.statements:
+            if not isinstance(s, (m.Frequencies, m.Crosstab, m.Summary)) or s.chart is None:
+                continue
+            chart = s.chart
+            if chart.kind not in m.CHART_KINDS:
+                ctx.error(
+                    "bad-value",
+                    f"unknown chart `{chart.kind}`{did_you_mean(chart.kind, m.CHART_KINDS)} "
+                    f"(charts: {', '.join(m.CHART_KINDS)})",
+                    chart,
+                )
+                continue
+            if chart.kind == "none":
+                continue
+            if drawn is not None and drawn.span is not None:
+                ctx.error(
+                    "chart-kind",
+                    f"an analysis draws one figure, and line {drawn.span.line} already chooses "
+                    f"`chart {drawn.kind}`; write `chart none` here, or give this statement an analysis of its own",
+                    chart,
+                )
+                continue
+            drawn = chart
+            why = _chart_misfit(ctx, s, chart.kind)
+            if why:
+                ctx.error("chart-kind", f"`chart {chart.kind}` {why}", chart)
+
+
+def _chart_misfit(ctx: Context, s: m.Frequencies | m.Crosstab | m.Summary, kind: str) -> str | None:
+    """Why a chart kind does not fit a statement, or ``None`` when it does."""
+    if isinstance(s, m.Crosstab):
+        return None if kind == "stacked" else "does not draw a crosstab; it is drawn `stacked` (or `none`)"
+    if isinstance(s, m.Summary):
+        return None if kind == "histogram" else "does not draw a summary; it is drawn as a `histogram` (or `none`)"
+    terms = [(t, _chart_variable(ctx, t)) for t in s.terms]
+    if any(v is None for _, v in terms):
+        return None  # reported by check_analyses
+    if kind in ("bar", "histogram") and len(terms) > 1:
+        return (
+            f"draws one variable, but this statement has {len(terms)}; draw items on one scale "
+            f"`stacked` or `diverging`, or give each an analysis of its own"
+        )
+    if kind == "histogram":
+        t, v = terms[0]
+        assert v is not None
+        if v.value_kind != "number" and v.type not in ("integer", "decimal"):
+            return f"needs a number, but `{t.display}` holds codes; use `chart bar`"
+        return None
+    if kind == "bar":
+        return None
+    for t, v in terms:
+        assert v is not None
+        if v.type == "multiple" or v.value_kind != "code" or not v.values:
+            holds = "several codes per answer" if v.type == "multiple" else (
+                "numbers" if v.value_kind == "number" else "no categories"
+            )
+            return f"draws one bar of 100 % per item, but `{t.display}` holds {holds}; use `chart bar`"
+    first_t, first = terms[0]
+    assert first is not None
+    for t, v in terms[1:]:
+        assert v is not None
+        if _categories(v) != _categories(first):
+            return (
+                f"needs items with the same categories, but `{first_t.display}` and `{t.display}` differ; "
+                f"draw them in analyses of their own"
+            )
+    if kind == "stacked":
+        return None
+    for t, v in terms:
+        assert v is not None
+        if not _on_scale(ctx, t, v):
+            return (
+                f"needs an ordered scale to split into two halves, but `{t.display}` has "
+                f"{'its own categories' if v.role == 'recode' else 'its own options'}; declare them as a "
+                f"`scale` to draw it diverging, or use `chart bar`"
+            )
+    if len(first.substantive_codes) < 2:
+        return (
+            f"needs at least two answers that are not missing codes to put on either side of the middle, "
+            f"but `{first_t.display}` has {len(first.substantive_codes)}; use `chart bar`"
+        )
+    return None
+
+
+def _chart_variable(ctx: Context, term: m.Term) -> Variable | None:
+    """The variable a term tabulates, or ``None`` when ``check_analyses`` reports it."""
+    var = ctx.low.variables.get(term.name)
+    if var is None or var.personal or var.value_kind == "text" or var.role == "screener":
+        return None
+    if term.recode is None:
+        return var
+    r = ctx.low.recodes.get(term.recode)
+    if r is None or not r.source_is_scale:
+        return None
+    return ctx.low.variables.get(f"{term.name}_{r.name}")
+
+
+def _categories(v: Variable) -> tuple[object, ...]:
+    return tuple((code, label.text) for code, label in v.values), v.missing
+
+
+def _on_scale(ctx: Context, term: m.Term, v: Variable) -> bool:
+    """Answers on an ordered scale: a question or grid on a ``scale``, or a scale recode of one."""
+    if term.recode is not None:
+        return True  # _chart_variable only returns recodes declared `from scale`
+    return isinstance(v.node, m.GridItem) or (isinstance(v.node, m.Question) and v.node.scale is not None)
 
 
 def _term_variable(ctx: Context, term: m.Term) -> Variable | None:

@@ -12,9 +12,9 @@ from generators.analysis import analysis_source
 from kvpspec.compile import compile_file, compile_text
 from kvpspec.diagnostics import SpecError
 
-from conftest import CASES, KVP
+from conftest import CASES, HOUSEHOLD, KVP
 
-SPECS = sorted([KVP, *CASES.glob("**/*.survey")])
+SPECS = sorted([KVP, HOUSEHOLD, *CASES.glob("**/*.survey")])
 
 NO_DISPOSITION = '''survey demo "Rates without a disposition field"
 interview {

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CASES, KVP, check_golden
+from conftest import CASES, HOUSEHOLD, KVP, check_golden
 from hypothesis import given
 from hypothesis import strategies as st
 from specgen import specs
@@ -128,6 +128,13 @@ def test_undecided_when_too_many_combinations() -> None:
 def test_kvp_against_itself_and_its_format() -> None:
     assert diff(BASE, BASE).changes == []
     assert diff(BASE, compile_text(format_spec(BASE.result), "fmt")).changes == []
+
+
+def test_household_against_itself_and_its_format() -> None:
+    """Rosters, aggregates and hard checks: no changes against itself or its formatted text."""
+    base = compile_file(HOUSEHOLD)
+    assert diff(base, base).changes == []
+    assert diff(base, compile_text(format_spec(base.result), "fmt")).changes == []
 
 
 @given(specs())

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import CASES, KVP
+from conftest import CASES, HOUSEHOLD, KVP
 
 from kvpspec import compile_file, compile_text
 from kvpspec.authoring.client import LspClient
@@ -92,6 +92,11 @@ def test_initialize_announces_every_feature() -> None:
 def test_kvp_diagnostics_equal_check(client: LspClient) -> None:
     uri = client.open(KVP)
     assert _got(_diagnostics(client, uri, 1)) == _expected(KVP)
+
+
+def test_household_diagnostics_equal_check(client: LspClient) -> None:
+    uri = client.open(HOUSEHOLD)
+    assert _got(_diagnostics(client, uri, 1)) == _expected(HOUSEHOLD) == []
 
 
 @pytest.mark.parametrize("path", ERROR_SPECS, ids=lambda p: p.name)

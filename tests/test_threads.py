@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CASES, KVP
+from conftest import CASES, HOUSEHOLD, KVP
 
 from kvpspec import model as m
 from kvpspec.compile import compile_file, compile_text
 from kvpspec.diagnostics import SpecError
 from kvpspec.syntax.parser import parse_expr, parse_file
 
-SPECS = [KVP, *sorted(CASES.rglob("*.survey"))]
+SPECS = [KVP, HOUSEHOLD, *sorted(CASES.rglob("*.survey"))]
 THREADS = 8
 ROUNDS = 3
 

@@ -650,8 +650,11 @@ class _Writer:
         plan = self.plan
         survey = e.name("survey")
         entries: list[tuple[ast.expr, str, Any]] = []  # (node, kind, info)
+        charts: list[tuple[int, str | None]] = []  # per entry: (its statement, the chart it chose)
         needs_sample = False
-        for s in a.statements:
+        for number, s in enumerate(a.statements):
+            chart = s.chart.kind if isinstance(s, (m.Frequencies, m.Crosstab, m.Summary)) and s.chart else None
+            before = len(entries)
             if isinstance(s, (m.Frequencies, m.Summary)):
                 kind = "frequencies" if isinstance(s, m.Frequencies) else "summary"
                 for term in s.terms:
@@ -672,12 +675,12 @@ class _Writer:
                     missing = [n for n in (row, col) if plan.frames.get(n) is None]
                     why = self._why_not(missing[0]) if missing else "a crosstab needs two coded variables of the same file"
                     entries.append((e.call("not_computed", e.value(row), e.value(why)), "skipped", None))
-                    continue
-                frame = frames.pop() or "data"
-                needs_sample |= frame == "sample"
-                test = {"test": e.value(True)} if s.test == "chisq" else {}
-                node = e.call("crosstab", survey, e.name(frame), e.value(row), e.value(col), **test)
-                entries.append((node, "crosstab", None))
+                else:
+                    frame = frames.pop() or "data"
+                    needs_sample |= frame == "sample"
+                    test = {"test": e.value(True)} if s.test == "chisq" else {}
+                    node = e.call("crosstab", survey, e.name(frame), e.value(row), e.value(col), **test)
+                    entries.append((node, "crosstab", None))
             elif isinstance(s, m.Rates):
                 needs_sample = True
                 for r in s.names:
@@ -686,6 +689,7 @@ class _Writer:
             elif isinstance(s, m.AnalysisNote):
                 note = {"kind": "note", "text": self.label(s.text, "")}
                 entries.append((e.value(note), "note", None))
+            charts.extend((number, chart) for _ in range(before, len(entries)))
         w.writeline(f"def {fn}(survey: Survey, data: pd.DataFrame, sample: pd.DataFrame | None) -> Result:")
         with w.indent():
             doc = textwrap.wrap(f"{caption(checked(a.name), '').strip()}: {_describe(a)}.", 88)
@@ -703,7 +707,7 @@ class _Writer:
                     for line in self.printer.lines(entry, len(w.prefix), "", ","):
                         w.writeline(line)
             w.writeline("]")
-            self.statement(e.returns(e.name("tables"), self._figure(a, entries)))
+            self.statement(e.returns(e.name("tables"), self._figure(a, entries, charts)))
         w.blank(2)
         return fn
 
@@ -721,15 +725,23 @@ class _Writer:
         v = self.low.variables[name]
         return bool(v.values) and v.type != "multiple"
 
-    def _figure(self, a: m.Analysis, entries: list[tuple[ast.expr, str, Any]]) -> ast.expr:
-        """The figure of an analysis: diverging bars for several items on one
-        scale, bars for one question, stacked bars for a crosstab, a histogram
-        for a number."""
+    def _figure(
+        self, a: m.Analysis, entries: list[tuple[ast.expr, str, Any]], charts: list[tuple[int, str | None]]
+    ) -> ast.expr:
+        """The figure of an analysis: the chart a statement chooses (``chart KIND``), else
+        diverging bars for several items on one scale, bars for one question, stacked bars
+        for a crosstab, a histogram for a number; statements with ``chart none`` are not drawn."""
         survey = e.name("survey")
         title = e.item(e.dotted("survey.captions"), e.value(a.name))
         tables = e.name("tables")
+        chosen_kinds = [(number, kind) for number, kind in charts if kind not in (None, "none")]
+        if chosen_kinds:
+            number, kind = chosen_kinds[0]
+            mine = [i for i, (n, _) in enumerate(charts) if n == number and entries[i][1] != "skipped"]
+            return self._chosen_figure(kind or "", [(i, entries[i]) for i in mine], title)
+        drawable = [i for i, (_, kind) in enumerate(charts) if kind != "none"]
         variables = self.low.variables
-        freq = [(i, info) for i, (_, kind, info) in enumerate(entries) if kind == "frequencies"]
+        freq = [(i, entries[i][2]) for i in drawable if entries[i][1] == "frequencies"]
         derived = {d.name: d.kind for d in self.plan.derived}
         if len(freq) >= 2 and not any(name in derived for _, (_, name) in freq):
             labels = [self._value_labels(variables[name]) for _, (_, name) in freq]
@@ -745,7 +757,8 @@ class _Writer:
                 else:
                     chosen = ast.List([e.item(tables, e.value(i)) for i in positions], ast.Load())
                 return e.call("diverging_bars", survey, chosen, title)
-        for i, (_, kind, info) in enumerate(entries):
+        for i in drawable:
+            _, kind, info = entries[i]
             if kind == "frequencies":
                 frame, name = info
                 v = variables[name]
@@ -758,6 +771,23 @@ class _Writer:
                 frame, name = info
                 return e.call("histogram", survey, e.name(frame), e.value(name), title)
         return e.value(None)
+
+    def _chosen_figure(self, kind: str, mine: list[tuple[int, tuple[ast.expr, str, Any]]], title: ast.expr) -> ast.expr:
+        """The chart a statement chose, over its computed tables (checks made sure it fits)."""
+        survey = e.name("survey")
+        tables = e.name("tables")
+        if not mine:
+            return e.value(None)
+        first, (_, what, info) = mine[0]
+        if what == "crosstab":
+            return e.call("crosstab_bars", survey, e.item(tables, e.value(first)), title)
+        if kind == "histogram":
+            frame, name = info
+            return e.call("histogram", survey, e.name(frame), e.value(name), title)
+        if kind == "bar":
+            return e.call("percent_bars", survey, e.item(tables, e.value(first)), title)
+        chosen = ast.List([e.item(tables, e.value(i)) for i, _ in mine], ast.Load())
+        return e.call("diverging_bars" if kind == "diverging" else "stacked_bars", survey, chosen, title)
 
     # ------------------------------------------------------------ handing it over
 

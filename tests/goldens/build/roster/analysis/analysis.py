@@ -925,6 +925,46 @@ def diverging_bars(survey: Survey, tables: list[Table], caption: str) -> Figure:
     return titled(fig, caption)
 
 
+def share_of(table: Table, code: Any) -> float:
+    """The percent of a frequencies table's answers in one category (0 if it has none)."""
+    return next((c["percent"] or 0 for c in table["categories"] if c["code"] == code), 0)
+
+
+def stacked_bars(survey: Survey, tables: list[Table], caption: str) -> Figure:
+    """Items with the same categories (a grid, a battery) as bars of 100 % each:
+    the categories in the scale's order, the missing codes last, in grey."""
+    categories = tables[0]["categories"]
+    substantive = [c for c in categories if not c["missing"]]
+    palette = AGREE if len(substantive) <= len(AGREE) else AGREE + DISAGREE[::-1]
+    colours = [palette[i % len(palette)] for i in range(len(substantive))]
+    fig, ax = plt.subplots(figsize=(9, 1.8 + 0.5 * len(tables)), layout="constrained")
+    y = np.arange(len(tables))
+    edge = np.zeros(len(tables))
+    shown = substantive + [c for c in categories if c["missing"]]
+    for j, category in enumerate(shown):
+        shares = np.array([share_of(t, category["code"]) for t in tables], dtype=float)
+        colour = GREY if category["missing"] else colours[j]
+        ax.barh(y, shares, left=edge, color=colour, label=category["label"])
+        dark = colour in (AGREE[0], AGREE[1], DISAGREE[0], DISAGREE[1])
+        for yi, (start, share) in enumerate(zip(edge, shares, strict=True)):
+            if share >= 6:
+                ax.text(
+                    start + share / 2,
+                    yi,
+                    f"{share:.0f}",
+                    ha="center",
+                    va="center",
+                    color="white" if dark else "black",
+                )
+        edge += shares
+    ax.set_yticks(y, [wrap(t["label"], 40) for t in tables])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel(survey.words["percent"])
+    fig.legend(loc="outside lower center", ncols=min(len(shown), 4), frameon=False)
+    return titled(fig, caption)
+
+
 def crosstab_bars(survey: Survey, table: Table, caption: str) -> Figure:
     """The row percents of a crosstab as stacked bars, one per row category and the total."""
     rows = [c["label"] for c in table["row_categories"]] + [survey.words["total"]]

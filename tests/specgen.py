@@ -21,7 +21,7 @@ KEYWORDS = {
     "aapor", "rate", "eligibility", "from", "frequencies", "crosstab", "by", "test", "summary",
     "kind", "title", "paragraph", "list", "numbered", "signature", "blanks", "table", "tally",
     "pagebreak", "and", "or", "not", "in", "is", "true", "false", "single", "multiple",
-    "integer", "decimal", "text", "roster", "for", "max", "over",
+    "integer", "decimal", "text", "roster", "for", "max", "over", "chart",
 }
 
 text = st.text(
@@ -216,7 +216,7 @@ def specs(draw) -> str:
     # issue 11: conditionals (nested, in either branch), `missing`, aggregates, three-valued conditions
     num = ints[0] if ints else "g1a"
     then = draw(st.sampled_from(["1", "missing", f"{num} * 2", "if g1a == 2 then 3 else missing"]))
-    otherwise = draw(st.sampled_from(["0", "missing", "if g1a == 3 then 1 else 2", f"-{num}"]))
+    otherwise = draw(st.sampled_from(["0", "missing", "if g1a == 2 then 1 else 2", f"-{num}"]))
     lines.append(f"derive x1 {draw(labels())} = if g1a == 1 or {num} > 3 then {then} else {otherwise}")
     agg = draw(st.sampled_from(["count", "any", "all"]))
     lines.append(f"derive x2 = {agg}(g1a == 1, not ({num} in 1..5), {num} is missing)")
@@ -224,7 +224,7 @@ def specs(draw) -> str:
     lines.append("derive x4 = (if x2 then 1 else 0) + count(x2)" if agg != "count" else "derive x4 = x2 * 2")
     lines.append("")
     lines.append(f"analysis a1 {draw(labels())} {{")
-    lines.append("  frequencies s1b(g1a)")
+    lines.append("  frequencies s1b(g1a)" + draw(st.sampled_from(["", " chart bar", " chart stacked", " chart none"])))
     lines.append("  rate r1")
     lines.append("}")
     lines.append("")

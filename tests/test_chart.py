@@ -15,6 +15,7 @@ from generators.analysis import analysis_source
 from generators.analysis.runtime import AGREE, DISAGREE, GREY, MIDDLE
 from kvpspec import compile_file, compile_text
 from kvpspec import model as m
+from kvpspec.authoring.diff import diff
 from kvpspec.cli import cli
 from kvpspec.syntax.formatter import format_spec
 from kvpspec.syntax.parser import parse_text
@@ -166,3 +167,12 @@ def test_bar_and_none(figures: Path) -> None:
     # only `chart none`: no figure at all
     assert not (figures / "tabell1.svg").exists()
     assert not (figures / "tabell1.png").exists()
+
+
+def test_diff_reports_a_changed_chart() -> None:
+    old = compile_text(SCALE + 'analysis a1 "A" {\n  frequencies q1\n}\n')
+    new = compile_text(SCALE + 'analysis a1 "A" {\n  frequencies q1 chart diverging\n}\n')
+    changes = [c for c in diff(old, new).changes if c.kind == "analysis-changed"]
+    assert [c.message for c in changes] == [
+        "analysis a1 changed: - frequencies q1; + frequencies q1 chart diverging"
+    ]

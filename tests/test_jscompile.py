@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -141,12 +142,12 @@ def kind(v: Any) -> tuple[str, Any]:
     raise AssertionError(f"unexpected value {v!r}")
 
 
-def run_node(tmp: Path, program: str, records: list[dict[str, Any]] = (), walks: list[dict] = ()) -> dict:  # type: ignore[assignment]
+def run_node(tmp: Path, program: str, records: Sequence[dict[str, Any]] = (), walks: Sequence[dict] = ()) -> dict:
     """One node process for a whole batch: the program's values and walks."""
     exe = node()
     (tmp / "program.js").write_text("module.exports = " + program + ";\n", encoding="utf-8")
     (tmp / "harness.js").write_text(HARNESS, encoding="utf-8")
-    (tmp / "cases.json").write_text(json.dumps({"records": records, "walks": walks}), encoding="utf-8")
+    (tmp / "cases.json").write_text(json.dumps({"records": list(records), "walks": list(walks)}), encoding="utf-8")
     done = subprocess.run(
         [exe, str(tmp / "harness.js"), str(RUNTIME), str(tmp / "program.js"), str(tmp / "cases.json")],
         capture_output=True, text=True, timeout=120, check=False,
@@ -383,5 +384,9 @@ def test_unsupported_is_reported_never_dropped() -> None:
     reported: list[str] = []
     js = JSCompiler(LOW.variables, LOW.recodes, reported.append).expr(over)
     assert reported and js.startswith("K.fail(")
+    big = m.Literal_.build(value=2**60)
+    with pytest.raises(JSCompileError):
+        JSCompiler(LOW.variables, LOW.recodes).expr(big)
+    assert JSCompiler(LOW.variables, LOW.recodes, reported.append).expr(big).startswith("K.fail(")
     with pytest.raises(JSCompileError):
         js_value(2**60)

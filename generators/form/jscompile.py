@@ -162,7 +162,12 @@ class JSCompiler:
     # ------------------------------------------------------------ nodes
 
     def visit_Literal_(self, e: m.Literal_) -> str:
-        return js_value(e.value)
+        v = e.value
+        if isinstance(v, int) and not isinstance(v, bool) and abs(v) > MAX_SAFE_INTEGER:
+            return self.unsupported(f"the number {v} is too large for JavaScript to hold exactly")
+        if isinstance(v, float) and not math.isfinite(v):
+            return self.unsupported(f"the number {v} cannot be written in JavaScript")
+        return js_value(v)
 
     def visit_Missing_(self, e: m.Missing_) -> str:
         return "null"

@@ -293,7 +293,12 @@ def test_every_atom_agrees(tmp_path) -> None:
 # ---------------------------------------------------------------- routing
 
 
-SPECS = {"kvp2009": ROOT / "specs" / "kvp2009.survey", "roster": ROOT / "tests" / "cases" / "roster.survey"}
+SPECS = {
+    "kvp2009": ROOT / "specs" / "kvp2009.survey",
+    "household": ROOT / "specs" / "household.survey",
+    "roster": ROOT / "tests" / "cases" / "roster.survey",
+    "three_valued": ROOT / "tests" / "cases" / "three_valued.survey",
+}
 
 
 @cache
@@ -317,16 +322,13 @@ def _walk_batch(name: str, batch: list, tmp: Path) -> None:
         assert (tuple(got["path"]), got["end"]) == (case.path, case.end), case
 
 
+@pytest.mark.parametrize("name", sorted(SPECS))
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.lists(cases(SPECS["kvp2009"]), min_size=5, max_size=25))
-def test_kvp_walks_like_routing(tmp_path_factory, batch: list) -> None:
-    _walk_batch("kvp2009", batch, tmp_path_factory.mktemp("walk"))
-
-
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(st.lists(cases(SPECS["roster"]), min_size=5, max_size=25))
-def test_roster_walks_like_routing(tmp_path_factory, batch: list) -> None:
-    _walk_batch("roster", batch, tmp_path_factory.mktemp("walk"))
+@given(data=st.data())
+def test_walks_like_routing(tmp_path_factory, name: str, data) -> None:
+    """Generated interviews (``strategies.cases``): the same path and disposition."""
+    batch = data.draw(st.lists(cases(SPECS[name]), min_size=5, max_size=25))
+    _walk_batch(name, batch, tmp_path_factory.mktemp("walk"))
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

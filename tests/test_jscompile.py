@@ -109,7 +109,9 @@ out.values = input.records.map(function (rec) {
 });
 out.walks = input.walks.map(function (w) {
   const steps = program.steps.filter(function (s) { return w.intro || !s.inIntro; });
-  const result = K.walk(steps, w.scope, function (step) { return w.answers[step.name]; });
+  const result = K.walk(steps, w.scope, function (step) {
+    return Object.prototype.hasOwnProperty.call(w.answers, step.name) ? w.answers[step.name] : null;
+  });
   return {path: result.path, end: result.end};
 });
 process.stdout.write(JSON.stringify(out));
@@ -371,6 +373,33 @@ def test_text_is_json_and_cannot_close_a_script() -> None:
     js = JSCompiler(LOW.variables, LOW.recodes).expr(parse_expr(f"d == {json.dumps(hostile)}"))
     assert "</" not in js and "\u2028" not in js and "<" not in js
     assert json.loads(js_value(hostile)) == hostile
+
+
+PROTOTYPE_NAMES = """survey s "S"
+interview {
+  question constructor "A" { 1 "ja" 2 "nei" }
+  question __proto__ "B" { ask if constructor == 1  1 "ja" 2 "nei" }
+  question toString "C" { ask if __proto__ is missing  1 "ja" 2 "nei" }
+}"""
+
+
+@pytest.mark.parametrize("answers", [{}, {"constructor": 1, "__proto__": 2, "toString": 1}, {"constructor": 2}])
+def test_names_of_object_properties_are_ordinary_variables(tmp_path, answers: dict) -> None:
+    """`constructor` or `__proto__` as a variable name reads the record, never JavaScript's objects."""
+    compiled = compile_text(PROTOTYPE_NAMES)
+    assert compiled.diagnostics == []
+    low = compiled.lowered
+    ev = Evaluator(low.variables, low.recodes)
+    exprs = [parse_expr(t) for t in ("constructor == 1", "__proto__ is missing", "toString is answered")]
+    out = run_node(tmp_path, compile_program(low, exprs), [answers],
+                   [{"scope": {}, "answers": answers, "intro": True}])
+    assert [v["value"] for v in out["values"][0]["values"]] == [ev.value(e, answers) for e in exprs]
+    scope: dict[str, Any] = {}
+    walk = Walk(routing_steps(low), scope, ev)
+    for step, asked in walk:
+        if asked:
+            scope[step.name] = answers.get(step.name)
+    assert out["walks"][0]["path"] == walk.path
 
 
 def test_no_eval_in_runtime_or_program() -> None:

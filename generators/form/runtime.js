@@ -103,7 +103,9 @@ var kvpspecRuntime = (function () {
   }
 
   function neg(v) {
-    return v === null ? null : -v;
+    if (v === null) return null;
+    if (!numberLike(v)) fail("`-` needs a number");
+    return -v;
   }
 
   function numberLike(v) {

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 
+from conftest import CASES, HOUSEHOLD, KVP
 from hypothesis import HealthCheck, given, settings
+from specgen import specs
 
 from kvpspec.compile import compile_file, compile_text
-from kvpspec.semantics.length import _says_before, _read_seconds, estimate, step_seconds, word_count
+from kvpspec.semantics.length import _read_seconds, _says_before, estimate, step_seconds, word_count
 from kvpspec.semantics.lower import Lowered
 from kvpspec.semantics.routing import enumerate_routes
-
-from conftest import CASES, KVP
-from specgen import specs
 
 
 def _by_routes(low: Lowered) -> tuple[float, float, float]:
@@ -74,10 +73,110 @@ def test_a_budget_bounds_the_work_and_says_so() -> None:
 
 
 def test_the_estimate_costs_a_few_milliseconds_on_kvp() -> None:
-    from kvpspec.semantics.length import _estimate, BUDGET, MAX_STATES
+    from kvpspec.semantics.length import BUDGET, MAX_STATES, _estimate
 
     low = compile_file(KVP).lowered
     start = time.perf_counter()
     for _ in range(10):
         _estimate(low, MAX_STATES, BUDGET)
     assert (time.perf_counter() - start) / 10 < 0.01
+
+
+ROSTER_SPEC = """survey r "Rosters"
+
+study {
+  title "Rosters"
+  minutes %(minutes)d
+}
+
+interview {
+  question n integer "Hvor mange personer bor i husholdningen?" {
+    range 1..%(high)d
+  }
+  roster person "Personer" for 1..n max %(high)d {
+    question alder integer "Hvor gammel er person {person}, i hele år, slik det står i folkeregisteret?" {
+      range 0..99
+    }
+    question jobber "Hadde person {person} inntektsgivende arbeid i forrige uke, minst én time?" {
+      ask if alder >= 16
+      1 "Ja"
+      2 "Nei"
+    }
+    question jobber_n integer "Hvor mange jobber hadde person {person} i forrige uke?" {
+      ask if jobber == 1
+      range 1..2
+    }
+    roster jobb "Jobber" for 1..jobber_n max 2 {
+      question timer integer "Hvor mange timer i uka arbeider person {person} vanligvis i jobb nummer {jobb}?" {
+        range 1..80
+      }
+    }
+  }
+  question slutt "Har du noe mer du vil si om husholdningen din?" {
+    ask if jobber_1 == 1
+    1 "Ja"
+    2 "Nei"
+  }
+}
+"""
+
+
+def test_a_roster_is_estimated_exactly_against_every_route() -> None:
+    compiled = compile_text(ROSTER_SPEC % {"minutes": 60, "high": 2})
+    assert not [d for d in compiled.diagnostics if d.severity == "error"]
+    low = compiled.lowered
+    length = estimate(low)
+    assert length.exact
+    _agrees(low)
+    # the longest route asks every person's every question and both jobs
+    seconds = step_seconds(low)
+    assert abs(length.longest - sum(seconds.values())) < 1e-6
+
+
+def test_too_long_fires_only_because_of_the_roster() -> None:
+    # one person's questions fit in two minutes; six persons' do not
+    one = compile_text(ROSTER_SPEC % {"minutes": 2, "high": 1})
+    assert not [d for d in one.diagnostics if d.code == "too-long"]
+    six = compile_text(ROSTER_SPEC % {"minutes": 2, "high": 6})
+    warnings = [d for d in six.diagnostics if d.code == "too-long"]
+    assert len(warnings) == 1
+    assert "at least" not in warnings[0].message
+    length = estimate(six.lowered)
+    assert length.exact and length.longest > 120 >= estimate(one.lowered).longest
+
+
+def test_household_longest_bounds_the_simulated_interviews() -> None:
+    import numpy as np
+
+    from kvpspec.synth.simulate import simulate
+
+    compiled = compile_file(HOUSEHOLD)
+    low = compiled.lowered
+    length = estimate(low)
+    assert length.exact
+    seconds = step_seconds(low)
+    sim = simulate(compiled, 2000, seed=3)
+    total = np.zeros(sim.n)
+    for name, cost in seconds.items():
+        col = sim.data.get(name)
+        if col is None:  # the intro's questions are not in the data: every row passed them
+            total += cost
+            continue
+        total += cost * np.array([not (v is None or v == "" or (isinstance(v, float) and v != v)) for v in col])
+    total += _read_seconds(_says_before(low.spec.interview.items)[0])
+    simulated = float(total.max())
+    assert simulated > 15 * 60  # the roster dominates: far beyond the 6 minutes the estimate once said
+    assert simulated - 1e-6 <= length.longest <= 2 * simulated
+    assert length.shortest <= float(np.median(total)) <= length.longest
+    assert length.longest > 25 * 60  # 12 persons with 3 jobs each: more than the 25 minutes first promised
+
+
+def test_the_estimate_stays_fast_on_the_household_roster() -> None:
+    from kvpspec.semantics.length import BUDGET, MAX_STATES, _estimate
+
+    low = compile_file(HOUSEHOLD).lowered
+    _estimate(low, MAX_STATES, BUDGET)
+    start = time.perf_counter()
+    for _ in range(3):
+        _estimate(low, MAX_STATES, BUDGET)
+    assert (time.perf_counter() - start) / 3 < 0.25

@@ -22,8 +22,18 @@ conditions test) is taken as equally likely; *typical* is the mean over the
 interviews that run to their end under that assumption. *Shortest* and
 *typical* are over interviews that run to their end; *longest* over every route.
 
-When the partial interviews outnumber ``max_states`` (256) the pass keeps the
-longest ones, and once it has examined ``budget`` (5,000) partial interviews it
+Each iteration of a ``for 1..COUNT`` roster (its ``COUNT >= i`` block) is one
+unit of the pass: followed once for each start that matters to it (the earlier
+answers its guards read besides ``COUNT``), its results (times, shares, and the
+answers later guards read) joined to every partial interview whose count
+enters it. The iterations so add their times instead of multiplying the
+partial interviews: the longest route takes ``COUNT`` at its highest, the
+shortest at its lowest, *typical* the mean over counts equally likely; nested
+rosters compose the same way.
+
+When the partial interviews outnumber ``max_states`` (256; 1,024 after a
+roster iteration's join, which reads no answers) the pass keeps the longest
+ones, and once it has examined ``budget`` (5,000) partial interviews it
 follows only the longest, so that the estimate costs little on any spec; then
 the figures are no longer exact: ``exact`` is false and ``longest`` is a lower
 bound (the longest route found), which is what a warning may rely on.
@@ -42,6 +52,8 @@ from kvpspec.semantics.routing import Step, domain_of, ended_by, slots, steps
 WORDS_PER_MINUTE = 150
 SECONDS_PER_ANSWER = 5.0
 MAX_STATES = 256
+#: a roster iteration joins partial interviews without reading their answers: it may keep this many times more
+JOIN_FACTOR = 4
 #: partial interviews examined before the pass follows only the longest one
 BUDGET = 5_000
 
@@ -150,55 +162,125 @@ class _State:
     mean: float  # the mean time of the interviews it merges, by weight
 
 
+@dataclass
+class _Result:
+    """One way through a roster iteration from a given start: the answers it leaves
+    that later guards read, its times and its share of the interviews that enter."""
+
+    rec: dict[str, Any]
+    low: float
+    high: float
+    weight: float
+    mean: float
+
+
 def _estimate(low: Lowered, max_states: int, budget: int) -> Length:
-    all_steps = steps(low)
-    seconds = step_seconds(low)
     spec = low.spec
     after = _read_seconds(_says_before(spec.interview.items if spec.interview else ())[0])
-    ev = Evaluator(low.variables)
-    refs = [set(expr_refs(s.guard)) if s.guard is not None else set() for s in all_steps]
-    read: set[str] = set().union(*refs) if refs else set()
-    last: dict[str, int] = {}  # the last step whose guard reads a variable
-    for i, names in enumerate(refs):
-        for n in names:
-            last[n] = i
-    dropped: list[set[str]] = [set() for _ in all_steps]
-    for n, i in last.items():
-        dropped[i].add(n)
-    exact = True
-    work = 0
-    domains: dict[str, tuple[Any, ...]] = {}
-    longest_ended = 0.0
+    p = _Pass(low, max_states, budget)
     states: list[_State] = [_State({}, frozenset(), 0.0, 0.0, 1.0, 0.0)]
     # sample fields are given, not asked: each value they can hold, equally likely
-    for name in sorted(n for n in read if low.variables.get(n) is not None and low.variables[n].role == "sample"):
+    for name in sorted(n for n in p.read if low.variables.get(n) is not None and low.variables[n].role == "sample"):
         values = domain_of(low, name).values + (None,)
         states = [
             _State(rec, frozenset(rec.items()), 0.0, 0.0, s.weight / len(values), 0.0)
             for s in states
             for rec in (dict(s.rec, **{name: v}) for v in values)
         ]
-    for i, step in enumerate(all_steps):
-        cost = seconds.get(step.name, SECONDS_PER_ANSWER)
-        kept = last.get(step.name, -1) > i  # a later guard reads this step
+    states, longest_ended = p.run(0, len(p.steps), 0, states)
+    if not states:
+        return Length(0.0, 0.0, longest_ended, p.exact)
+    weight = sum(s.weight for s in states)
+    typical = sum(s.mean * s.weight for s in states) / weight if weight else 0.0
+    shortest = min(s.low for s in states) + after
+    longest = max(max(s.high for s in states) + after, longest_ended)
+    return Length(shortest, typical + after, longest, p.exact)
+
+
+class _Pass:
+    """The forward pass over the steps, with each iteration of a ``for 1..COUNT``
+    roster taken as one block: followed once for each start that matters to it
+    (the answers before it that its guards read), and joined to every partial
+    interview that enters it, so the iterations add their times instead of
+    multiplying the partial interviews."""
+
+    def __init__(self, low: Lowered, max_states: int, budget: int) -> None:
+        self.low = low
+        self.steps = steps(low)
+        self.seconds = step_seconds(low)
+        self.ev = Evaluator(low.variables)
+        refs = [set(expr_refs(s.guard)) if s.guard is not None else set() for s in self.steps]
+        self.read: set[str] = set().union(*refs) if refs else set()
+        #: the last step whose guard reads a variable
+        self.last: dict[str, int] = {}
+        for i, names in enumerate(refs):
+            for n in names:
+                self.last[n] = i
+        self.dropped: list[set[str]] = [set() for _ in self.steps]
+        for n, i in self.last.items():
+            self.dropped[i].add(n)
+        #: for each step, the roster iterations (their ``COUNT >= i`` blocks) it stands in, outermost first
+        self.chains: list[tuple[m.IfBlock, ...]] = [
+            tuple(
+                node for _, kind, node in s.slot.terms
+                if kind == "if" and isinstance(node, m.IfBlock) and id(node) in low.roster_guards
+            )
+            for s in self.steps
+        ]
+        self.max_states = max_states
+        self.budget = budget
+        self.exact = True
+        self.work = 0
+        self.domains: dict[str, tuple[Any, ...]] = {}
+        self.memo: dict[tuple[int, tuple[Any, ...]], tuple[list[_Result], float]] = {}
+
+    def run(self, lo: int, hi: int, depth: int, states: list[_State]) -> tuple[list[_State], float]:
+        """Steps ``lo`` to ``hi`` from ``states``: the states after, and the longest ended interview."""
+        longest_ended = 0.0
+        i = lo
+        while i < hi:
+            chain = self.chains[i]
+            before = states
+            if len(chain) > depth:
+                block = chain[depth]
+                j = i + 1
+                while j < hi and len(self.chains[j]) > depth and self.chains[j][depth] is block:
+                    j += 1
+                states, ended = self.block(block, i, j, depth, states)
+            else:
+                states, ended = self.step(i, states, depth)
+                j = i + 1
+            longest_ended = max(longest_ended, ended)
+            if depth == 0 and states and states is not before:
+                total = sum(s.weight for s in states)
+                for s in states:  # shares of the interviews still going, so they do not underflow
+                    s.weight = s.weight / total if total > 0 else 1.0 / len(states)
+            i = j
+        return states, longest_ended
+
+    def step(self, i: int, states: list[_State], depth: int) -> tuple[list[_State], float]:
+        step = self.steps[i]
+        ev = self.ev
+        cost = self.seconds.get(step.name, SECONDS_PER_ANSWER)
+        kept = self.last.get(step.name, -1) > i  # a later guard reads this step
+        longest_ended = 0.0
         if step.guard is None and not step.ends and not kept:
             for s in states:  # asked on every route, read by no later guard
                 s.low += cost
                 s.high += cost
                 s.mean += cost
-            continue
-        drop = dropped[i]
-        if max_states == 1 and len(states) == 1:
-            choices = _choices(low, step, read, domains)
+            return states, longest_ended
+        drop = self.dropped[i]
+        if self.max_states == 1 and len(states) == 1:
+            choices = self.choices(step)
             if len(choices) > 1 and (kept or step.ends):
-                exact = False  # the other answers' routes are not followed
-            longest_ended = _single(states[0], step, ev, choices, cost, kept, drop, longest_ended)
-            continue
+                self.exact = False  # the other answers' routes are not followed
+            return states, _single(states[0], step, ev, choices, cost, kept, drop, 0.0)
         new: dict[frozenset, _State] = {}
-        work += len(states)
+        self.work += len(states)
         for s in states:
             asked = step.guard is None or ev.truth(step.guard, s.rec)
-            choices = _choices(low, step, read, domains) if asked else (None,)
+            choices = self.choices(step) if asked else (None,)
             share = s.weight / len(choices)
             add = cost if asked else 0.0
             base = s.rec
@@ -213,34 +295,110 @@ def _estimate(low: Lowered, max_states: int, budget: int) -> Length:
                     rec = dict(base)
                     rec[step.name] = value
                 key = s.key if rec is s.rec else frozenset(rec.items())
-                old = new.get(key)
-                if old is None:
-                    new[key] = _State(rec, key, s.low + add, s.high + add, share, s.mean + add)
-                else:
-                    old.low = min(old.low, s.low + add)
-                    old.high = max(old.high, s.high + add)
-                    both = old.weight + share
-                    if both > 0:
-                        old.mean = (old.mean * old.weight + (s.mean + add) * share) / both
-                    old.weight = both
-        states = list(new.values())
-        if work > budget:
-            max_states = 1  # out of budget: follow the longest partial interview only
-        if len(states) > max_states:
-            exact = False
-            states = sorted(states, key=lambda st: -st.high)[:max_states]
-            if max_states == 1:
+                _merge(new, key, rec, s.low + add, s.high + add, share, s.mean + add)
+        return self.bound(list(new.values())), longest_ended
+
+    def block(
+        self, block: m.IfBlock, i: int, j: int, depth: int, states: list[_State]
+    ) -> tuple[list[_State], float]:
+        """Steps ``i`` to ``j``: one roster iteration, asked when its ``COUNT >= i`` holds."""
+        inside = {st.name for st in self.steps[i:j]}
+        outer: set[str] = set()  # what the iteration's guards read from before it, its own COUNT >= i aside
+        for st in self.steps[i:j]:
+            for term, _, node in st.slot.terms:
+                if node is not block:
+                    outer.update(expr_refs(term))
+        from_before = tuple(sorted(outer - inside))
+        gone = set().union(*self.dropped[i:j])  # read for the last time in the iteration
+        passed = {n for n in inside if self.last.get(n, -1) >= j}  # read after it
+        reads = tuple(sorted(expr_refs(block.condition)))
+        holds: dict[tuple[Any, ...], bool] = {}
+        new: dict[frozenset, _State] = {}
+        longest_ended = 0.0
+        for s in states:
+            base = s.rec
+            if gone and not gone.isdisjoint(base):
+                base = {k: v for k, v in base.items() if k not in gone}
+            count = tuple(s.rec.get(n) for n in reads)
+            entered = holds.get(count)
+            if entered is None:
+                self.work += 1
+                entered = holds[count] = self.ev.truth(block.condition, s.rec)
+            if not entered:
+                if passed:  # the iteration is not asked: its answers have no value
+                    base = dict(base)
+                    base.update(dict.fromkeys(passed))
+                key = s.key if base is s.rec else frozenset(base.items())
+                _merge(new, key, base, s.low, s.high, s.weight, s.mean)
+                continue
+            start = tuple(s.rec.get(n) for n in from_before)
+            found = self.memo.get((id(block), start))
+            if found is None:
+                found = self.memo[(id(block), start)] = self.iteration(block, i, j, depth, s.rec, inside)
+            results, ended = found
+            if ended > 0:
+                longest_ended = max(longest_ended, s.high + ended)
+            for r in results:
+                rec = base
+                if r.rec:
+                    rec = dict(base)
+                    rec.update(r.rec)
+                key = s.key if rec is s.rec else frozenset(rec.items())
+                _merge(new, key, rec, s.low + r.low, s.high + r.high, s.weight * r.weight, s.mean + r.mean)
+        return self.bound(list(new.values()), JOIN_FACTOR), longest_ended
+
+    def iteration(
+        self, block: m.IfBlock, i: int, j: int, depth: int, rec: dict[str, Any], inside: set[str]
+    ) -> tuple[list[_Result], float]:
+        """One iteration followed from one partial interview that enters it (its
+        record: only what the iteration's guards read counts, the rest is dropped
+        from the results)."""
+        start = _State(dict(rec), frozenset(rec.items()), 0.0, 0.0, 1.0, 0.0)
+        states, ended = self.run(i, j, depth + 1, [start])
+        out = [
+            _Result({k: v for k, v in s.rec.items() if k in inside}, s.low, s.high, s.weight, s.mean)
+            for s in states
+        ]
+        return out, ended
+
+    def bound(self, states: list[_State], factor: int = 1) -> list[_State]:
+        """At most ``max_states`` (times ``factor``) partial interviews, the longest; past the budget, one."""
+        if self.work > self.budget:
+            self.max_states = 1  # out of budget: follow the longest partial interview only
+        limit = self.max_states * factor if self.max_states > 1 else 1
+        if len(states) > limit:
+            self.exact = False
+            states = sorted(states, key=lambda st: -st.high)[:limit]
+            if self.max_states == 1:
                 states[0].rec = dict(states[0].rec)  # its own from now on
-        total = sum(s.weight for s in states)
-        for s in states:  # shares of the interviews still going, so they do not underflow
-            s.weight = s.weight / total if total > 0 else 1.0 / len(states)
-    if not states:
-        return Length(0.0, 0.0, longest_ended, exact)
-    weight = sum(s.weight for s in states)
-    typical = sum(s.mean * s.weight for s in states) / weight if weight else 0.0
-    shortest = min(s.low for s in states) + after
-    longest = max(max(s.high for s in states) + after, longest_ended)
-    return Length(shortest, typical + after, longest, exact)
+        return states
+
+    def choices(self, step: Step) -> tuple[Any, ...]:
+        """The answers that matter at an asked step: every kind when routing reads it
+        or it can end the interview, else one."""
+        values = self.domains.get(step.name)
+        if values is None:
+            values = self.domains[step.name] = domain_of(self.low, step.name).values
+        if step.name in self.read or step.ends:
+            return values or ("x",)
+        return values[:1] or ("x",)
+
+
+def _merge(
+    new: dict[frozenset, _State], key: frozenset, rec: dict[str, Any], low: float, high: float, weight: float,
+    mean: float,
+) -> None:
+    """Add interviews to the partial interview of their key (the times' range widens, the mean by weight)."""
+    old = new.get(key)
+    if old is None:
+        new[key] = _State(rec, key, low, high, weight, mean)
+        return
+    old.low = min(old.low, low)
+    old.high = max(old.high, high)
+    both = old.weight + weight
+    if both > 0:
+        old.mean = (old.mean * old.weight + mean * weight) / both
+    old.weight = both
 
 
 def _single(
@@ -264,17 +422,6 @@ def _single(
     if kept:
         s.rec[step.name] = going[0] if going else None
     return longest_ended
-
-
-def _choices(low: Lowered, step: Step, read: set[str], domains: dict[str, tuple[Any, ...]]) -> tuple[Any, ...]:
-    """The answers that matter at an asked step: every kind when routing reads it
-    or it can end the interview, else one."""
-    values = domains.get(step.name)
-    if values is None:
-        values = domains[step.name] = domain_of(low, step.name).values
-    if step.name in read or step.ends:
-        return values or ("x",)
-    return values[:1] or ("x",)
 
 
 __all__ = ["SECONDS_PER_ANSWER", "WORDS_PER_MINUTE", "Length", "estimate", "step_seconds", "word_count"]

@@ -153,24 +153,30 @@ def test_aggregates_over_a_roster_end_to_end(tmp_path: Path) -> None:
     ev = Evaluator(low.variables, low.recodes, low.spec.derives)
     expected = [ev.complete(r) for r in rows]
     for r, done in zip(rows, expected):
-        ages = [r[f"c2_{i}"] for i in range(1, 11) if r[f"c2_{i}"] is not None]
+        ages = [a for i in range(1, 11) if (a := r[f"c2_{i}"]) is not None]
         assert done["n_small"] == sum(a <= 6 for a in ages)
         assert done["oldest"] == (max(ages) if ages else None)
+        # the nested aggregate: every child's jobs, each child's sum then the sum of those
+        hours = [h for i in range(1, 11) for j in range(1, 4) if (h := r[f"c5_{i}_{j}"]) is not None]
+        assert done["hours"] == sum(hours)  # 0 when no value is left
     ce = VectorEvaluator(low.variables, low.recodes, low.spec.derives)
     table = {name: ce.column(name, [r[name] for r in rows]) for name in rows[0]}
     got = ce.complete(table, len(rows))
-    for name in ("n_small", "oldest"):
+    assert any(d["hours"] for d in expected)
+    for name in ("n_small", "oldest", "hours"):
         vec = [None if x != x else x for x in got[name].tolist()]
         assert vec == [d[name] for d in expected], name
     out = tmp_path / "out"
-    done = _kvpspec("analyze", SPEC, data, "-o", out)
-    assert done.returncode == 0, done.stdout + done.stderr
+    run = _kvpspec("analyze", SPEC, data, "-o", out)
+    assert run.returncode == 0, run.stdout + run.stderr
     tables = {t["variable"]: t for t in json.loads((out / "tables.json").read_text(encoding="utf-8"))["barn"]["tables"]}
     small = [d["n_small"] for d in expected]
     assert tables["n_small"]["n"] == len(small)
     assert abs(tables["n_small"]["mean"] - sum(small) / len(small)) < 1e-6
     oldest = [d["oldest"] for d in expected if d["oldest"] is not None]
     assert tables["oldest"]["max"] == max(oldest) and tables["oldest"]["n"] == len(oldest)
+    hours = [d["hours"] for d in expected]
+    assert tables["hours"]["n"] == len(hours) and abs(tables["hours"]["mean"] - sum(hours) / len(hours)) < 1e-6
 
 
 def test_the_script_shows_a_roster_once_as_a_loop() -> None:
@@ -313,3 +319,87 @@ def test_the_script_shows_checks_in_a_roster_once_where_they_fire() -> None:
     assert "count(" in at["c3"] and "c3\\_10" not in at["c3"] and "«Flere i barnehage enn \\<C1\\> barn»" in at["c3"]
     assert at["c5"].count("Kontroll (myk)") == 1 and "«Mye jobb»" in at["c5"]
     assert md.count("Kontroll") == 3
+
+
+NESTED = """survey n "Nested aggregates"
+
+interview {
+  question c1 integer "Hvor mange?" {
+    range 0..3
+  }
+  roster person "Personer" for 1..c1 max 3 {
+    question nj integer "Jobber for person {person}?" {
+      range 0..2
+    }
+    roster jobb "Jobber" for 1..nj max 2 {
+      question timer integer "Timer for person {person} i jobb {jobb}?" {
+        range 1..80
+      }
+    }
+    question mye "Mye jobb for person {person}?" {
+      ask if sum(timer over jobb) > 40 and count(timer > 30 over jobb) >= 1
+      1 "Ja"
+      2 "Nei"
+    }
+  }
+}
+
+respondent id integer "Id"
+
+derive tot "Timer i alt" = sum(sum(timer over jobb) over person)
+
+derive lang "Lengste" = max(max(timer over jobb) over person)
+"""
+
+
+def test_nested_aggregates_lower_outer_iteration_first_then_inner() -> None:
+    """An aggregate over the inner roster inside one over the outer, and one in the
+    outer roster's body, read the same iteration's columns; outside the outer roster
+    a nested one alone is refused with the nesting to write instead."""
+    from kvpspec.syntax.formatter import format_expr
+
+    c = compile_text(NESTED)
+    assert c.ok, [d.headline() for d in c.errors]
+    derives = {d.name: format_expr(d.expr) for d in c.lowered.spec.derives}
+    assert derives["tot"] == (
+        "sum(sum(timer_1_1, timer_1_2), sum(timer_2_1, timer_2_2), sum(timer_3_1, timer_3_2))"
+    )
+    assert derives["lang"].startswith("max(max(timer_1_1, timer_1_2), max(timer_2_1")
+    mye_2 = next(s.item for s in slots(c.lowered) if getattr(s.item, "name", None) == "mye_2")
+    assert isinstance(mye_2, m.Question) and mye_2.condition is not None
+    assert format_expr(mye_2.condition) == (
+        "sum(timer_2_1, timer_2_2) > 40 and count(timer_2_1 > 30, timer_2_2 > 30) >= 1"
+    )
+    flat = compile_text(NESTED + '\nderive flat "Flat" = count(timer > 30 over jobb)\n')
+    assert [d.headline().split(": ", 1)[1] for d in flat.errors] == [
+        "error: `jobb` is a roster inside `person`: aggregate it per iteration of `person`, "
+        "e.g. `sum(count(timer > 30 over jobb) over person)` [roster-scope]"
+    ]
+
+
+def test_nested_aggregates_agree_in_the_interpreter_the_vector_evaluator_and_analyze(tmp_path: Path) -> None:
+    from kvpspec.data.vector import VectorEvaluator
+    from kvpspec.semantics.expr import Evaluator
+
+    spec = tmp_path / "nested.survey"
+    spec.write_text(NESTED + "\nanalysis a \"A\" {\n  summary tot, lang\n}\n", encoding="utf-8")
+    low = compile_file(spec).lowered
+    data = tmp_path / "sim.csv"
+    assert _kvpspec("simulate", spec, "-n", "300", "-o", data).returncode == 0
+    rows = [
+        {k: (int(v) if v not in ("", None) else None) for k, v in r.items()}
+        for r in csv.DictReader(data.open(encoding="utf-8"))
+    ]
+    expected = [Evaluator(low.variables, low.recodes, low.spec.derives).complete(r) for r in rows]
+    for r, done in zip(rows, expected):
+        hours = [h for i in (1, 2, 3) for j in (1, 2) if (h := r[f"timer_{i}_{j}"]) is not None]
+        assert done["tot"] == sum(hours)  # 0 when no value is left
+        assert done["lang"] == (max(hours) if hours else None)
+    assert any(d["tot"] for d in expected)
+    ve = VectorEvaluator(low.variables, low.recodes, low.spec.derives)
+    got = ve.complete({name: ve.column(name, [r[name] for r in rows]) for name in rows[0]}, len(rows))
+    for name in ("tot", "lang"):
+        assert [None if x != x else x for x in got[name].tolist()] == [d[name] for d in expected], name
+    run = _kvpspec("analyze", spec, data, "-o", tmp_path / "out")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert _kvpspec("validate", spec, data).returncode == 0

@@ -113,10 +113,61 @@ def renames(items: tuple[m.Item, ...] | None, i: int) -> dict[str, str]:
 def unroll(items: tuple[m.Item, ...]) -> Unrolled:
     """The items with every roster replaced by its iterations (see the module docstring)."""
     result = Unrolled(())
+    items = bounded(items)
     top = outer_rosters(items)
-    expanded = tuple(_Rewriter({}, None, None, top).item(it) for it in items)
+    hidden = {name: path for name, path in enclosing(items).items() if path}
+    expanded = tuple(_Rewriter({}, None, None, top, hidden).item(it) for it in items)
     result.items = _unroll(expanded, (), result)
     return result
+
+
+#: At most this many iterations stand in for a roster without ``max`` (see ``bounded``).
+STAND_IN_LIMIT = 100
+
+
+def bounded(items: tuple[m.Item, ...]) -> tuple[m.Item, ...]:
+    """The items with each roster counted by a question but without ``max`` given
+    one: the question's range high (at most ``STAND_IN_LIMIT``), else 1.
+
+    ``check`` reports the missing ``max`` (``roster-max``); unrolling it this way
+    gives its aggregates operands and its columns names, so that one error is not
+    followed by its consequences (no operands, unknown fills, unknown columns)."""
+    highs = _count_highs(items)
+    if highs is None:
+        return items
+    return tuple(_bound(item, highs) for item in items)
+
+
+def bounded_rosters(items: tuple[m.Item, ...] | None) -> dict[str, m.Roster]:
+    """``rosters`` of the ``bounded`` items."""
+    return rosters(bounded(items or ()))
+
+
+def _count_highs(items: tuple[m.Item, ...]) -> dict[str, int] | None:
+    """Each integer question's range high, or None when every roster has its size."""
+    if all(r.size or not isinstance(r.count, str) for r in _walk(items) if isinstance(r, m.Roster)):
+        return None
+    return {
+        q.name: int(q.range.high)
+        for q in _walk(items)
+        if isinstance(q, m.Question) and q.range is not None
+    }
+
+
+def _bound(item: m.Item, highs: Mapping[str, int]) -> m.Item:
+    if isinstance(item, m.Roster):
+        update: dict[str, Any] = {"items": tuple(_bound(i, highs) for i in item.items)}
+        if not item.size and isinstance(item.count, str):
+            update["max"] = max(1, min(highs.get(item.count, 1), STAND_IN_LIMIT))
+        return item.model_copy(update=update)
+    if isinstance(item, (m.Section, m.Intro, m.Closing)):
+        return item.model_copy(update={"items": tuple(_bound(i, highs) for i in item.items)})
+    if isinstance(item, m.IfBlock):
+        update = {"then": tuple(_bound(i, highs) for i in item.then)}
+        if item.otherwise is not None:
+            update["otherwise"] = tuple(_bound(i, highs) for i in item.otherwise)
+        return item.model_copy(update=update)
+    return item
 
 
 def _unroll(items: tuple[m.Item, ...], prefix: tuple[int, ...], result: Unrolled) -> tuple[m.Item, ...]:
@@ -200,11 +251,14 @@ class _Rewriter:
         roster: str | None,
         fill: m.Text | None,
         aggregates: Mapping[str, m.Roster] | None = None,
+        hidden: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.rename = rename
         self.roster = roster
         self.fill = fill
         self.aggregates = aggregates or {}
+        #: nested rosters aggregated where they are not visible (see ``rewrite``); outside rosters only
+        self.hidden = hidden
 
     # ------------------------------------------------------------ items
 
@@ -255,12 +309,13 @@ class _Rewriter:
 
     def _roster(self, r: m.Roster) -> m.Roster:
         count = self.rename.get(r.count, r.count) if isinstance(r.count, str) else r.count
+        body = self if self.hidden is None else _Rewriter(self.rename, self.roster, self.fill, self.aggregates)
         return r.model_copy(
             update={
                 "label": self.text(r.label),
                 "count": count,
                 "options": tuple(self.option(o) for o in r.options),
-                "items": tuple(self.item(i) for i in r.items),
+                "items": tuple(body.item(i) for i in r.items),
             }
         )
 
@@ -316,40 +371,102 @@ class _Rewriter:
     # ------------------------------------------------------------ expressions
 
     def expr(self, e: m.Expr) -> m.Expr:
-        return rewrite(e, self.rename, self.aggregates)
+        return rewrite(e, self.rename, self.aggregates, self.hidden)
 
 
-def rewrite(e: m.Expr, rename: Mapping[str, str], aggregates: Mapping[str, m.Roster]) -> m.Expr:
-    """``e`` with names renamed and aggregates over ``aggregates``' rosters in the list form."""
+def rewrite(
+    e: m.Expr,
+    rename: Mapping[str, str],
+    aggregates: Mapping[str, m.Roster],
+    hidden: Mapping[str, tuple[str, ...]] | None = None,
+) -> m.Expr:
+    """``e`` with names renamed and aggregates over ``aggregates``' rosters in the list form.
+
+    An aggregate over ``r`` is lowered iteration by iteration: its operand's
+    names become iteration ``i``'s columns, and inside it the rosters nested in
+    ``r`` (renamed for ``i``) can be aggregated too, so
+    ``sum(sum(timer over jobb) over person)`` becomes
+    ``sum(sum(timer_1_1, ...), sum(timer_2_1, ...), ...)``. ``hidden`` maps a
+    nested roster not visible here to the rosters enclosing it (outermost
+    first): ``check`` refuses such an aggregate (``roster-scope``), and it is
+    lowered as the nesting the diagnostic proposes, so its operand's names
+    resolve and the one error stands alone."""
     if isinstance(e, m.Ref):
         new = rename.get(e.name)
         return e if new is None else e.model_copy(update={"name": new})
     if isinstance(e, m.Aggregate):
-        operand = rewrite(e.operand, rename, aggregates)
         r = aggregates.get(e.roster)
         if r is None:
-            return e.model_copy(update={"operand": operand})
-        args = tuple(rewrite(operand, renames(r.items, i), {}) for i in range(1, r.size + 1))
-        return m.Call.build(func=e.func, args=args, span=e.span)
+            if hidden and e.roster in hidden:
+                return rewrite(nest(e, hidden[e.roster]), rename, aggregates)
+            return e.model_copy(update={"operand": rewrite(e.operand, rename, aggregates, hidden)})
+        operand = rewrite(e.operand, rename, {}) if rename else e.operand
+        children = outer_rosters(r.items)
+        args: list[m.Expr] = []
+        for i in range(1, r.size + 1):
+            ren = renames(r.items, i)
+            inner = dict(aggregates)
+            if children and any(True for _ in aggregates_in(operand)):
+                rw = _Rewriter(ren, None, None)
+                inner.update((name, rw._roster(c)) for name, c in children.items())
+            args.append(rewrite(operand, ren, inner))
+        return m.Call.build(func=e.func, args=tuple(args), span=e.span)
     if isinstance(e, m.Call):
-        return e.model_copy(update={"args": tuple(rewrite(a, rename, aggregates) for a in e.args)})
+        return e.model_copy(update={"args": tuple(rewrite(a, rename, aggregates, hidden) for a in e.args)})
     if isinstance(e, (m.Unary, m.In, m.Test)):
-        return e.model_copy(update={"operand": rewrite(e.operand, rename, aggregates)})
+        return e.model_copy(update={"operand": rewrite(e.operand, rename, aggregates, hidden)})
     if isinstance(e, (m.Binary, m.Compare)):
         return e.model_copy(
-            update={"left": rewrite(e.left, rename, aggregates), "right": rewrite(e.right, rename, aggregates)}
+            update={
+                "left": rewrite(e.left, rename, aggregates, hidden),
+                "right": rewrite(e.right, rename, aggregates, hidden),
+            }
         )
     if isinstance(e, m.BoolOp):
-        return e.model_copy(update={"operands": tuple(rewrite(o, rename, aggregates) for o in e.operands)})
+        return e.model_copy(update={"operands": tuple(rewrite(o, rename, aggregates, hidden) for o in e.operands)})
     if isinstance(e, m.Conditional):
         return e.model_copy(
             update={
-                "condition": rewrite(e.condition, rename, aggregates),
-                "then": rewrite(e.then, rename, aggregates),
-                "otherwise": rewrite(e.otherwise, rename, aggregates),
+                "condition": rewrite(e.condition, rename, aggregates, hidden),
+                "then": rewrite(e.then, rename, aggregates, hidden),
+                "otherwise": rewrite(e.otherwise, rename, aggregates, hidden),
             }
         )
     return e
+
+
+#: The aggregate that combines per-iteration results of an inner one: counts add up.
+OUTER_FUNC: dict[str, m.AggregateFunc] = {
+    "count": "sum", "sum": "sum", "min": "min", "max": "max", "any": "any", "all": "all"
+}
+
+
+def nest(e: m.Aggregate, enclosing: tuple[str, ...]) -> m.Aggregate:
+    """``e`` wrapped in an aggregate over each roster enclosing its own, outermost
+    last: ``count(x over jobb)`` in ``person`` -> ``sum(count(x over jobb) over person)``."""
+    out = e
+    for name in reversed(enclosing):
+        out = m.Aggregate.build(func=OUTER_FUNC[e.func], operand=out, roster=name, span=e.span)
+    return out
+
+
+def enclosing(items: tuple[m.Item, ...] | None) -> dict[str, tuple[str, ...]]:
+    """Each roster -> the rosters it is nested in, outermost first (``()`` at the top)."""
+    out: dict[str, tuple[str, ...]] = {}
+
+    def visit(items: tuple[m.Item, ...] | None, path: tuple[str, ...]) -> None:
+        for item in items or ():
+            if isinstance(item, m.Roster):
+                out.setdefault(item.name, path)
+                visit(item.items, (*path, item.name))
+            elif isinstance(item, (m.Section, m.Intro, m.Closing)):
+                visit(item.items, path)
+            elif isinstance(item, m.IfBlock):
+                visit(item.then, path)
+                visit(item.otherwise, path)
+
+    visit(items, ())
+    return out
 
 
 def aggregates_in(e: m.Expr) -> Iterator[m.Aggregate]:
@@ -376,10 +493,17 @@ def aggregates_in(e: m.Expr) -> Iterator[m.Aggregate]:
 
 def expand_spec(spec: m.Spec, visible: Mapping[str, m.Roster]) -> m.Spec:
     """The spec with the aggregates of its derived variables, data rules, rates and
-    sample formulas in the list form (the interview items are left as written)."""
+    sample formulas in the list form (the interview items are left as written).
+    An aggregate over a nested roster outside the rosters holding it, refused by
+    ``check``, is lowered as nested in them (see ``rewrite``)."""
+
+    items = spec.interview.items if spec.interview is not None else ()
+    visible = dict(visible)
+    visible.update((name, r) for name, r in bounded_rosters(items).items() if name in visible)
+    hidden = {name: path for name, path in enclosing(items).items() if path and path[0] in visible}
 
     def ex(e: m.Expr) -> m.Expr:
-        return rewrite(e, {}, visible)
+        return rewrite(e, {}, visible, hidden)
 
     update: dict[str, Any] = {
         "derives": tuple(d.model_copy(update={"expr": ex(d.expr)}) for d in spec.derives),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from kvpspec import model as m
 from kvpspec.diagnostics import did_you_mean
 from kvpspec.semantics import rosters
 from kvpspec.semantics.checks.context import Context
 from kvpspec.semantics.checks.names import declared_names
+from kvpspec.syntax.formatter import format_expr
 
 
 def check_rosters(ctx: Context) -> None:
@@ -78,23 +81,70 @@ def check_rosters(ctx: Context) -> None:
                 f"the {what} `{name}` has the name of a column of the roster `{roster}`; rename one of them",
                 node,
             )
-    outer = rosters.outer_rosters(items)
+    paths = rosters.enclosing(items)
     for e in _spec_exprs(spec):
-        for agg in rosters.aggregates_in(e):
-            if agg.roster in outer:
-                continue
-            if agg.roster in ctx.low.rosters:
-                ctx.error(
-                    "roster-scope",
-                    f"`{agg.roster}` is a roster inside another; aggregate it within the roster that holds it",
-                    agg,
-                )
-            else:
-                ctx.error(
-                    "undefined-ref",
-                    f"unknown roster `{agg.roster}`{did_you_mean(agg.roster, ctx.low.rosters)}",
-                    agg,
-                )
+        _check_scope(ctx, e, set(), paths)
+    for e, path in _item_exprs(items, ()):
+        _check_scope(ctx, e, set(path), paths)
+
+
+def _check_scope(
+    ctx: Context,
+    e: m.Expr,
+    inside: set[str],
+    paths: dict[str, tuple[str, ...]],
+) -> None:
+    """Each aggregate's roster must be visible where it stands: a top-level roster,
+    one nested in a roster the expression is inside, or one nested in the roster
+    of an aggregate around it (``sum(sum(timer over jobb) over person)``);
+    ``inside`` holds the rosters whose iteration is fixed where ``e`` stands."""
+    for agg in _direct_aggregates(e):
+        path = paths.get(agg.roster)
+        if path is not None and all(p in inside for p in path):
+            _check_scope(ctx, agg.operand, inside | {agg.roster}, paths)
+            continue
+        if path is None:
+            ctx.error(
+                "undefined-ref",
+                f"unknown roster `{agg.roster}`{did_you_mean(agg.roster, paths)}",
+                agg,
+            )
+            continue
+        outside = tuple(p for p in path if p not in inside)
+        nested = format_expr(rosters.nest(agg, outside))
+        held = " and ".join(f"`{p}`" for p in outside)
+        ctx.error(
+            "roster-scope",
+            f"`{agg.roster}` is a roster inside {held}: aggregate it per iteration of {held}, "
+            f"e.g. `{nested}`",
+            agg,
+        )
+
+
+def _direct_aggregates(e: m.Expr) -> list[m.Aggregate]:
+    """The aggregates in ``e`` that no other aggregate of ``e`` holds."""
+    out: list[m.Aggregate] = []
+    for agg in rosters.aggregates_in(e):
+        if not any(agg is inner for o in out for inner in rosters.aggregates_in(o.operand)):
+            out.append(agg)
+    return out
+
+
+def _item_exprs(
+    items: tuple[m.Item, ...] | None, path: tuple[str, ...]
+) -> Iterator[tuple[m.Expr, tuple[str, ...]]]:
+    """The conditions written in the interview, with the rosters each stands inside."""
+    for item in items or ():
+        if isinstance(item, (m.Question, m.Grid)) and item.condition is not None:
+            yield item.condition, path
+        elif isinstance(item, m.IfBlock):
+            yield item.condition, path
+            yield from _item_exprs(item.then, path)
+            yield from _item_exprs(item.otherwise, path)
+        elif isinstance(item, (m.Section, m.Intro, m.Closing)):
+            yield from _item_exprs(item.items, path)
+        elif isinstance(item, m.Roster):
+            yield from _item_exprs(item.items, (*path, item.name))
 
 
 def _spec_exprs(spec: m.Spec) -> list[m.Expr]:

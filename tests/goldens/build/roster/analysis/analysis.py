@@ -1338,7 +1338,7 @@ def main(survey: Survey, default_out: Path, argv: list[str] | None = None) -> in
 
 SURVEY = "hh"
 TITLE = "Husholdning"
-SPEC_VERSION = "1c49a3e3ba240567"
+SPEC_VERSION = "ac73d59002e87bdc"
 KVPSPEC_VERSION = "0.1.0"
 LANGUAGE = "nb"
 #: The words of the tables and figures.
@@ -1428,7 +1428,7 @@ SAMPLE_COLUMNS = {}
 
 #: What each variable holds: the columns as they are read, the recodes (codes)
 #: and the derived variables.
-KINDS = COLUMNS | SAMPLE_COLUMNS | {"n_small": "decimal", "oldest": "decimal"}
+KINDS = COLUMNS | SAMPLE_COLUMNS | {"n_small": "decimal", "oldest": "decimal", "hours": "decimal"}
 
 #: The label of each variable.
 LABELS = {
@@ -1498,6 +1498,7 @@ LABELS = {
     "p1_2": "Bor Far i husholdningen?",
     "n_small": "Barn under 7 år",
     "oldest": "Eldste barn",
+    "hours": "Timer i alt",
 }
 
 #: The codes of each variable and their labels, in the spec's order.
@@ -1520,7 +1521,11 @@ VALUE_LABELS = {
 MISSING_CODES = {}
 
 #: The formula of each derived variable, as the spec writes it.
-DERIVED = {"n_small": "count(c2 <= 6 over child)", "oldest": "max(c2 over child)"}
+DERIVED = {
+    "n_small": "count(c2 <= 6 over child)",
+    "oldest": "max(c2 over child)",
+    "hours": "sum(sum(c5 over job) over child)",
+}
 
 AAPOR_CATEGORIES = ("I", "P", "R", "NC", "O", "UH", "UO", "NE")
 #: The AAPOR category of each final disposition.
@@ -1594,10 +1599,61 @@ def derive_oldest(data: pd.DataFrame) -> pd.Series:
     return numbers(most(c2_1, c2_2, c2_3, c2_4, c2_5, c2_6, c2_7, c2_8, c2_9, c2_10), data)
 
 
+def derive_hours(data: pd.DataFrame) -> pd.Series:
+    """The derived variable `hours` = DERIVED["hours"], by the rules
+    of the spec's expressions (see the machinery's section on derived variables)."""
+    c5_1_1 = as_float(data["c5_1_1"])
+    c5_1_2 = as_float(data["c5_1_2"])
+    c5_1_3 = as_float(data["c5_1_3"])
+    c5_2_1 = as_float(data["c5_2_1"])
+    c5_2_2 = as_float(data["c5_2_2"])
+    c5_2_3 = as_float(data["c5_2_3"])
+    c5_3_1 = as_float(data["c5_3_1"])
+    c5_3_2 = as_float(data["c5_3_2"])
+    c5_3_3 = as_float(data["c5_3_3"])
+    c5_4_1 = as_float(data["c5_4_1"])
+    c5_4_2 = as_float(data["c5_4_2"])
+    c5_4_3 = as_float(data["c5_4_3"])
+    c5_5_1 = as_float(data["c5_5_1"])
+    c5_5_2 = as_float(data["c5_5_2"])
+    c5_5_3 = as_float(data["c5_5_3"])
+    c5_6_1 = as_float(data["c5_6_1"])
+    c5_6_2 = as_float(data["c5_6_2"])
+    c5_6_3 = as_float(data["c5_6_3"])
+    c5_7_1 = as_float(data["c5_7_1"])
+    c5_7_2 = as_float(data["c5_7_2"])
+    c5_7_3 = as_float(data["c5_7_3"])
+    c5_8_1 = as_float(data["c5_8_1"])
+    c5_8_2 = as_float(data["c5_8_2"])
+    c5_8_3 = as_float(data["c5_8_3"])
+    c5_9_1 = as_float(data["c5_9_1"])
+    c5_9_2 = as_float(data["c5_9_2"])
+    c5_9_3 = as_float(data["c5_9_3"])
+    c5_10_1 = as_float(data["c5_10_1"])
+    c5_10_2 = as_float(data["c5_10_2"])
+    c5_10_3 = as_float(data["c5_10_3"])
+    return numbers(
+        total(
+            total(c5_1_1, c5_1_2, c5_1_3),
+            total(c5_2_1, c5_2_2, c5_2_3),
+            total(c5_3_1, c5_3_2, c5_3_3),
+            total(c5_4_1, c5_4_2, c5_4_3),
+            total(c5_5_1, c5_5_2, c5_5_3),
+            total(c5_6_1, c5_6_2, c5_6_3),
+            total(c5_7_1, c5_7_2, c5_7_3),
+            total(c5_8_1, c5_8_2, c5_8_3),
+            total(c5_9_1, c5_9_2, c5_9_3),
+            total(c5_10_1, c5_10_2, c5_10_3),
+        ),
+        data,
+    )
+
+
 def add_derived(data: pd.DataFrame) -> pd.DataFrame:
     """The spec's derived variables as new columns of the response data, sources first."""
     data["n_small"] = derive_n_small(data)
     data["oldest"] = derive_oldest(data)
+    data["hours"] = derive_hours(data)
     return data
 
 
@@ -1607,10 +1663,11 @@ def add_sample_derived(sample: pd.DataFrame) -> pd.DataFrame:
 
 
 def barn(survey: Survey, data: pd.DataFrame, sample: pd.DataFrame | None) -> Result:
-    """: summary n_small, oldest; frequencies c3_1."""
+    """: summary n_small, oldest, hours; frequencies c3_1."""
     tables = [
         summary(survey, data, "n_small"),
         summary(survey, data, "oldest"),
+        summary(survey, data, "hours"),
         frequencies(survey, data, "c3_1"),
     ]
     return tables, histogram(survey, data, "n_small", survey.captions["barn"])

@@ -9,6 +9,7 @@ caret. Nothing here imports pandas or scipy: ``check`` must start fast.
 from __future__ import annotations
 
 import functools
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -43,6 +44,7 @@ def load(path: str) -> tuple[Compiled | None, int]:
         click.echo(f"{path}: error: the spec nests too deeply to check [too-deep]", err=True)
         return None, EXIT_SPEC
     print_diagnostics(list(compiled.diagnostics), compiled.result.source)
+    gc.freeze()  # the compiled spec lives until the command exits: never rescan it
     return compiled, EXIT_OK if compiled.ok else EXIT_SPEC
 
 

@@ -36,48 +36,8 @@ from kvpspec.synth.strategies import cases, spec_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SPEC = """survey s "S"
-scale enig "Enig" {
-  1 "Helt enig"
-  2 "Delvis enig"
-  3 "Uenig"
-  9 "Vet ikke" missing dont_know
-}
-interview {
-  question a "A" scale enig
-  question b integer "B" {
-    range 0..60
-    98 "Nekter" missing refused
-    99 "Vet ikke" missing dont_know
-  }
-  question c multiple "C" {
-    1 "x"
-    2 "y"
-    8 "Vet ikke" missing dont_know exclusive
-  }
-  question d text "D"
-  question e decimal "E" {
-    range 0..10
-  }
-}
-recode a2 "A2" from scale enig {
-  1, 2 -> 1 "enig"
-  3    -> 2 "uenig"
-  9    -> 9 "vet ikke" missing dont_know
-}
-recode bb "BB" from b {
-  ..20 -> 1 "lav"
-  21.. -> 2 "høy"
-  98   -> 8 "nekter" missing refused
-  99   -> 9 "vet ikke" missing dont_know
-}
-derive sum "Sum" = b + e * 2
-derive dc "Derived condition, missing when unknown" = a == 1 or b > 20
-derive dk "Conditional" = if a == 1 then b else missing
-derive cnt "Count" = count(a == 1, c == 2, b > 20)
-derive tot "Sum of values" = sum(a, b, e)
-derive big "Maximum" = max(a2(a), bb, 3)
-"""
+#: Every kind of value and expression the one meaning covers (shared with test_vector_semantics).
+SPEC = (ROOT / "tests" / "cases" / "expressions.survey").read_text(encoding="utf-8")
 COMPILED = compile_text(SPEC)
 LOW = COMPILED.lowered
 EV = Evaluator(LOW.variables, LOW.recodes, COMPILED.spec.derives)

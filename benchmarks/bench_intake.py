@@ -14,29 +14,11 @@ Prints (figures, not a timed test):
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-from bench_validate import COLUMNS, SPEC, make_rows, write_csv
-
-
-def run(data: Path, report: Path) -> tuple[float, float, int]:
-    """Whole-process wall seconds, peak RSS in MiB, exit code."""
-    kvpspec = Path(sys.executable).with_name("kvpspec")
-    command = [str(kvpspec), "validate", str(SPEC), str(data), "--report", str(report), "-q"]
-    wrapper = (
-        "import resource, subprocess, time, json\n"
-        "t = time.perf_counter()\n"
-        f"r = subprocess.run({command!r}, stdout=subprocess.DEVNULL)\n"
-        "w = time.perf_counter() - t\n"
-        "print(json.dumps([w, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, r.returncode]))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True)
-    wall, rss, code = json.loads(out.stdout)
-    return wall, rss, code
+from bench_validate import COLUMNS, make_rows, write_csv
+from bench_validate import run_validate as run
 
 
 def main() -> None:

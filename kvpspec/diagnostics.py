@@ -56,6 +56,7 @@ CODES: dict[str, str] = {
     "roster-name": "a roster named like a variable or another roster",
     "roster-column": "a declared name that is also a column unrolled from a roster",
     "roster-scope": "a roster's variable used outside it without an aggregate",
+    "roster-analysis": "an analysis of a roster's variable without `over` its roster, or crossing two rosters",
     "cycle": "derived variables that depend on each other in a cycle",
     "unreachable": "a question that no interview can reach",
     "always-false": "a routing condition that no interview can make true",

@@ -612,14 +612,26 @@ class Warning_(Node):
 
 
 class Term(Node):
-    """A variable in an analysis, possibly through a scale recode: ``enig2(q10a)``."""
+    """A variable in an analysis, possibly through a scale recode: ``enig2(q10a)``, or a
+    roster's variable over its roster, every answered iteration stacked: ``c2 over child``.
+    The IR leaves ``roster`` out when there is none, so older specs keep their content hash."""
 
     name: str
     recode: str | None = None
+    roster: str | None = None
 
     @property
     def display(self) -> str:
+        if self.roster:
+            return f"{self.name} over {self.roster}"
         return f"{self.recode}({self.name})" if self.recode else self.name
+
+    @model_serializer(mode="wrap")
+    def _without_default_roster(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if self.roster is None:
+            data.pop("roster", None)
+        return data
 
 
 #: The chart kinds an analysis statement may ask for (``frequencies q10a chart diverging``).

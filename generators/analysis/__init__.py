@@ -49,10 +49,14 @@ from kvpspec.semantics.lower import (
     recodes_in_order,
     walk_items,
 )
+from kvpspec.semantics.rosters import stacked_columns
 from kvpspec.syntax.formatter import format_expr
 
 #: The machinery of every analysis.py: a module of its own, copied into each.
 RUNTIME = Path(__file__).with_name("runtime.py")
+#: stacking roster variables, embedded only in the analyses of specs that stack one
+STACKING = Path(__file__).with_name("stacking.py")
+STACKING_MARKER = "# ---- embedded below\n"
 
 #: The analysis code's own words (axis titles, table headings), by language.
 WORDS: dict[str, dict[str, str]] = {
@@ -324,6 +328,10 @@ class _Writer:
         w.blank()
         w.block(self.runtime)
         w.blank(2)
+        if self._stacks():
+            text = STACKING.read_text(encoding="utf-8")
+            w.block(text[text.index(STACKING_MARKER) + len(STACKING_MARKER):].strip("\n") + "\n")
+            w.blank(2)
         w.block(SURVEY_PART)
         w.blank()
         self._constants()
@@ -333,6 +341,54 @@ class _Writer:
         self._analyses()
         self._survey()
         return w.text()
+
+    def _stacks(self) -> bool:
+        """Whether an analysis names a roster variable over its roster (``c2 over child``)."""
+        return any(
+            t.roster
+            for a in self.spec.analyses
+            for s in a.statements
+            for t in (s.terms if isinstance(s, (m.Frequencies, m.Summary))
+                      else (s.row, s.column) if isinstance(s, m.Crosstab) else ())
+        )
+
+    def _stacked(self, kind: str, terms: list[m.Term], test: bool = False) -> tuple[ast.expr, str]:
+        """A call of ``stacked`` for terms of which one or two are over a roster, or of
+        ``not_computed`` when a column is not in the response data; and its kind."""
+        roster = next(t.roster for t in terms if t.roster)
+        spec = self.low.source or self.low.spec
+        items = spec.interview.items if spec.interview else ()
+        columns: dict[str, list[str]] = {}
+        labels: dict[str, str] = {}
+        for t in terms:
+            if t.roster:
+                cols = stacked_columns(items, self.low.columns, t.name, t.roster)
+                columns[t.name] = cols
+                labels[t.name] = self._written_label(t.name, t.roster) or self._variable_label(
+                    self.low.variables[cols[0]])
+            else:
+                columns[t.name] = [applied_name(t.recode, t.name) if t.recode else t.name]
+        for cols in columns.values():
+            if self.plan.frames.get(cols[0]) != "data":
+                why = self._why_not(cols[0]) if self.plan.frames.get(cols[0]) is None else (
+                    "a roster variable is stacked with the response data's variables only")
+                return e.call("not_computed", e.value(terms[0].display), e.value(why)), "skipped"
+        if kind == "crosstab" and not all(
+            self._coded(cols[0]) for cols in columns.values()
+        ):
+            why = "a crosstab needs two coded variables of the same file"
+            return e.call("not_computed", e.value(terms[0].display), e.value(why)), "skipped"
+        extra = {"test": e.value(True)} if test else {}
+        node = e.call("stacked", e.name("survey"), e.name("data"), e.value(kind), e.value(roster),
+                      e.value(columns), e.value(labels), **extra)
+        return node, "stacked"
+
+    def _written_label(self, name: str, roster: str) -> str | None:
+        """A roster question's label as written, its fills unfilled (``Alder på barn {child}?``)."""
+        for item in walk_items(self.low.rosters[roster].items):
+            if isinstance(item, m.Question) and item.name == name:
+                return self.label(item.label, name)
+        return None
 
     def statement(self, node: ast.stmt) -> None:
         """A statement built as nodes, printed at the current indentation."""
@@ -658,6 +714,9 @@ class _Writer:
             if isinstance(s, (m.Frequencies, m.Summary)):
                 kind = "frequencies" if isinstance(s, m.Frequencies) else "summary"
                 for term in s.terms:
+                    if term.roster:
+                        entries.append((*self._stacked(kind, [term]), None))
+                        continue
                     name = applied_name(term.recode, term.name) if term.recode else term.name
                     frame = plan.frames.get(name)
                     if frame is None:
@@ -666,6 +725,8 @@ class _Writer:
                         continue
                     needs_sample |= frame == "sample"
                     entries.append((e.call(kind, survey, e.name(frame), e.value(checked(name))), kind, (frame, name)))
+            elif isinstance(s, m.Crosstab) and (s.row.roster or s.column.roster):
+                entries.append((*self._stacked("crosstab", [s.row, s.column], s.test == "chisq"), None))
             elif isinstance(s, m.Crosstab):
                 row = applied_name(s.row.recode, s.row.name) if s.row.recode else s.row.name
                 col = applied_name(s.column.recode, s.column.name) if s.column.recode else s.column.name
@@ -737,7 +798,9 @@ class _Writer:
         chosen_kinds = [(number, kind) for number, kind in charts if kind not in (None, "none")]
         if chosen_kinds:
             number, kind = chosen_kinds[0]
-            mine = [i for i, (n, _) in enumerate(charts) if n == number and entries[i][1] != "skipped"]
+            mine = [
+                i for i, (n, _) in enumerate(charts) if n == number and entries[i][1] not in ("skipped", "stacked")
+            ]
             return self._chosen_figure(kind or "", [(i, entries[i]) for i in mine], title)
         drawable = [i for i, (_, kind) in enumerate(charts) if kind != "none"]
         variables = self.low.variables

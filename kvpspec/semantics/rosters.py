@@ -565,3 +565,29 @@ def first_iteration_names(items: tuple[m.Item, ...] | None) -> dict[str, str]:
 
     visit(items, 0)
     return out
+
+
+def stacked_columns(
+    items: tuple[m.Item, ...] | None,
+    columns: Mapping[str, tuple[str, tuple[int, ...]]],
+    name: str,
+    roster: str,
+) -> list[str]:
+    """The columns of ``name``, declared in ``roster``, in every iteration, outer first:
+    ``c2`` over ``child`` is ``c2_1 ... c2_10``, nested ``c5`` over ``job`` is
+    ``c5_1_1, c5_1_2, ..., c5_10_3``: what an analysis stacks (``frequencies c2 over child``)."""
+    first = first_iteration_names(items).get(name)
+    if first is None:
+        return []
+    found: list[tuple[tuple[int, ...], str]] = []
+    for column, (r, iteration) in columns.items():
+        if r != roster:
+            continue
+        ones = "_1" * len(iteration)
+        for k in reversed(range(len(first) - len(ones) + 1)):  # the suffix nearest the end
+            head, tail = first[:k], first[k + len(ones):]
+            if first[k : k + len(ones)] == ones and head + tail == name:
+                if column == head + "".join(f"_{i}" for i in iteration) + tail:
+                    found.append((iteration, column))
+                break
+    return [column for _, column in sorted(found)]

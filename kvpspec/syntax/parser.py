@@ -850,6 +850,9 @@ class SpecTransformer:
     def applied_term(self, ch: list[Token]) -> m.Term:
         return m.Term.build(name=ch[2].value, recode=ch[0].value, span=self._span(ch))
 
+    def roster_term(self, ch: list[Token]) -> m.Term:
+        return m.Term.build(name=ch[0].value, roster=ch[2].value, span=self._span(ch))
+
     # ------------------------------------------------------------ documents
 
     def document(self, ch: list[Any]) -> m.Document:

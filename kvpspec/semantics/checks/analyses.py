@@ -11,6 +11,7 @@ from kvpspec.semantics.checks.context import Context, with_article
 from kvpspec.semantics.checks.questions import check_options
 from kvpspec.semantics.expr import NUMBER, Type, TypeChecker
 from kvpspec.semantics.lower import Variable, walk_items
+from kvpspec.semantics.rosters import stacked_columns
 
 
 def check_fieldwork(ctx: Context) -> None:
@@ -169,6 +170,8 @@ def check_analyses(ctx: Context) -> None:
             terms = list(s.terms) if isinstance(s, (m.Frequencies, m.Summary)) else (
                 [s.row, s.column] if isinstance(s, m.Crosstab) else []
             )
+            if isinstance(s, m.Crosstab):
+                _check_crossed_rosters(ctx, s)
             for term in terms:
                 var = _term_variable(ctx, term)
                 if var is None:
@@ -293,7 +296,7 @@ def _chart_misfit(ctx: Context, s: m.Frequencies | m.Crosstab | m.Summary, kind:
 
 def _chart_variable(ctx: Context, term: m.Term) -> Variable | None:
     """The variable a term tabulates, or ``None`` when ``check_analyses`` reports it."""
-    var = ctx.low.variables.get(term.name)
+    var = _first_iteration(ctx, term) if term.roster else ctx.low.variables.get(term.name)
     if var is None or var.personal or var.value_kind == "text" or var.role == "screener":
         return None
     if term.recode is None:
@@ -315,8 +318,73 @@ def _on_scale(ctx: Context, term: m.Term, v: Variable) -> bool:
     return isinstance(v.node, m.GridItem) or (isinstance(v.node, m.Question) and v.node.scale is not None)
 
 
+def _check_crossed_rosters(ctx: Context, s: m.Crosstab) -> None:
+    """A crosstab pairs two roster variables per iteration, so both must be over one roster."""
+    r, c = s.row.roster, s.column.roster
+    if r and c and r != c and ctx.roster_vars.get(s.row.name) == r and ctx.roster_vars.get(s.column.name) == c:
+        ctx.error(
+            "roster-analysis",
+            f"`{s.row.display}` and `{s.column.display}` are over different rosters; a crosstab pairs "
+            f"two roster variables per iteration of one roster (a household-level variable may be crossed "
+            f"with either)",
+            s.column,
+        )
+
+
+def _roster_term_variable(ctx: Context, term: m.Term) -> Variable | None:
+    """``c2 over child``: the first iteration's column stands for the stacked variable."""
+    assert term.roster is not None
+    declared = ctx.roster_vars.get(term.name)
+    if term.roster not in ctx.low.rosters:
+        ctx.error(
+            "undefined-ref",
+            f"unknown roster `{term.roster}`{did_you_mean(term.roster, ctx.low.rosters)}",
+            term,
+        )
+        return None
+    if declared is None:
+        if term.name in ctx.low.variables:
+            ctx.error(
+                "roster-analysis",
+                f"`{term.name}` is not asked in a roster; write `{term.name}` without `over`",
+                term,
+            )
+        else:
+            ctx.unknown_variable(term.name, term)
+        return None
+    if declared != term.roster:
+        ctx.error(
+            "roster-analysis",
+            f"`{term.name}` is asked in the roster `{declared}`, not `{term.roster}`; "
+            f"write `{term.name} over {declared}`",
+            term,
+        )
+        return None
+    return _first_iteration(ctx, term)
+
+
+def _first_iteration(ctx: Context, term: m.Term) -> Variable | None:
+    """The variable of a roster term's first column (its labels, kind and codes)."""
+    spec = ctx.low.source or ctx.low.spec
+    items = spec.interview.items if spec.interview else ()
+    columns = stacked_columns(items, ctx.low.columns, term.name, term.roster or "")
+    return ctx.low.variables.get(columns[0]) if columns else None
+
+
 def _term_variable(ctx: Context, term: m.Term) -> Variable | None:
     variables = ctx.low.variables
+    if term.roster is not None:
+        return _roster_term_variable(ctx, term)
+    roster = ctx.roster_vars.get(term.name)
+    if roster is not None and term.name not in variables:
+        ctx.error(
+            "roster-analysis",
+            f"`{term.name}` is asked once per iteration of the roster `{roster}`; write "
+            f"`{term.name} over {roster}` to count every answered iteration, or name one "
+            f"iteration's column (`{term.name}_1`)",
+            term,
+        )
+        return None
     var = variables.get(term.name)
     if var is None:
         ctx.unknown_variable(term.name, term)

@@ -1330,6 +1330,61 @@ def main(survey: Survey, default_out: Path, argv: list[str] | None = None) -> in
     return 0
 
 
+def stacked(
+    survey: Survey,
+    frame: pd.DataFrame,
+    statement: str,
+    roster: str,
+    columns: dict[str, list[str]],
+    labels: dict[str, str],
+    test: bool = False,
+) -> Table:
+    """``frequencies``, ``summary`` or ``crosstab`` over every answered iteration of a roster.
+
+    ``columns`` gives each variable's column per iteration, outer iteration first; a
+    household-level variable has one column, repeated in each of its household's
+    iterations. A roster variable's name in the table is the one written (``c2``), its
+    kind and codes those of its first column. An iteration counts when one of the roster
+    variables holds an answer there; the table says how many iterations and households.
+    """
+    width = max(len(cols) for cols in columns.values())
+    parts = []
+    for i in range(width):
+        part = pd.DataFrame(
+            {n: frame[c[i] if len(c) > 1 else c[0]].reset_index(drop=True) for n, c in columns.items()}
+        )
+        part["household"] = range(len(frame))
+        parts.append(part)
+    rows = pd.concat(parts, ignore_index=True)
+    varying = [name for name, cols in columns.items() if name in labels]
+    rows = rows[rows[varying].notna().any(axis=1)].reset_index(drop=True)
+    first = {name: cols[0] for name, cols in columns.items() if name in labels}
+
+    seen = survey._replace(
+        kinds={**survey.kinds, **{n: survey.kinds[c] for n, c in first.items()}},
+        labels={**survey.labels, **labels},
+        value_labels={**survey.value_labels, **{n: survey.value_labels[c] for n, c in first.items()
+                                               if c in survey.value_labels}},
+        missing_codes={**survey.missing_codes, **{n: survey.missing_codes[c] for n, c in first.items()
+                                                 if c in survey.missing_codes}},
+    )
+    names = list(columns)
+    if statement == "crosstab":
+        table = crosstab(seen, rows, names[0], names[1], test=test)
+    elif statement == "summary":
+        table = summary(seen, rows, names[0])
+    else:
+        table = frequencies(seen, rows, names[0])
+    iterations, households = len(rows), int(rows["household"].nunique())
+    table["over"] = {"roster": roster, "iterations": iterations, "households": households}
+    note = f"{iterations} × {roster}, {households} households"
+    if "label" in table:
+        table["label"] = f"{table['label']} ({note})"
+    else:
+        table["row"] = {**table["row"], "label": f"{table['row']['label']} ({note})"}
+    return table
+
+
 # ---------------------------------------------------------------- the survey
 #
 # Everything below is this survey's own: its facts as tables, its recodes,
@@ -1338,7 +1393,7 @@ def main(survey: Survey, default_out: Path, argv: list[str] | None = None) -> in
 
 SURVEY = "hh"
 TITLE = "Husholdning"
-SPEC_VERSION = "ac73d59002e87bdc"
+SPEC_VERSION = "f208fd9d59f08cf7"
 KVPSPEC_VERSION = "0.1.0"
 LANGUAGE = "nb"
 #: The words of the tables and figures.
@@ -1535,9 +1590,9 @@ DISPOSITIONS = {}
 RATES = {}
 
 #: The named analyses.
-TITLES = {"barn": "Barn"}
+TITLES = {"barn": "Barn", "per_barn": "Alle barn"}
 
-CAPTIONS = {"barn": "Barn"}
+CAPTIONS = {"barn": "Barn", "per_barn": "Alle barn"}
 
 #: The grids (Likert batteries), drawn as diverging bars.
 GRIDS = {}
@@ -1673,9 +1728,100 @@ def barn(survey: Survey, data: pd.DataFrame, sample: pd.DataFrame | None) -> Res
     return tables, histogram(survey, data, "n_small", survey.captions["barn"])
 
 
+def per_barn(survey: Survey, data: pd.DataFrame, sample: pd.DataFrame | None) -> Result:
+    """: frequencies c3, c5; summary c2."""
+    tables = [
+        stacked(
+            survey,
+            data,
+            "frequencies",
+            "child",
+            {
+                "c3": [
+                    "c3_1",
+                    "c3_2",
+                    "c3_3",
+                    "c3_4",
+                    "c3_5",
+                    "c3_6",
+                    "c3_7",
+                    "c3_8",
+                    "c3_9",
+                    "c3_10",
+                ],
+            },
+            {"c3": "Går barn nummer {child} i barnehage?"},
+        ),
+        stacked(
+            survey,
+            data,
+            "frequencies",
+            "job",
+            {
+                "c5": [
+                    "c5_1_1",
+                    "c5_1_2",
+                    "c5_1_3",
+                    "c5_2_1",
+                    "c5_2_2",
+                    "c5_2_3",
+                    "c5_3_1",
+                    "c5_3_2",
+                    "c5_3_3",
+                    "c5_4_1",
+                    "c5_4_2",
+                    "c5_4_3",
+                    "c5_5_1",
+                    "c5_5_2",
+                    "c5_5_3",
+                    "c5_6_1",
+                    "c5_6_2",
+                    "c5_6_3",
+                    "c5_7_1",
+                    "c5_7_2",
+                    "c5_7_3",
+                    "c5_8_1",
+                    "c5_8_2",
+                    "c5_8_3",
+                    "c5_9_1",
+                    "c5_9_2",
+                    "c5_9_3",
+                    "c5_10_1",
+                    "c5_10_2",
+                    "c5_10_3",
+                ],
+            },
+            {"c5": "Timer i jobb {job} for barn {child}?"},
+        ),
+        stacked(
+            survey,
+            data,
+            "summary",
+            "child",
+            {
+                "c2": [
+                    "c2_1",
+                    "c2_2",
+                    "c2_3",
+                    "c2_4",
+                    "c2_5",
+                    "c2_6",
+                    "c2_7",
+                    "c2_8",
+                    "c2_9",
+                    "c2_10",
+                ],
+            },
+            {"c2": "Hvor gammel er barn nummer {child}?"},
+        ),
+    ]
+    return tables, None
+
+
 #: The named analyses in the spec's order: name -> function.
 ANALYSES: dict[str, Analysis] = {
     "barn": barn,
+    "per_barn": per_barn,
 }
 
 

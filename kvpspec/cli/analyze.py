@@ -33,14 +33,18 @@ def analyze(spec: str, data: str, sample: str | None, outdir: str, force: bool) 
         if force:
             warn("analysing invalid data (--force)")
 
+    failure: str | None = None
     try:
         done = run_analysis(compiled, data, sample, outdir, force=force, on_invalid=invalid)
     except InvalidData as exc:
-        click.echo(f"kvpspec: error: {exc}", err=True)
-        sys.exit(EXIT_SPEC)
+        failure = str(exc)
     except AnalysisFailed as exc:
         sys.stderr.write(exc.stderr)
-        click.echo(f"kvpspec: error: {exc}", err=True)
+        failure = str(exc)
+    if failure is not None:
+        # Exit outside the handler: the exception's frames (and the data readers
+        # they hold) are released first, not during interpreter shutdown.
+        click.echo(f"kvpspec: error: {failure}", err=True)
         sys.exit(EXIT_SPEC)
     sys.stderr.write(done.stderr)
     for message in done.warnings:

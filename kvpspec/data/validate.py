@@ -140,7 +140,7 @@ class Report:
         """A readable summary: counts, then a few examples per rule."""
         errors, warnings = self.error_count, self.warning_count
         lines = [
-            f"{self.file}: {self.rows_read} rows read, {self.rows_valid} valid, "
+            f"{self.file}: {self.rows_read} row{'s' if self.rows_read != 1 else ''} read, {self.rows_valid} valid, "
             f"{self.rows_invalid} invalid; {errors} error{'s' if errors != 1 else ''}, "
             f"{warnings} warning{'s' if warnings != 1 else ''}"
         ]

@@ -122,7 +122,7 @@ def labelled_data(compiled: Any, path: str, language: str | None = None) -> tupl
     import numpy as np
     import pandas as pd
 
-    from kvpspec.data.reader import blank, codes, parse_numbers
+    from kvpspec.data.reader import blank, codes, parse_numbers, trim
     from kvpspec.data.schemas import data_variables
 
     variables = data_variables(compiled)
@@ -137,7 +137,7 @@ def labelled_data(compiled: Any, path: str, language: str | None = None) -> tupl
             chosen: list[list[int] | None] = []
             known = set(v.codes)
             for i, cell in enumerate(cells.to_pylist()):
-                if cell is None or cell.strip(" \t") == "":
+                if cell is None or trim(cell) == "":
                     chosen.append(None)
                     continue
                 got = codes(cell)
@@ -288,6 +288,7 @@ def export_dta(compiled: Any, data: str | None, options: ExportOptions) -> bytes
 
 def export_datapackage(compiled: Any, data: str | None, options: ExportOptions) -> bytes:
     """A zipped Data Package: ``data.csv`` (the data columns as given) and ``datapackage.json``."""
+    from kvpspec.data.reader import trim
     from kvpspec.data.schemas import data_variables, table_schema
     from kvpspec.data.spreadsheet import csv_text
 
@@ -303,7 +304,7 @@ def export_datapackage(compiled: Any, data: str | None, options: ExportOptions) 
     cells = [raw.columns[n].to_pylist() for n in names]
     for i in range(len(raw.rows)):
         writer.writerow([
-            "" if col[i] is None else (csv_text(col[i]) if textual else col[i].strip(" \t"))
+            "" if col[i] is None else (csv_text(col[i]) if textual else trim(col[i]))
             for col, textual in zip(cells, is_text)
         ])
     spec = compiled.spec

@@ -119,6 +119,13 @@ def _read(path: str, names: list[str]) -> _Data:
 
 def labelled_data(compiled: Any, path: str, language: str | None = None) -> tuple[Any, list[Column]]:
     """The data as numbers and texts, with a ``Column`` describing each column."""
+    from kvpspec.data.schemas import data_variables
+
+    return _labelled(compiled, _read(path, [v.name for v in data_variables(compiled)]), language)
+
+
+def _labelled(compiled: Any, raw: _Data, language: str | None) -> tuple[Any, list[Column]]:
+    """``labelled_data`` of columns already read (``_read`` of ``data_variables``)."""
     import numpy as np
     import pandas as pd
 
@@ -126,7 +133,6 @@ def labelled_data(compiled: Any, path: str, language: str | None = None) -> tupl
     from kvpspec.data.schemas import data_variables
 
     variables = data_variables(compiled)
-    raw = _read(path, [v.name for v in variables])
     out: dict[str, Any] = {}
     columns: list[Column] = []
     numbers: dict[str, Any] = {}
@@ -295,8 +301,7 @@ def export_datapackage(compiled: Any, data: str | None, options: ExportOptions) 
     variables = data_variables(compiled)
     names = [v.name for v in variables]
     raw = _read(data or "", names)
-    frame, _ = labelled_data(compiled, data or "", options.language)  # refuses what validate calls no number
-    del frame
+    _labelled(compiled, raw, options.language)  # refuses what validate calls no number
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow([csv_text(n) for n in names])

@@ -93,22 +93,20 @@ def _read(path: str, names: list[str]) -> _Data:
             raise ExportError(f"{path}: the column(s) {', '.join(absent)} are missing; check it with kvpspec validate")
         parts: dict[str, list[Any]] = {n: [] for n in names}
         rows: list[Any] = []
-        for batch in source.batches():
-            ragged = source.take_ragged()
-            if ragged:
-                r = ragged[0]
+
+        def refuse_ragged() -> None:
+            for r in source.take_ragged():
                 raise ExportError(
                     f"{path}: row {r.row}: the row has {r.found} cells; the header has {r.expected}; "
                     f"check the data with kvpspec validate"
                 )
+
+        for batch in source.batches():
+            refuse_ragged()
             for n in names:
                 parts[n].append(batch.columns[n])
             rows.append(batch.rows)
-        for r in source.take_ragged():
-            raise ExportError(
-                f"{path}: row {r.row}: the row has {r.found} cells; the header has {r.expected}; "
-                f"check the data with kvpspec validate"
-            )
+        refuse_ragged()
     except DataError as exc:
         raise ExportError(str(exc)) from None
     columns = {

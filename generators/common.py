@@ -64,9 +64,13 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
+def for_language(table: dict[str, dict[str, str]], language: str) -> dict[str, str]:
+    """A language's entry in a table of words: its own, its base language's, else ``nb``."""
+    return table.get(language) or table.get(language.split("-")[0]) or table["nb"]
+
+
 def words(language: str) -> dict[str, str]:
-    base = language.split("-")[0]
-    return WORDS.get(language) or WORDS.get(base) or WORDS["nb"]
+    return for_language(WORDS, language)
 
 
 def text_of(t: m.Text | None, language: str | None) -> str:

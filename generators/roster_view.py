@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
+from generators.common import for_language
 from kvpspec import model as m
 from kvpspec.semantics import rosters
 from kvpspec.semantics.describe import Describer
@@ -32,7 +33,7 @@ ROSTER_WORDS: dict[str, dict[str, str]] = {
 
 
 def roster_words(lang: str) -> dict[str, str]:
-    return ROSTER_WORDS.get(lang) or ROSTER_WORDS.get(lang.split("-")[0]) or ROSTER_WORDS["nb"]
+    return for_language(ROSTER_WORDS, lang)
 
 
 def loop_text(node: m.Roster, lang: str, describe: Describer) -> str:

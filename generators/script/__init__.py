@@ -28,6 +28,7 @@ from generators.base import (
 )
 from generators.common import (
     display_number,
+    for_language,
     format_period,
     heading_number,
     item_number,
@@ -90,7 +91,7 @@ CHECK_WORDS: dict[str, dict[str, str]] = {
 
 def length_line(length: Length, lang: str) -> str:
     """The estimate as the header shows it, in minutes to one decimal."""
-    w = LENGTH_WORDS.get(lang) or LENGTH_WORDS.get(lang.split("-")[0]) or LENGTH_WORDS["nb"]
+    w = for_language(LENGTH_WORDS, lang)
 
     def minutes(seconds: float) -> str:
         return f"{seconds / 60:.1f}".replace(".", w["decimal"])
@@ -133,7 +134,7 @@ class ScriptGenerator(Generator):
         self.describe = Describer(low, lang)
         self.checks = by_question(low)
         self._rosters(spec, low)
-        self.cw = CHECK_WORDS.get(lang) or CHECK_WORDS.get(lang.split("-")[0]) or CHECK_WORDS["nb"]
+        self.cw = for_language(CHECK_WORDS, lang)
         self.numbers: dict[str, str] = {}
         self.dispositions = {
             d.code: d.label for d in (spec.fieldwork.dispositions if spec.fieldwork else ())

@@ -13,6 +13,7 @@ spec against its declared schema so the two cannot drift apart.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
@@ -476,6 +477,18 @@ Item = Annotated[
 
 class Interview(Node):
     items: tuple[Item, ...] = ()
+
+
+def walk_items(items: tuple[Item, ...] | None, *, rosters: bool = True) -> Iterator[Item]:
+    """Every interview item in document order, blocks entered (roster bodies
+    too unless ``rosters`` is false: the roster itself is still yielded)."""
+    for item in items or ():
+        yield item
+        if isinstance(item, (Section, Intro, Closing)) or (rosters and isinstance(item, Roster)):
+            yield from walk_items(item.items, rosters=rosters)
+        elif isinstance(item, IfBlock):
+            yield from walk_items(item.then, rosters=rosters)
+            yield from walk_items(item.otherwise, rosters=rosters)
 
 
 # ---------------------------------------------------------------- fieldwork

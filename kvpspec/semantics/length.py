@@ -116,22 +116,12 @@ def _says_before(items: tuple[m.Item, ...]) -> dict[int, int]:
     """Words of the says read before each question or grid (by ``id``); key 0: after the last."""
     out: dict[int, int] = {}
     pending = 0
-
-    def visit(items: tuple[m.Item, ...] | None) -> None:
-        nonlocal pending
-        for item in items or ():
-            if isinstance(item, m.Say):
-                pending += word_count(item.text.text)
-            elif isinstance(item, (m.Question, m.Grid)):
-                out[id(item)] = pending
-                pending = 0
-            elif isinstance(item, (m.Section, m.Intro, m.Closing)):
-                visit(item.items)
-            elif isinstance(item, m.IfBlock):
-                visit(item.then)
-                visit(item.otherwise)
-
-    visit(items)
+    for item in m.walk_items(items, rosters=False):
+        if isinstance(item, m.Say):
+            pending += word_count(item.text.text)
+        elif isinstance(item, (m.Question, m.Grid)):
+            out[id(item)] = pending
+            pending = 0
     out[0] = pending
     return out
 

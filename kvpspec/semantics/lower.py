@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from kvpspec import model as m
+from kvpspec.model import walk_items as walk_items
 from kvpspec.semantics import rosters
 from kvpspec.semantics.expr import TypeChecker
 from kvpspec.semantics.variables import DATA_ROLES as DATA_ROLES
@@ -38,17 +39,6 @@ T = TypeVar("T")
 def applied_name(recode: str, variable: str) -> str:
     """The name of a scale recode applied to a variable: ``enig2(q10a)`` is ``q10a_enig2``."""
     return f"{variable}_{recode}"
-
-
-def walk_items(items: tuple[m.Item, ...] | None) -> Iterator[m.Item]:
-    """Every interview item in document order, blocks entered."""
-    for item in items or ():
-        yield item
-        if isinstance(item, (m.Section, m.Intro, m.Closing, m.Roster)):
-            yield from walk_items(item.items)
-        elif isinstance(item, m.IfBlock):
-            yield from walk_items(item.then)
-            yield from walk_items(item.otherwise)
 
 
 def intro_names(spec: m.Spec) -> set[str]:

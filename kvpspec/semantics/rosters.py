@@ -40,24 +40,14 @@ class Unrolled:
 def has_rosters(spec: m.Spec) -> bool:
     """Does the interview hold a roster? (Specs without one are lowered untouched.)"""
     return spec.interview is not None and any(
-        isinstance(i, m.Roster) for i in _walk(spec.interview.items)
+        isinstance(i, m.Roster) for i in m.walk_items(spec.interview.items)
     )
-
-
-def _walk(items: tuple[m.Item, ...] | None) -> Iterator[m.Item]:
-    for item in items or ():
-        yield item
-        if isinstance(item, (m.Section, m.Intro, m.Closing, m.Roster)):
-            yield from _walk(item.items)
-        elif isinstance(item, m.IfBlock):
-            yield from _walk(item.then)
-            yield from _walk(item.otherwise)
 
 
 def rosters(items: tuple[m.Item, ...] | None) -> dict[str, m.Roster]:
     """Every roster by name, nested ones included (the first of a name wins)."""
     out: dict[str, m.Roster] = {}
-    for item in _walk(items):
+    for item in m.walk_items(items):
         if isinstance(item, m.Roster):
             out.setdefault(item.name, item)
     return out
@@ -66,25 +56,16 @@ def rosters(items: tuple[m.Item, ...] | None) -> dict[str, m.Roster]:
 def outer_rosters(items: tuple[m.Item, ...] | None) -> dict[str, m.Roster]:
     """The rosters not inside another roster: those an expression outside every roster may aggregate."""
     out: dict[str, m.Roster] = {}
-
-    def visit(items: tuple[m.Item, ...] | None) -> None:
-        for item in items or ():
-            if isinstance(item, m.Roster):
-                out.setdefault(item.name, item)
-            elif isinstance(item, (m.Section, m.Intro, m.Closing)):
-                visit(item.items)
-            elif isinstance(item, m.IfBlock):
-                visit(item.then)
-                visit(item.otherwise)
-
-    visit(items)
+    for item in m.walk_items(items, rosters=False):
+        if isinstance(item, m.Roster):
+            out.setdefault(item.name, item)
     return out
 
 
 def declared(items: tuple[m.Item, ...] | None) -> list[str]:
     """The variable names a roster body declares, nested rosters included, in order."""
     out: list[str] = []
-    for item in _walk(items):
+    for item in m.walk_items(items):
         if isinstance(item, m.Question):
             out.append(item.name)
             out.extend(o.specify.name for o in item.options if o.specify)
@@ -99,7 +80,7 @@ def renames(items: tuple[m.Item, ...] | None, i: int) -> dict[str, str]:
     ``goto g1`` in iteration ``i`` lands in iteration ``i``), so its items'
     columns, the grid's name then the item's, become ``g1_ia``."""
     out: dict[str, str] = {}
-    for item in _walk(items):
+    for item in m.walk_items(items):
         if isinstance(item, m.Question):
             for name in (item.name, *(o.specify.name for o in item.options if o.specify)):
                 out[name] = f"{name}_{i}"
@@ -145,11 +126,11 @@ def bounded_rosters(items: tuple[m.Item, ...] | None) -> dict[str, m.Roster]:
 
 def _count_highs(items: tuple[m.Item, ...]) -> dict[str, int] | None:
     """Each integer question's range high, or None when every roster has its size."""
-    if all(r.size or not isinstance(r.count, str) for r in _walk(items) if isinstance(r, m.Roster)):
+    if all(r.size or not isinstance(r.count, str) for r in m.walk_items(items) if isinstance(r, m.Roster)):
         return None
     return {
         q.name: int(q.range.high)
-        for q in _walk(items)
+        for q in m.walk_items(items)
         if isinstance(q, m.Question) and q.range is not None
     }
 

@@ -18,13 +18,13 @@ def check_rosters(ctx: Context) -> None:
     if spec.interview is None or not ctx.low.rosters:
         return
     items = spec.interview.items
-    order = {id(item): k for k, item in enumerate(rosters._walk(items))}
+    order = {id(item): k for k, item in enumerate(m.walk_items(items))}
     questions = {
-        item.name: item for item in rosters._walk(items) if isinstance(item, m.Question)
+        item.name: item for item in m.walk_items(items) if isinstance(item, m.Question)
     }
     declared = {name: (node, what) for name, node, what in declared_names(ctx)}
     seen_rosters: dict[str, m.Roster] = {}
-    for r in (item for item in rosters._walk(items) if isinstance(item, m.Roster)):
+    for r in (item for item in m.walk_items(items) if isinstance(item, m.Roster)):
         where = m.Node.build(span=r.count_span) if r.count_span is not None else r
         if r.name in seen_rosters:
             ctx.error("roster-name", f"the roster `{r.name}` is already declared", r)

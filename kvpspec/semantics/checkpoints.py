@@ -11,6 +11,7 @@ no answer at all fires at the first question.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from kvpspec import model as m
@@ -32,12 +33,13 @@ class Checkpoint:
     reads: tuple[str, ...]
 
 
-def answers_read(low: Lowered, expr: m.Expr) -> set[str]:
-    """The interview variables ``expr`` reads, through derived variables and recodes."""
+def reads_through(low: Lowered, names: Iterable[str], *, applied: bool = False) -> set[str]:
+    """``names`` and every variable they are computed from: derived variables
+    and (non-scale) recodes are followed to what they read; with ``applied``, a
+    recode's application (``q10a_enig2``) to its source too."""
     derives = {d.name: d.expr for d in low.spec.derives}
-    out: set[str] = set()
     seen: set[str] = set()
-    todo = list(expr_refs(expr))
+    todo = list(names)
     while todo:
         name = todo.pop()
         if name in seen:
@@ -45,11 +47,24 @@ def answers_read(low: Lowered, expr: m.Expr) -> set[str]:
         seen.add(name)
         if name in derives:
             todo.extend(expr_refs(derives[name]))
-        elif name in low.recodes and not low.recodes[name].source_is_scale:
-            todo.append(low.recodes[name].source)
-        else:
-            out.add(name)
-    return out
+        r = low.recodes.get(name)
+        if r is not None and not r.source_is_scale:
+            todo.append(r.source)
+        if applied:
+            var = low.variables.get(name)
+            if var is not None and var.source:
+                todo.append(var.source)
+    return seen
+
+
+def answers_read(low: Lowered, expr: m.Expr) -> set[str]:
+    """The interview variables ``expr`` reads, through derived variables and recodes."""
+    derives = {d.name for d in low.spec.derives}
+    return {
+        n
+        for n in reads_through(low, expr_refs(expr))
+        if n not in derives and not (n in low.recodes and not low.recodes[n].source_is_scale)
+    }
 
 
 def checkpoints(low: Lowered) -> list[Checkpoint]:

@@ -45,6 +45,7 @@ from kvpspec import model as m
 from kvpspec.compile import Compiled
 from kvpspec.data.vector import VectorEvaluator
 from kvpspec.diagnostics import InputError
+from kvpspec.semantics.checkpoints import reads_through
 from kvpspec.semantics.lower import Lowered, Variable, expr_refs
 from kvpspec.semantics.routing import Step, branch_witnesses, enumerate_routes, steps
 from kvpspec.synth import answers as answer_book
@@ -392,23 +393,8 @@ def _flagged(ve: VectorEvaluator, warnings: tuple[m.Warning_, ...], data: dict[s
 def _routing_closure(low: Lowered, data_steps: list[Step]) -> set[str]:
     """Every variable whose value can change a route: read by a guard (through
     recodes and derived variables too) or ending the interview."""
-    derives = {d.name: d for d in low.spec.derives}
-    todo = [r for s in data_steps if s.guard is not None for r in expr_refs(s.guard)]
-    seen: set[str] = {s.name for s in data_steps if s.ends}
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        if name in derives:
-            todo.extend(expr_refs(derives[name].expr))
-        r = low.recodes.get(name)
-        if r is not None and not r.source_is_scale:
-            todo.append(r.source)
-        var = low.variables.get(name)
-        if var is not None and var.source:
-            todo.append(var.source)
-    return seen
+    guards = (r for s in data_steps if s.guard is not None for r in expr_refs(s.guard))
+    return {s.name for s in data_steps if s.ends} | reads_through(low, guards, applied=True)
 
 
 def _avoid_soft_checks(rng: np.random.Generator, key: list[int], low: Lowered, ve: VectorEvaluator,

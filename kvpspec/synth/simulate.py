@@ -552,13 +552,6 @@ class _Table:
         self.writer.writerows(zip(*[cells(v, data[v.name][rows], self.whole[v.name]) for v in self.columns]))
 
 
-def write_csv(path: str, names: list[str], columns: list[list[str]]) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows(zip(*columns))
-
-
 def write_simulation(sims: Simulated | Iterable[Simulated], output: str | Path,
                      sample_path: str | Path | None = None) -> Simulated:
     """Write the simulated data (and the sample, when asked) as CSV, batch by batch

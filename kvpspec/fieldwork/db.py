@@ -129,7 +129,7 @@ def engine(url: str = DEFAULT_URL, **kw: Any) -> Engine:
     """An engine for ``url``. SQLite: WAL journal, ``synchronous=FULL`` (a commit
     is on disk when it returns), a busy timeout, foreign keys on, and ``BEGIN
     IMMEDIATE`` for every transaction so concurrent writers queue instead of
-    failing. PostgreSQL: psycopg 3 with a connection pool."""
+    failing (a connection from :func:`reading` begins deferred). PostgreSQL: psycopg 3 with a connection pool."""
     full = normalise_url(url)
     try:
         parsed = sa.engine.make_url(full)
@@ -157,7 +157,8 @@ def engine(url: str = DEFAULT_URL, **kw: Any) -> Engine:
 
         @sa.event.listens_for(eng, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            read = conn.get_execution_options().get("kvpspec_read", False)
+            conn.exec_driver_sql("BEGIN" if read else "BEGIN IMMEDIATE")
 
         return eng
     if backend == "postgresql":
@@ -166,6 +167,12 @@ def engine(url: str = DEFAULT_URL, **kw: Any) -> Engine:
         kw.setdefault("pool_pre_ping", True)
         return sa.create_engine(full, json_serializer=_dumps, **kw)
     raise InputError(f"--db {url}: only sqlite:///FILE and postgresql:// URLs are supported")
+
+
+def reading(eng: Engine) -> sa.Connection:
+    """A connection for reading only: on SQLite its transactions are deferred
+    (``BEGIN``), so they do not queue behind writers (WAL readers never wait)."""
+    return eng.connect().execution_options(kvpspec_read=True)
 
 
 def _dumps(value: Any) -> str:

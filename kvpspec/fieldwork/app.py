@@ -1,0 +1,195 @@
+"""The collection server as an ASGI application (Starlette).
+
+``create_app(compiled, url)`` opens the database (migrating it and binding the
+spec: an incompatible spec raises ``store.IncompatibleSpec`` before anything
+listens), starts the one writer of interviews and gives the application:
+
+- ``GET /healthz`` → 200 ``{"status": "ok", "survey": NAME, "version": HASH}``
+  (503 when the database does not answer);
+- ``POST /api/interviews`` with ``Authorization: Bearer TOKEN`` and
+  ``{"id": UUID, "record": {...}, "paradata": {...}}`` → 201 once committed,
+  200 for an identical repeat, 409 for the same id with other content, 422
+  with the findings in ``kvpspec validate``'s report shape (quarantined), 401
+  without a valid token (nothing kept), 413 for a body over ``max_body`` bytes
+  (quarantined, truncated), 503 when the database failed (send again);
+- the pages of ``pages.routes`` (sign-in, CATI, supervisor, web links).
+
+Nothing here logs a request body, a name or a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from kvpspec.compile import Compiled
+from kvpspec.fieldwork import auth, db, store
+
+#: how long a plain API token's account is remembered (seconds); a replaced token
+#: stops working within this time
+TOKEN_CACHE_SECONDS = 10.0
+
+
+class Server:
+    def __init__(self, compiled: Compiled, eng: Engine, *, max_body: int = store.MAX_BODY,
+                 rules: Any = None):
+        self.compiled = compiled
+        self.eng = eng
+        self.max_body = max_body
+        self.checker = store.RecordChecker(compiled)
+        self.secret = auth.server_secret(eng)
+        self.rules = rules
+        self.writer: store.Writer | None = None
+        self._tokens: dict[str, tuple[float, auth.Principal]] = {}
+
+    def start(self) -> None:
+        if self.writer is None:
+            from kvpspec.fieldwork import cases
+
+            rules = self.rules
+
+            def hook(conn: sa.Connection, s: store.Submission) -> None:
+                cases.interview_stored(conn, s.principal, s.id, s.paradata, rules)
+
+            self.writer = store.Writer(self.eng, self.checker, hook)
+
+    def stop(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    # ------------------------------------------------------------ routes
+
+    async def healthz(self, request: Request) -> JSONResponse:
+        try:
+            await run_in_threadpool(self._ping)
+        except sa.exc.SQLAlchemyError:
+            return JSONResponse({"status": "unavailable", "survey": self.compiled.spec.name,
+                                 "version": self.compiled.version}, status_code=503)
+        return JSONResponse({"status": "ok", "survey": self.compiled.spec.name, "version": self.compiled.version})
+
+    def _ping(self) -> None:
+        with db.reading(self.eng) as conn:
+            conn.execute(sa.text("SELECT 1"))
+
+    def _authenticate(self, header: str) -> auth.Principal | None:
+        with db.reading(self.eng) as conn:
+            return auth.authenticate(conn, header, self.secret)
+
+    async def principal(self, request: Request) -> auth.Principal | None:
+        header = request.headers.get("authorization")
+        if not header:
+            return None
+        cached = self._tokens.get(header)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = await run_in_threadpool(self._authenticate, header)
+        plain = not header.split(" ", 1)[-1].strip().startswith((auth.FORM_TOKEN_PREFIX, auth.WEB_TOKEN_PREFIX))
+        if found is not None and plain and found.role in db.ROLES:
+            if len(self._tokens) > 10_000:
+                self._tokens.clear()
+            self._tokens[header] = (now + TOKEN_CACHE_SECONDS, found)
+        return found
+
+    async def submit(self, request: Request) -> JSONResponse:
+        who = await self.principal(request)
+        if who is None:
+            return JSONResponse({"error": "a valid token is needed: Authorization: Bearer TOKEN"}, status_code=401,
+                                headers={"WWW-Authenticate": "Bearer"})
+        body, whole = await self._read(request)
+        if not whole:
+            text = body.decode("utf-8", errors="replace")
+            rep = store.report("request body", [store.finding(
+                "size", f"the body is larger than {self.max_body} bytes; it was not read to the end")])
+            row = store.quarantine_row(None, text, None, who.account_id, rep)
+            await run_in_threadpool(store.quarantine, self.eng, [row])
+            return JSONResponse({"error": f"the body is larger than {self.max_body} bytes", **rep}, status_code=413)
+        sid, record, paradata, errors = store.parse_body(body)
+        text = body.decode("utf-8", errors="replace")
+        if errors or sid is None or record is None or paradata is None:
+            rep = store.report(f"interview {sid}" if sid else "request body", errors)
+            row = store.quarantine_row(self.checker, text, sid, who.account_id, rep)
+            await run_in_threadpool(store.quarantine, self.eng, [row])
+            return JSONResponse(rep, status_code=422)
+        if who.role == "web" or who.case_id is not None:
+            case_id = who.case_id
+        else:
+            case_id = None
+        sub = store.Submission(sid, record, paradata, text, who.account_id, case_id, who)
+        assert self.writer is not None
+        answer = await asyncio.wrap_future(self.writer.submit(sub))
+        return JSONResponse(answer.body, status_code=answer.status)
+
+    async def _read(self, request: Request) -> tuple[bytes, bool]:
+        """The body, and whether it is whole (False: over the limit; the start is given)."""
+        length = request.headers.get("content-length")
+        limit = self.max_body
+        if length is not None and length.isdigit() and int(length) > limit:
+            whole = False
+        else:
+            whole = True
+        chunks: list[bytes] = []
+        size = 0
+        keep = min(limit, store.QUARANTINE_BODY_LIMIT) if not whole else limit
+        async for chunk in request.stream():
+            if size < keep + 1:
+                chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                whole = False
+                break
+        data = b"".join(chunks)
+        return (data if whole else data[: store.QUARANTINE_BODY_LIMIT]), whole
+
+
+def create_app(compiled: Compiled, url: str | Engine, *, max_body: int = store.MAX_BODY, pages: bool = True,
+               https: bool = False, rules: Any = None, limits: Any = None) -> Starlette:
+    """The collection server for ``compiled`` on the database ``url`` (or an engine).
+    Raises ``store.IncompatibleSpec`` (an ``InputError``) when the database holds
+    data this spec cannot read, ``InputError`` when the database cannot be opened."""
+    if isinstance(url, str):
+        eng, _ = store.open_database(url, compiled)
+    else:
+        eng = url
+        db.migrate(eng)
+        store.bind_spec(eng, compiled)
+    fw = compiled.spec.fieldwork
+    if rules is None and fw is not None and fw.dispositions:
+        from kvpspec.fieldwork import cases
+
+        rules = cases.rules_for(compiled.spec)
+    server = Server(compiled, eng, max_body=max_body, rules=rules)
+    routes: list[BaseRoute] = [
+        Route("/healthz", server.healthz, methods=["GET"]),
+        Route("/api/interviews", server.submit, methods=["POST"]),
+    ]
+    if pages:
+        from kvpspec.fieldwork import pages as site
+
+        routes += site.routes(compiled, eng, server.secret, https=https, rules=rules, limits=limits)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        server.start()
+        try:
+            yield
+        finally:
+            server.stop()
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.server = server
+    app.state.engine = eng
+    server.start()  # also without a lifespan (a test client that does not send one)
+    return app

@@ -123,11 +123,7 @@ class Server:
             row = store.quarantine_row(self.checker, text, sid, who.account_id, rep)
             await run_in_threadpool(store.quarantine, self.eng, [row])
             return JSONResponse(rep, status_code=422)
-        if who.role == "web" or who.case_id is not None:
-            case_id = who.case_id
-        else:
-            case_id = None
-        sub = store.Submission(sid, record, paradata, text, who.account_id, case_id, who)
+        sub = store.Submission(sid, record, paradata, text, who.account_id, who.case_id, who)
         assert self.writer is not None
         answer = await asyncio.wrap_future(self.writer.submit(sub))
         return JSONResponse(answer.body, status_code=answer.status)
@@ -136,16 +132,11 @@ class Server:
         """The body, and whether it is whole (False: over the limit; the start is given)."""
         length = request.headers.get("content-length")
         limit = self.max_body
-        if length is not None and length.isdigit() and int(length) > limit:
-            whole = False
-        else:
-            whole = True
+        whole = not (length is not None and length.isdigit() and int(length) > limit)
         chunks: list[bytes] = []
         size = 0
-        keep = min(limit, store.QUARANTINE_BODY_LIMIT) if not whole else limit
         async for chunk in request.stream():
-            if size < keep + 1:
-                chunks.append(chunk)
+            chunks.append(chunk)
             size += len(chunk)
             if size > limit:
                 whole = False

@@ -130,7 +130,19 @@ def bind_spec(eng: Engine, compiled: Compiled, *, source: str = "spec") -> list[
         db.set_meta(conn, "version", compiled.version)
         db.set_meta(conn, "versions", canonical(versions))
         db.set_meta(conn, "signature", canonical(new))
+        db.set_meta(conn, "fields", canonical(export_fields(compiled)))
     return notes
+
+
+def export_fields(compiled: Compiled) -> dict[str, Any]:
+    """What ``fieldwork export`` needs of the spec, kept in ``meta``: the respondent id,
+    the non-personal sample fields (in the spec's order) and the complete disposition."""
+    low = compiled.lowered
+    fw = compiled.spec.fieldwork
+    sample = [[v.name, v.type] for v in low.variables.values() if v.role == "sample" and not v.personal]
+    complete = next((d.code for d in fw.dispositions if d.aapor == "I"), None) if fw else None
+    respondent = compiled.spec.respondent
+    return {"id": respondent.name if respondent is not None else None, "sample": sample, "complete": complete}
 
 
 def open_database(url: str, compiled: Compiled | None = None, *, source: str = "spec") -> tuple[Engine, list[str]]:

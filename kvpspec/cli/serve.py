@@ -1,0 +1,41 @@
+"""``kvpspec serve SPEC --db URL [--host 127.0.0.1] [--port 8000]``: the collection server."""
+
+from __future__ import annotations
+
+import click
+
+from kvpspec.cli.common import guard, load_clean
+from kvpspec.fieldwork.db import DEFAULT_URL
+
+
+@click.command()
+@click.argument("spec", metavar="SPEC")
+@click.option("--db", "url", default=DEFAULT_URL, show_default=True, metavar="URL",
+              help="sqlite:///FILE (or a path) or postgresql://USER@HOST/DB.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="The port.")
+@click.option("--max-body", default=256 * 1024, show_default=True, type=click.IntRange(1024, 64 * 1024 * 1024),
+              metavar="BYTES", help="The largest submission taken; a larger one is answered 413.")
+@click.option("--https", is_flag=True, help="The server is reached over https (behind a proxy): secure cookies.")
+@guard
+def serve(spec: str, url: str, host: str, port: int, max_body: int, https: bool) -> None:
+    """Serve SPEC's form (CATI and web) and collect interviews into the database.
+
+    The database is created or migrated, and must hold data of a compatible
+    spec (the same response columns); otherwise the server refuses to start.
+    """
+    compiled = load_clean(spec, "serving it")
+    from kvpspec.fieldwork.app import create_app
+    from kvpspec.fieldwork.store import open_database
+
+    eng, notes = open_database(url, compiled, source=spec)
+    for note in notes:
+        click.echo(f"kvpspec: {note}", err=True)
+    app = create_app(compiled, eng, max_body=max_body, https=https)
+
+    import uvicorn
+
+    click.echo(f"kvpspec: serving {compiled.spec.name} (version {compiled.version}) on http://{host}:{port}",
+               err=True)
+    # no access log: paths may hold a web link's token
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", lifespan="on")

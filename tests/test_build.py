@@ -387,7 +387,10 @@ def test_hostile_text_is_escaped_in_html(hostile: dict[str, bytes]) -> None:
         if not path.endswith(".html"):
             continue
         html = data.decode()
-        assert "<script" not in html.lower(), path
+        # the form's page has its own five script elements (config, data, runtime, program,
+        # form.js); its user text is JSON with every < escaped (tests/test_form.py)
+        own = 5 if path == "form/index.html" else 0
+        assert html.lower().count("<script") == own, path
         assert "<img" not in html and "<svg" not in html and "<b " not in html and "<i>" not in html, path
         assert "onerror=alert(1)>" not in html
     script = hostile["script/interviewer.html"].decode()

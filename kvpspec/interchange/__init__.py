@@ -1,0 +1,1 @@
+"""Exchange with other survey formats: XLSForm import (``kvpspec import xlsform``)."""

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("kvpspec.cli.validate:validate", "Check that every row of DATA obeys SPEC."),
     "analyze": ("kvpspec.cli.analyze:analyze", "Validate DATA, then run the generated analysis: tables, figures, report."),
     "diff": ("kvpspec.cli.diff:diff", "Compare two versions of a spec by meaning; flag breaking changes."),
+    "import": ("kvpspec.cli.importer:import_", "Import a questionnaire from another format (xlsform) as a spec."),
     "lsp": ("kvpspec.cli.lsp:lsp", "Run the language server (LSP over standard input and output)."),
     "serve": ("kvpspec.cli.serve:serve", "Serve the form (CATI and web) and collect interviews into a database."),
     "fieldwork": ("kvpspec.cli.fieldwork:fieldwork", "Load the sample, make tokens, export the data, purge personal data."),

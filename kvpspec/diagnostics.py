@@ -81,6 +81,8 @@ CODES: dict[str, str] = {
     "always-true": "a routing condition that holds in every interview",
     "too-long": "an interview longer than the minutes the study promises",
     "roster-unbounded": "a roster's count question without a range",
+    # exchange
+    "unsupported": "a construct an export or import format cannot carry (reported, never dropped)",
 }
 
 

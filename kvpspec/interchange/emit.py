@@ -1,0 +1,913 @@
+"""An XLSForm as a spec: ``import_xlsform(path) -> Imported`` (the formatted spec and its notes).
+
+The form is read (``xlsform.read_workbook``), its rows become a tree of
+questions, groups and repeats, and the tree is written as spec text: one
+line at a time, each line tagged with the construct it comes from. The text
+is then compiled; an error at a tagged line *degrades* that construct (a
+guard becomes a comment, a check or a derived variable becomes a comment,
+a question becomes a comment) and the text is written again, until the spec
+compiles without errors. So the result always passes ``kvpspec check``, and
+what could not be carried is a comment in the spec and a ``Note`` with the
+form's sheet, row and column. Finally the text is run through the formatter.
+
+The mapping (docs/xlsform.md, "Import"):
+
+* ``select_one L`` / ``select_multiple L`` -> ``single`` / ``multiple``; a list
+  used by two or more questions becomes a ``scale``. Choice names that are all
+  whole numbers >= 0 are the codes; otherwise the choices are numbered 1, 2, ...
+  in order and a comment above the options records ``code = name``.
+  ``or_other`` adds an option ``Other`` with ``specify NAME_other``.
+* ``integer`` / ``decimal`` / ``range`` -> ``integer`` / ``decimal``; a
+  constraint that only bounds ``.`` from both sides (``. >= 0 and . <= 120``)
+  -> ``range``; any other constraint -> ``error NAME_constraint ... if NAME is
+  answered and not (C)`` with the ``constraint_message``.
+* ``text`` -> ``text``; ``date``, ``time``, ``datetime``, ``barcode`` -> ``text``
+  with a note; ``note`` -> ``say``; ``hint`` -> ``instruction``,
+  ``guidance_hint`` -> ``note``.
+* ``relevant`` -> ``ask if`` (on a group: an ``if`` block); a group with a label
+  -> ``section``; ``begin repeat`` -> ``roster`` (``repeat_count`` a number ->
+  ``for 1..N``; an integer question -> ``for 1..Q max M``; otherwise a count
+  question ``NAME_count`` is added).
+* ``calculate`` -> ``derive``; a calculate read by ``relevant`` is rendered in
+  place (derived variables cannot steer routing).
+* ``label::Lang (xx)`` columns -> ``@xx`` translations; ``default_language``
+  (settings) is the main language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kvpspec.diagnostics import InputError
+from kvpspec.interchange import xpath as xp
+from kvpspec.interchange.xlsform import Position, Row, Workbook, read_workbook
+from kvpspec.syntax.formatter import format_spec, quote
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something of the form the spec does not carry (or carries differently), at its cell."""
+
+    position: Position
+    message: str
+
+    def __str__(self) -> str:
+        p = self.position
+        return f"{p.sheet} sheet, row {p.row}, column {p.column}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The spec text (formatted; it passes ``check``) and the notes, in form order."""
+
+    spec: str
+    notes: tuple[Note, ...]
+
+
+class ImportError_(InputError):
+    """An XLSForm that cannot be imported at all (no survey sheet, no type column, a bad expression)."""
+
+
+# ---------------------------------------------------------------- names and texts
+
+KEYWORDS = set(["survey", "study", "scale", "read", "none", "missing", "specify", "goto", "end", "exclusive", "interview", "intro", "closing", "section", "if", "else", "say", "instruction", "heading", "question", "note", "range", "ask", "number", "recorded", "grid", "roster", "for", "max", "over", "single", "multiple", "integer", "decimal", "text", "fieldwork", "sample", "field", "personal", "dispositions", "aapor", "rate", "eligibility", "recode", "from", "derive", "analysis", "frequencies", "crosstab", "by", "test", "summary", "chart", "respondent", "expect", "then", "only", "exactly", "when", "warn", "error", "document", "kind", "title", "paragraph", "list", "numbered", "signature", "blanks", "table", "tally", "pagebreak", "and", "or", "not", "in", "is", "true", "false", "answered", "dont_know", "refused", "not_applicable", "count", "sum", "min", "max", "any", "all"])
+
+_NAME_BAD = re.compile(r"[^A-Za-z0-9_]")
+
+LANGUAGE_CODES = {
+    "english": "en", "french": "fr", "francais": "fr", "français": "fr", "spanish": "es", "español": "es",
+    "espanol": "es", "portuguese": "pt", "português": "pt", "swahili": "sw", "kiswahili": "sw", "arabic": "ar",
+    "hindi": "hi", "norsk": "nb", "norwegian": "nb", "bokmål": "nb", "nynorsk": "nn", "german": "de",
+    "deutsch": "de", "indonesia": "id", "indonesian": "id", "bahasa": "id", "chinese": "zh", "russian": "ru",
+    "italian": "it", "dutch": "nl", "amharic": "am", "bengali": "bn", "bangla": "bn", "nepali": "ne",
+    "somali": "so", "hausa": "ha", "yoruba": "yo", "igbo": "ig", "zulu": "zu", "kinyarwanda": "rw",
+    "luganda": "lg", "urdu": "ur", "turkish": "tr", "persian": "fa", "farsi": "fa", "dari": "prs",
+    "pashto": "ps", "vietnamese": "vi", "thai": "th", "burmese": "my", "khmer": "km", "tigrinya": "ti",
+    "oromo": "om", "chichewa": "ny", "malagasy": "mg", "lingala": "ln", "sango": "sg", "wolof": "wo",
+    "bambara": "bm", "fulfulde": "ff", "tetum": "tet", "tagalog": "tl", "filipino": "fil", "sinhala": "si",
+    "tamil": "ta", "telugu": "te", "marathi": "mr", "gujarati": "gu", "punjabi": "pa", "polish": "pl",
+    "ukrainian": "uk", "greek": "el", "hebrew": "he", "japanese": "ja", "korean": "ko", "swedish": "sv",
+    "danish": "da", "finnish": "fi", "romanian": "ro", "hungarian": "hu", "czech": "cs",
+}
+_TAG_RE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})?$")
+
+
+def language_code(name: str) -> str | None:
+    """The spec's ``@`` tag for an XLSForm language name (``English (en)``, ``French``), or None."""
+    mt = re.search(r"\(([^()]*)\)\s*$", name)
+    if mt:
+        code = mt.group(1).strip()
+        lowered = code.lower()
+        if "-" in code:
+            head, _, region = code.partition("-")
+            code = f"{head.lower()}-{region}"
+        else:
+            code = lowered
+        if _TAG_RE.match(code):
+            return code
+    base = re.sub(r"\(.*\)\s*$", "", name).strip().lower()
+    if _TAG_RE.match(base):
+        return base
+    return LANGUAGE_CODES.get(base)
+
+
+class Names:
+    """Spec names for XLSForm names: valid, not keywords, unique across everything declared."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+        self.of: dict[str, str] = {}
+
+    def new(self, wanted: str, key: str | None = None) -> str:
+        name = _NAME_BAD.sub("_", wanted.strip()) or "x"
+        if not re.match(r"[A-Za-z_]", name):
+            name = f"x{name}" if name[0].isdigit() else f"x_{name}"
+        if name in KEYWORDS:
+            name += "_"
+        base, n = name, 2
+        while name in self.used:
+            name = f"{base}_{n}"
+            n += 1
+        self.used.add(name)
+        if key is not None:
+            self.of[key] = name
+        return name
+
+
+_FILL_RE = re.compile(r"\$\{\s*([^}\s]+)\s*\}")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# ---------------------------------------------------------------- the form as a tree
+
+
+@dataclass
+class Choice:
+    name: str
+    labels: dict[str | None, str]
+    row: Row
+
+
+@dataclass
+class ChoiceList:
+    name: str
+    choices: list[Choice]
+    codes: dict[str, int] = field(default_factory=dict)
+    numbered: bool = False  # codes are 1..n, not the choice names
+    spec_name: str = ""
+    uses: int = 0
+
+
+@dataclass
+class Item:
+    row: Row
+    kind: str  # question kinds, "note", "calculate", "group", "repeat", "unsupported"
+    xname: str
+    name: str = ""
+    list_name: str | None = None
+    or_other: bool = False
+    children: list[Item] = field(default_factory=list)
+    rosters: tuple[str, ...] = ()
+    range: tuple[float, float] | None = None
+    note: str = ""  # for "unsupported": why
+
+    def cell(self, column: str) -> str:
+        return self.row.get(column)
+
+
+_QUESTION_TYPES = {
+    "text": "text", "string": "text", "integer": "integer", "int": "integer", "decimal": "decimal",
+    "phone number": "text", "phonenumber": "meta", "date": "text*", "time": "text*", "datetime": "text*",
+    "datetime ": "text*", "barcode": "text*", "email": "meta",
+}
+_META = {"start", "end", "today", "deviceid", "subscriberid", "simserial", "phonenumber", "username", "email",
+         "audit", "start-geopoint", "imei", "uri:deviceid", "uri:email", "uri:phonenumber", "uri:username",
+         "uri:subscriberid", "uri:simserial", "instanceid"}
+_NO_COUNTERPART = {
+    "geopoint": "a location", "geotrace": "a line on a map", "geoshape": "an area on a map",
+    "image": "a photo", "photo": "a photo", "audio": "a sound recording", "video": "a video", "file": "a file",
+    "background-audio": "a background recording", "background-geopoint": "a background location",
+    "acknowledge": "an acknowledgement", "trigger": "an acknowledgement", "hidden": "a hidden value",
+    "xml-external": "an external data file", "csv-external": "an external data file",
+    "signature": "a signature", "osm": "an OpenStreetMap feature",
+}
+
+
+def _type_parts(raw: str) -> tuple[str, str | None, bool]:
+    """(base type, list name, or_other) of a type cell."""
+    text = _one_line(raw).strip()
+    low = text.lower()
+    or_other = False
+    for suffix in (" or_other", " or specify other"):
+        if low.endswith(suffix):
+            or_other = True
+            text, low = text[: -len(suffix)].strip(), low[: -len(suffix)].strip()
+    for prefix, base in (("select one from ", "select_one"), ("select all that apply from ", "select_multiple"),
+                         ("select_one_from_file ", "select_one_from_file"),
+                         ("select_multiple_from_file ", "select_multiple_from_file"),
+                         ("select_one ", "select_one"), ("select1 ", "select_one"),
+                         ("select_multiple ", "select_multiple"), ("select all that apply ", "select_multiple"),
+                         ("rank ", "rank"), ("begin loop over ", "loop")):
+        if low.startswith(prefix):
+            return base, text[len(prefix):].strip(), or_other
+    low = low.replace("_", " ")
+    aliases = {"begin group": "begin group", "end group": "end group", "begin repeat": "begin repeat",
+               "end repeat": "end repeat", "begin loop": "loop", "end loop": "end loop", "select all that apply": "select_multiple"}
+    if low in aliases:
+        return aliases[low], None, or_other
+    return low.replace(" ", "-") if low in ("background audio", "background geopoint", "start geopoint") else low, None, or_other
+
+
+# ---------------------------------------------------------------- the importer
+
+
+class _Importer:
+    def __init__(self, wb: Workbook, stem: str):
+        self.wb = wb
+        self.stem = stem
+        survey = wb.sheet("survey")
+        if survey is None:
+            found = ", ".join(sorted(s.name for s in wb.sheets.values())) or "none"
+            raise ImportError_(f"{wb.path}: no `survey` sheet (sheets found: {found}); is this an XLSForm?")
+        self.survey = survey
+        for column in ("type", "name"):
+            if column not in survey.headers:
+                raise ImportError_(f"{wb.path}: survey sheet, row 1: no `{column}` column (headers: {', '.join(h for h in survey.headers if h) or 'none'})")
+        self.settings: dict[str, str] = {}
+        settings = wb.sheet("settings")
+        if settings is not None and settings.rows:
+            self.settings = {k: v for k, v in settings.rows[0].cells.items() if v}
+        self._languages()
+        self.lists = self._read_choices()
+        self.root = self._tree()
+
+    # -- languages
+
+    def _languages(self) -> None:
+        langs: list[str] = []
+        for sheet in (self.survey, self.wb.sheet("choices")):
+            if sheet is None:
+                continue
+            for h in sheet.headers:
+                if "::" in h:
+                    base, lang = h.split("::", 1)
+                    if base in ("label", "hint", "guidance_hint", "constraint_message", "required_message") and lang not in langs:
+                        langs.append(lang)
+        bare = "label" in self.survey.headers
+        default = self.settings.get("default_language", "")
+        if bare:
+            self.main: str | None = None
+        elif default and default in langs:
+            self.main = default
+        else:
+            self.main = langs[0] if langs else None
+        self.main_code = language_code(default) if bare and default else (language_code(self.main) if self.main else None)
+        self.translations: dict[str, str] = {}
+        self.dropped_languages: list[str] = []
+        for lang in langs:
+            if lang == self.main:
+                continue
+            code = language_code(lang)
+            if code is None or code == self.main_code or code in self.translations.values():
+                self.dropped_languages.append(lang)
+            else:
+                self.translations[lang] = code
+
+    def texts(self, row: Row, column: str) -> dict[str | None, str]:
+        """The texts of a column in every language: None for the main language."""
+        out: dict[str | None, str] = {}
+        main = row.get(column) if self.main is None else row.get(f"{column}::{self.main}")
+        if not main and self.main is None:
+            pass
+        out[None] = main
+        for lang in self.translations:
+            value = row.get(f"{column}::{lang}")
+            if value:
+                out[lang] = value
+        if not out[None]:
+            # a column given only in other languages, or only bare
+            alt = row.get(column) or next((v for k, v in out.items() if k and v), "")
+            out[None] = alt
+        return out
+
+    # -- choices
+
+    def _read_choices(self) -> dict[str, ChoiceList]:
+        lists: dict[str, ChoiceList] = {}
+        sheet = self.wb.sheet("choices")
+        if sheet is None:
+            return lists
+        if sheet.rows and "list_name" not in sheet.headers:
+            raise ImportError_(f"{self.wb.path}: choices sheet, row 1: no `list_name` column")
+        for row in sheet.rows:
+            lname, name = row.get("list_name"), row.get("name")
+            if not lname:
+                continue
+            lst = lists.setdefault(lname, ChoiceList(lname, []))
+            if not name or any(c.name == name for c in lst.choices):
+                continue
+            lst.choices.append(Choice(name, self.texts(row, "label"), row))
+        for lst in lists.values():
+            names = [c.name for c in lst.choices]
+            if names and all(re.fullmatch(r"\d+", n) for n in names) and len({int(n) for n in names}) == len(names):
+                lst.codes = {n: int(n) for n in names}
+            else:
+                lst.codes = {n: i + 1 for i, n in enumerate(names)}
+                lst.numbered = True
+        return lists
+
+    # -- the survey tree
+
+    def _tree(self) -> Item:
+        root = Item(self.survey.rows[0] if self.survey.rows else Row("survey", 1, {}, {}), "group", "")
+        stack = [root]
+        for row in self.survey.rows:
+            raw = row.get("type")
+            if not raw:
+                continue
+            base, lst, or_other = _type_parts(raw)
+            xname = row.get("name")
+            if base in ("begin group", "begin repeat", "loop"):
+                kind = "group" if base == "begin group" else "repeat"
+                item = Item(row, kind, xname, list_name=lst)
+                if base == "loop":
+                    item.kind, item.note = "unsupported", "a loop over a choice list"
+                stack[-1].children.append(item)
+                stack.append(item)
+                continue
+            if base in ("end group", "end repeat", "end loop"):
+                if len(stack) == 1:
+                    raise ImportError_(f"{self.wb.path}: survey sheet, row {row.number}, column {row.letters.get('type', 'A')}: `{raw}` without a matching begin")
+                stack.pop()
+                continue
+            if base in ("select_one", "select_multiple"):
+                kind = "single" if base == "select_one" else "multiple"
+                if lst not in self.lists:
+                    item = Item(row, "unsupported", xname, note=f"the choice list `{lst}` is not on the choices sheet")
+                else:
+                    item = Item(row, kind, xname, list_name=lst, or_other=or_other)
+                    self.lists[lst].uses += 1
+            elif base in _QUESTION_TYPES and _QUESTION_TYPES[base] != "meta":
+                kind = _QUESTION_TYPES[base]
+                item = Item(row, kind, xname)
+            elif base == "range":
+                item = self._range(row, xname)
+            elif base == "note":
+                item = Item(row, "note", xname)
+            elif base == "calculate":
+                item = Item(row, "calculate", xname)
+            elif base in _META or base in _QUESTION_TYPES:
+                item = Item(row, "unsupported", xname, note="form metadata (collected by the device, not asked)")
+            elif base in _NO_COUNTERPART:
+                item = Item(row, "unsupported", xname, note=f"`{base}` asks for {_NO_COUNTERPART[base]}, which a spec question cannot hold")
+            elif base in ("select_one_from_file", "select_multiple_from_file"):
+                item = Item(row, "unsupported", xname, note="its choices live in an external file")
+            elif base == "rank":
+                item = Item(row, "unsupported", xname, note="a ranking (the spec has no ordered answers)")
+            else:
+                item = Item(row, "unsupported", xname, note=f"the type `{raw}` is not known to the import")
+            if item.kind not in ("unsupported", "note") and not xname:
+                raise ImportError_(f"{self.wb.path}: survey sheet, row {row.number}, column {row.letters.get('name', 'B')}: a `{raw}` without a name")
+            stack[-1].children.append(item)
+        if len(stack) > 1:
+            open_ = stack[-1]
+            raise ImportError_(f"{self.wb.path}: survey sheet, row {open_.row.number}: `{open_.row.get('type')}` is never closed")
+        return root
+
+    def _range(self, row: Row, xname: str) -> Item:
+        params = dict(re.findall(r"(\w+)\s*=\s*([-\d.]+)", row.get("parameters").lower()))
+        try:
+            lo, hi, step = float(params.get("start", 0)), float(params.get("end", 10)), float(params.get("step", 1))
+        except ValueError:
+            lo, hi, step = 0.0, 10.0, 1.0
+        whole = all(v.is_integer() for v in (lo, hi, step))
+        item = Item(row, "integer" if whole else "decimal", xname, range=(min(lo, hi), max(lo, hi)))
+        return item
+
+
+# ---------------------------------------------------------------- writing
+
+
+@dataclass
+class _Var:
+    item: Item
+    var: xp.Var
+
+
+class _Writer:
+    """One writing of the spec text with the constructs in ``degraded`` written as comments."""
+
+    def __init__(self, imp: _Importer, degraded: dict[tuple[str, str], str]):
+        self.imp = imp
+        self.degraded = degraded
+        self.lines: list[tuple[str, tuple[str, str] | None]] = []
+        self.notes: list[Note] = []
+        self.names = Names()
+        self.vars: dict[str, _Var] = {}
+        self.calcs: dict[str, xp.Node | None] = {}
+        self.calc_items: dict[str, Item] = {}
+        self.seen: set[str] = set()
+        self.checks: list[tuple[list[str], tuple[str, str]]] = []
+        self.derives: list[tuple[list[str], tuple[str, str]]] = []
+
+    # -- helpers
+
+    def note(self, pos: Position, message: str) -> None:
+        self.notes.append(Note(pos, message))
+
+    def emit(self, indent: int, text: str, tag: tuple[str, str] | None = None) -> None:
+        self.lines.append(("  " * indent + text, tag))
+
+    def comment(self, indent: int, text: str) -> None:
+        for part in text.splitlines() or [""]:
+            self.emit(indent, f"# {part}".rstrip())
+
+    def label(self, item: Item | None, texts: dict[str | None, str], fills: bool, rosters: tuple[str, ...],
+              pos: Position | None = None) -> str:
+        parts = [quote(self.fill_text(texts[None], fills, rosters, pos))]
+        for lang, code in self.imp.translations.items():
+            if texts.get(lang):
+                parts.append(f"@{code} {quote(self.fill_text(texts[lang], fills, rosters, pos))}")
+        return " ".join(parts)
+
+    def fill_text(self, text: str, fills: bool, rosters: tuple[str, ...], pos: Position | None) -> str:
+        text = text.replace("{", "{{").replace("}", "}}")
+
+        def repl(mt: re.Match[str]) -> str:
+            xname = mt.group(1).replace("{{", "").replace("}}", "")
+            v = self.vars.get(xname)
+            ok = (fills and v is not None and v.var.spec_name in self.seen
+                  and (v.var.roster is None or v.var.roster in rosters))
+            if ok and v is not None:
+                return "{" + v.var.spec_name + "}"
+            if pos is not None:
+                self.note(pos, f"`${{{xname}}}` in a text is kept as written: it names no answer asked before this point")
+            return "${{" + xname + "}}"
+
+        return re.sub(r"\$\{\{\s*([^}\s]+)\s*\}\}", repl, text)
+
+    def translator(self, rosters: tuple[str, ...], current: xp.Var | None = None) -> xp.Translator:
+        def lookup(name: str) -> xp.Var | None:
+            v = self.vars.get(name)
+            return v.var if v is not None else None
+
+        def inline(name: str) -> xp.Node | None:
+            if name in self.calcs:
+                tree = self.calcs[name]
+                if tree is None:
+                    raise xp.Unsupported(f"the calculate `{name}` could not be read")
+                return tree
+            return None
+
+        return xp.Translator(lookup, inline, current, rosters)
+
+    def parse(self, item: Item, column: str) -> xp.Node:
+        text = item.cell(column)
+        try:
+            return xp.parse(text)
+        except xp.XPathError as exc:
+            pos = item.row.at(column)
+            raise ImportError_(f"{self.imp.wb.path}: {pos.sheet} sheet, row {pos.row}, column {pos.column}: "
+                               f"not an XPath expression: {exc} at character {exc.offset + 1} of `{_one_line(text)}`") from exc
+
+    def expr(self, item: Item, column: str, rosters: tuple[str, ...], kind: str = "guard",
+             current: xp.Var | None = None) -> str | None:
+        """The spec expression of a cell, or None (and a note) when it cannot be said."""
+        tree = self.parse(item, column)
+        tr = self.translator(rosters, current)
+        try:
+            if kind == "guard":
+                return tr.condition(tree)
+            if kind == "exact":
+                return tr.condition(tree, exact=True)
+            return tr.value(tree)
+        except xp.Unsupported as exc:
+            self.note(item.row.at(column), f"`{_one_line(item.cell(column))}` is not carried: {exc}")
+            return None
+
+    # -- the spec
+
+    def write(self) -> None:
+        imp = self.imp
+        self.prepare(imp.root, ())
+        form_id = imp.settings.get("form_id") or imp.stem
+        title = imp.settings.get("form_title") or form_id
+        self.emit(0, f"# Imported from the XLSForm {Path(imp.wb.path).name} by `kvpspec import xlsform`.")
+        self.emit(0, f"survey {self.names.new(form_id)} {quote(title)}")
+        study = []
+        if imp.main_code and imp.translations:
+            study.append("languages " + ", ".join([imp.main_code, *imp.translations.values()]))
+        if imp.settings.get("version"):
+            study.append(f"version {quote(imp.settings['version'])}")
+        if study:
+            self.emit(0, "study {")
+            for s in study:
+                self.emit(1, s)
+            self.emit(0, "}")
+        for lang in imp.dropped_languages:
+            self.note(Position("survey", 1, f"label::{lang}"), f"the language `{lang}` has no language code the spec knows (write it as `Name (xx)`); its texts are left out")
+        self.scales()
+        self.emit(0, "interview {")
+        self.items(imp.root.children, 1, ())
+        self.emit(0, "}")
+        for lines, tag in self.derives + self.checks:
+            for text in lines:
+                self.emit(0, text, tag)
+        optional = [it for it in self.all_items(imp.root) if it.kind in ("single", "multiple", "integer", "decimal", "text")
+                    and not _yes(it.cell("required"))]
+        if optional:
+            names = ", ".join(it.name for it in optional[:8]) + (", ..." if len(optional) > 8 else "")
+            self.note(optional[0].row.at("required"), f"{len(optional)} question(s) are not `required` ({names}): a spec has no optional answers, so `validate` reports an asked question left empty (asked-empty)")
+
+    def all_items(self, item: Item) -> Iterator[Item]:
+        for child in item.children:
+            yield child
+            yield from self.all_items(child)
+
+    def prepare(self, item: Item, rosters: tuple[str, ...]) -> None:
+        """Give every item its spec name and register what expressions may read."""
+        for child in item.children:
+            child.rosters = rosters
+            if child.kind == "repeat":
+                child.name = self.names.new(child.xname or "roster", None)
+                if ("roster", child.xname) in self.degraded:
+                    self.prepare(child, rosters)
+                else:
+                    self.prepare(child, (*rosters, child.name))
+                continue
+            if child.kind == "group":
+                self.prepare(child, rosters)
+                continue
+            if child.kind == "unsupported" or ("item", child.xname) in self.degraded:
+                continue
+            if child.kind == "note":
+                continue
+            child.name = self.names.new(child.xname, child.xname)
+            if child.kind == "calculate":
+                self.calc_items[child.xname] = child
+                try:
+                    self.calcs[child.xname] = xp.parse(child.cell("calculation")) if child.cell("calculation") else None
+                except xp.XPathError:
+                    self.calcs[child.xname] = None
+                continue
+            codes: dict[str, int] = {}
+            if child.list_name:
+                lst = self.imp.lists[child.list_name]
+                codes = dict(lst.codes)
+                if child.or_other:
+                    codes["other"] = max(codes.values(), default=0) + 1
+            self.vars[child.xname] = _Var(child, xp.Var(child.name, child.kind, codes, rosters[-1] if rosters else None))
+
+    def scales(self) -> None:
+        for lst in self.imp.lists.values():
+            if lst.uses >= 2 and lst.choices:
+                lst.spec_name = self.names.new(lst.name)
+                self.emit(0, f"scale {lst.spec_name} {quote(lst.name)} {{", ("scale", lst.name))
+                self.options(lst, 1)
+                self.emit(0, "}")
+
+    def options(self, lst: ChoiceList, indent: int, tag: tuple[str, str] | None = None) -> None:
+        if lst.numbered:
+            pairs = ", ".join(f"{lst.codes[c.name]} = {c.name}" for c in lst.choices)
+            self.comment(indent, f"choice names of `{lst.name}` as codes: {pairs}")
+        for c in lst.choices:
+            texts = dict(c.labels)
+            if not texts.get(None):
+                texts[None] = c.name
+            self.emit(indent, f"{lst.codes[c.name]} {self.label(None, texts, False, (), None)}", tag or ("scale", lst.name))
+
+    def items(self, items: list[Item], indent: int, rosters: tuple[str, ...]) -> None:
+        for item in items:
+            self.item(item, indent, rosters)
+
+    def item(self, item: Item, indent: int, rosters: tuple[str, ...]) -> None:
+        row = item.row
+        if item.kind == "unsupported":
+            self.comment(indent, f"not carried (survey row {row.number}): {item.cell('type')} {item.xname}: {item.note}")
+            self.note(row.at("type"), f"`{item.cell('type')}` {item.xname}: {item.note}; left out (a comment in the spec)")
+            return
+        if ("item", item.xname) in self.degraded and item.kind not in ("group", "repeat"):
+            self.comment(indent, f"not carried (survey row {row.number}): {item.cell('type')} {item.xname}: {self.degraded[('item', item.xname)]}")
+            self.note(row.at("type"), f"{item.xname}: left out, the spec could not hold it: {self.degraded[('item', item.xname)]}")
+            return
+        guard = None
+        if item.cell("relevant"):
+            guard_key = ("guard", item.xname or f"row{row.number}")
+            if guard_key in self.degraded:
+                self.comment(indent, f"relevant of {item.xname} not carried: {_one_line(item.cell('relevant'))}")
+                self.note(row.at("relevant"), f"`{_one_line(item.cell('relevant'))}` is not carried: {self.degraded[guard_key]}")
+            else:
+                guard = self.expr(item, "relevant", rosters)
+                if guard is None:
+                    self.comment(indent, f"relevant of {item.xname} not carried: {_one_line(item.cell('relevant'))}")
+        if item.kind in ("group", "repeat"):
+            self.block(item, indent, rosters, guard)
+        elif item.kind == "note":
+            self.say(item, indent, rosters, guard)
+        elif item.kind == "calculate":
+            self.calculate(item, rosters)
+        else:
+            self.question(item, indent, rosters, guard)
+
+    def block(self, item: Item, indent: int, rosters: tuple[str, ...], guard: str | None) -> None:
+        key = ("guard", item.xname or f"row{item.row.number}")
+        if guard is not None:
+            self.emit(indent, f"if {guard} {{", key)
+            indent += 1
+        if item.kind == "repeat":
+            self.roster(item, indent, rosters)
+        else:
+            label = self.imp.texts(item.row, "label")
+            if label[None]:
+                self.emit(indent, f"section {self.label(item, label, False, rosters, item.row.at('label'))} {{")
+                self.items(item.children, indent + 1, rosters)
+                self.emit(indent, "}")
+            else:
+                self.items(item.children, indent, rosters)
+        if guard is not None:
+            self.emit(indent - 1, "}")
+
+    def roster(self, item: Item, indent: int, rosters: tuple[str, ...]) -> None:
+        row = item.row
+        if ("roster", item.xname) in self.degraded:
+            self.comment(indent, f"repeat {item.xname} not carried as a roster: {self.degraded[('roster', item.xname)]}")
+            self.note(row.at("type"), f"the repeat `{item.xname}` is asked once, not as a roster: {self.degraded[('roster', item.xname)]}")
+            self.items(item.children, indent, rosters)
+            return
+        tag = ("roster", item.xname)
+        count = item.cell("repeat_count")
+        source = None
+        if re.fullmatch(r"\d+", count) and int(count) >= 1:
+            source = f"for 1..{int(count)}"
+        elif count:
+            ref = re.fullmatch(r"\$\{\s*([^}\s]+)\s*\}", count)
+            v = self.vars.get(ref.group(1)) if ref else None
+            if v is not None and v.var.kind == "integer" and v.var.spec_name in self.seen and (v.var.roster is None or v.var.roster in rosters):
+                hi = v.item.range[1] if v.item.range else None
+                if hi is None:
+                    self.note(row.at("repeat_count"), f"the count `{count}` has no upper bound in the form; the roster is `max 20`")
+                source = f"for 1..{v.var.spec_name} max {int(hi) if hi is not None and hi >= 1 else 20}"
+            else:
+                self.note(row.at("repeat_count"), f"the repeat count `{_one_line(count)}` is not an integer question asked before; a question `{item.name}_count` asks it (0..20)")
+        else:
+            self.note(row.at("type"), f"the repeat `{item.xname}` has no repeat_count (the respondent adds entries); a question `{item.name}_count` asks how many (0..20)")
+        if source is None:
+            cname = self.names.new(f"{item.name}_count")
+            label = self.imp.texts(row, "label")
+            what = label[None] or item.xname
+            self.emit(indent, f"question {cname} integer {quote('How many: ' + self.fill_text(what, False, rosters, None))} {{", tag)
+            self.emit(indent + 1, "range 0..20", tag)
+            self.emit(indent, "}", tag)
+            self.seen.add(cname)
+            source = f"for 1..{cname} max 20"
+        label = self.imp.texts(row, "label")
+        if not label[None]:
+            label[None] = item.xname
+        self.emit(indent, f"roster {item.name} {self.label(item, label, False, rosters, None)} {source} {{", tag)
+        self.items(item.children, indent + 1, (*rosters, item.name))
+        self.emit(indent, "}", tag)
+
+    def say(self, item: Item, indent: int, rosters: tuple[str, ...], guard: str | None) -> None:
+        label = self.imp.texts(item.row, "label")
+        if not label[None]:
+            return
+        key = ("guard", item.xname or f"row{item.row.number}")
+        fills = ("fills", item.xname or f"row{item.row.number}") not in self.degraded
+        if guard is not None:
+            self.emit(indent, f"if {guard} {{", key)
+            indent += 1
+        self.emit(indent, f"say {self.label(item, label, fills, rosters, item.row.at('label'))}", ("fills", item.xname or f"row{item.row.number}"))
+        if guard is not None:
+            self.emit(indent - 1, "}", key)
+
+    def calculate(self, item: Item, rosters: tuple[str, ...]) -> None:
+        row = item.row
+        key = ("derive", item.xname)
+        text = _one_line(item.cell("calculation"))
+        if not text:
+            self.note(row.at("calculation"), f"the calculate `{item.xname}` has no calculation; left out")
+            return
+        if rosters:
+            self.derives.append(([f"# calculate {item.xname} in a repeat, not carried: {text}"], key))
+            self.note(row.at("calculation"), f"`{item.xname}` is calculated per repeat entry; a derived variable is one value per interview, so it is left out (still used where `relevant` reads it)")
+            return
+        if key in self.degraded:
+            self.derives.append(([f"# calculate {item.xname} not carried: {text}"], key))
+            self.note(row.at("calculation"), f"the calculate `{item.xname}` is not carried: {self.degraded[key]}")
+            return
+        expr = self.expr(item, "calculation", (), kind="value")
+        if expr is None:
+            self.derives.append(([f"# calculate {item.xname} not carried: {text}"], key))
+            return
+        label = self.imp.texts(row, "label")
+        lab = f" {self.label(item, label, False, (), None)}" if label[None] else ""
+        self.derives.append(([f"derive {item.name}{lab} = {expr}"], key))
+
+    def question(self, item: Item, indent: int, rosters: tuple[str, ...], guard: str | None) -> None:
+        row = item.row
+        v = self.vars[item.xname].var
+        tag = ("item", item.xname)
+        fill_key = ("fills", item.xname)
+        fills = fill_key not in self.degraded
+        label = self.imp.texts(row, "label")
+        has_label = bool(label[None])
+        if not has_label:
+            hint = self.imp.texts(row, "hint")
+            label = hint if hint[None] else {None: item.xname}
+        base = item.cell("type").split()[0].lower() if item.cell("type") else ""
+        if item.kind == "text" and base not in ("text", "string", "phone"):
+            self.note(row.at("type"), f"`{base}` {item.xname} is a text question in the spec (the spec has no {base} answers)")
+        lst = self.imp.lists.get(item.list_name or "")
+        scale = f" scale {lst.spec_name}" if lst is not None and lst.spec_name and not item.or_other else ""
+        self.emit(indent, f"question {item.name} {item.kind} {self.label(item, label, fills, rosters, row.at('label'))}{scale} {{", fill_key if fills else tag)
+        for column, stmt in (("hint", "instruction"), ("guidance_hint", "note")):
+            texts = self.imp.texts(row, column)
+            if texts[None] and has_label:
+                self.emit(indent + 1, f"{stmt} {self.label(item, texts, fills, rosters, row.at(column))}", fill_key if fills else tag)
+        constraint = item.cell("constraint")
+        rng = item.range
+        if constraint and item.kind in ("integer", "decimal"):
+            bounds = _bounds(constraint, item.kind == "integer")
+            if bounds is not None:
+                rng = bounds if rng is None else (max(rng[0], bounds[0]), min(rng[1], bounds[1]))
+                constraint = ""
+        if rng is not None and rng[0] <= rng[1]:
+            lo, hi = (_num(rng[0], item.kind), _num(rng[1], item.kind))
+            self.emit(indent + 1, f"range {lo}..{hi}", tag)
+            item.range = rng
+        if guard is not None:
+            self.emit(indent + 1, f"ask if {guard}", ("guard", item.xname))
+        if lst is not None and (item.or_other or not lst.spec_name):
+            self.options(lst, indent + 1, tag)
+            if item.or_other:
+                other = self.names.new(f"{item.name}_other")
+                self.emit(indent + 1, f'{v.codes["other"]} "Other" specify {other} "Specify"', tag)
+        self.emit(indent, "}", tag)
+        self.seen.add(item.name)
+        if item.or_other:
+            self.note(row.at("type"), f"`or_other` on {item.xname}: an option `Other` (code {v.codes['other']}) with the text `{item.name}_other`")
+        if constraint:
+            self.constraint(item, constraint, rosters)
+        for column in ("default", "choice_filter", "read_only", "trigger"):
+            if item.cell(column) and not (column == "read_only" and not _yes(item.cell(column))):
+                self.note(row.at(column), f"`{column}` ({_one_line(item.cell(column))}) has no counterpart in a spec; left out")
+
+    def constraint(self, item: Item, text: str, rosters: tuple[str, ...]) -> None:
+        key = ("check", item.xname)
+        pos = item.row.at("constraint")
+        if rosters:
+            self.checks.append(([f"# constraint of {item.xname} (in a repeat) not carried: {_one_line(text)}"], key))
+            self.note(pos, f"the constraint `{_one_line(text)}` of {item.xname} is asked per repeat entry; a spec check reads whole interviews, so it is left out")
+            return
+        if key in self.degraded:
+            self.checks.append(([f"# constraint of {item.xname} not carried: {_one_line(text)}"], key))
+            self.note(pos, f"the constraint `{_one_line(text)}` is not carried: {self.degraded[key]}")
+            return
+        cond = self.expr(item, "constraint", (), kind="exact", current=self.vars[item.xname].var)
+        if cond is None:
+            self.checks.append(([f"# constraint of {item.xname} not carried: {_one_line(text)}"], key))
+            return
+        msg = self.imp.texts(item.row, "constraint_message")
+        if not msg[None]:
+            msg = {None: f"The answer to {item.xname} breaks the form's constraint: {_one_line(text)}"}
+        name = self.names.new(f"{item.name}_constraint")
+        label = self.label(item, msg, False, (), None)
+        self.checks.append(([f"error {name} {label} if {item.name} is answered and not ({cond})"], key))
+
+
+def _yes(text: str) -> bool:
+    return text.strip().lower() in ("yes", "true", "true()", "1", "y")
+
+
+def _num(x: float, kind: str) -> str:
+    if kind == "integer" or float(x).is_integer():
+        return str(int(x)) if kind == "integer" else f"{x:.1f}" if float(x).is_integer() else repr(x)
+    return repr(x)
+
+
+def _bounds(text: str, whole: bool) -> tuple[float, float] | None:
+    """``. >= a and . <= b`` (in any order, with > and <) as (a, b); None for anything else."""
+    try:
+        tree = xp.parse(text)
+    except xp.XPathError:
+        return None
+    parts: list[xp.Node] = []
+
+    def flat(n: xp.Node) -> bool:
+        if isinstance(n, xp.Bin) and n.op == "and":
+            return flat(n.left) and flat(n.right)
+        parts.append(n)
+        return True
+
+    flat(tree)
+    lo: float | None = None
+    hi: float | None = None
+    for p in parts:
+        if not isinstance(p, xp.Bin) or p.op not in ("<", "<=", ">", ">="):
+            return None
+        op = p.op
+        if isinstance(p.left, xp.Dot) and isinstance(p.right, xp.Num | xp.Neg):
+            value = _const(p.right)
+        elif isinstance(p.right, xp.Dot) and isinstance(p.left, xp.Num | xp.Neg):
+            value = _const(p.left)
+            op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}[op]
+        else:
+            return None
+        if value is None:
+            return None
+        if op in (">", ">="):
+            if op == ">" and not (whole and value.is_integer()):
+                return None
+            lo = value + 1 if op == ">" else value
+        else:
+            if op == "<" and not (whole and value.is_integer()):
+                return None
+            hi = value - 1 if op == "<" else value
+    if lo is None or hi is None or lo > hi:
+        return None
+    if whole and not (lo.is_integer() and hi.is_integer()):
+        return None
+    return (lo, hi)
+
+
+def _const(n: xp.Node) -> float | None:
+    if isinstance(n, xp.Num):
+        return float(n.value)
+    if isinstance(n, xp.Neg) and isinstance(n.operand, xp.Num):
+        return -float(n.operand.value)
+    return None
+
+
+# ---------------------------------------------------------------- the loop
+
+
+def _diagnose(text: str) -> list[tuple[int, str, str]]:
+    """(line, code, message) of every error ``check`` finds in ``text``."""
+    from kvpspec.compile import compile_text
+
+    compiled = compile_text(text, "<import>")
+    return [(d.line, d.code, d.message) for d in compiled.diagnostics if d.severity == "error"]
+
+
+def import_workbook(wb: Workbook, stem: str = "form") -> Imported:
+    """The spec of an XLSForm already read; see ``import_xlsform``."""
+    imp = _Importer(wb, stem)
+    degraded: dict[tuple[str, str], str] = {}
+    for _ in range(60):
+        writer = _Writer(imp, degraded)
+        writer.write()
+        text = "\n".join(line for line, _ in writer.lines) + "\n"
+        errors = _diagnose(text)
+        if not errors:
+            break
+        changed = False
+        for line, code, message in errors:
+            tag = writer.lines[line - 1][1] if 0 < line <= len(writer.lines) else None
+            key = _degrade_key(tag, code)
+            if key is not None and key not in degraded:
+                degraded[key] = message
+                changed = True
+        if not changed:
+            shown = "; ".join(f"line {line}: {message} [{code}]" for line, code, message in errors[:3])
+            raise ImportError_(f"{wb.path}: the imported spec does not pass check and the import cannot tell which row causes it ({shown}); please report this")
+    else:  # pragma: no cover - each round degrades at least one construct
+        raise ImportError_(f"{wb.path}: the import did not settle")
+    from kvpspec.syntax.parser import parse_text
+
+    formatted = format_spec(parse_text(text, "<import>"))
+    notes = sorted(set(writer.notes), key=lambda n: (n.position.sheet != "survey", n.position.sheet, n.position.row, n.position.column, n.message))
+    return Imported(formatted, tuple(notes))
+
+
+def _degrade_key(tag: tuple[str, str] | None, code: str) -> tuple[str, str] | None:
+    if tag is None:
+        return None
+    kind, key = tag
+    if kind in ("fills", "item") and code in ("unreachable", "always-false", "always-true"):
+        return ("guard", key)
+    if kind == "fills":
+        return ("fills", key) if code == "fill" else ("item", key)
+    if kind == "item" and code in ("unreachable", "always-false"):
+        return ("guard", key)
+    if kind == "scale":
+        return None
+    return (kind, key)
+
+
+def import_xlsform(path: str | Path) -> Imported:
+    """The spec of the XLSForm at ``path`` (.xlsx, .xls, .csv or pyxform's .md).
+
+    Raises ``InputError`` (``ImportError_``) for a file that is not an XLSForm
+    or has an expression that is not XPath, with its sheet, row and column.
+    """
+    wb = read_workbook(path)
+    return import_workbook(wb, Path(path).stem)
+
+
+__all__ = ["ImportError_", "Imported", "Note", "import_workbook", "import_xlsform"]

@@ -43,7 +43,7 @@ from pathlib import Path
 
 from kvpspec.diagnostics import InputError
 from kvpspec.interchange import xpath as xp
-from kvpspec.interchange.xlsform import Position, Row, Workbook, read_workbook
+from kvpspec.interchange.xlsform import Position, Row, Sheet, Workbook, column_letter, read_workbook
 from kvpspec.syntax.formatter import format_spec, quote
 
 
@@ -336,8 +336,8 @@ class _Importer:
             if base in ("begin group", "begin repeat", "loop"):
                 kind = "group" if base == "begin group" else "repeat"
                 item = Item(row, kind, xname, list_name=lst)
-                if base == "loop":
-                    item.kind, item.note = "unsupported", "a loop over a choice list"
+                if base == "loop" and lst not in self.lists:
+                    item.note = f"the loop's choice list `{lst}` is not on the choices sheet"
                 stack[-1].children.append(item)
                 stack.append(item)
                 continue
@@ -438,6 +438,8 @@ class _Writer:
 
     def fill_text(self, text: str, fills: bool, rosters: tuple[str, ...], pos: Position | None) -> str:
         text = text.replace("{", "{{").replace("}", "}}")
+        if rosters:  # a loop's `%(label)s` and `%(name)s`: the iteration's label
+            text = text.replace("%(label)s", "{" + rosters[-1] + "}").replace("%(name)s", "{" + rosters[-1] + "}")
 
         def repl(mt: re.Match[str]) -> str:
             xname = mt.group(1).replace("{{", "").replace("}}", "")
@@ -511,7 +513,16 @@ class _Writer:
                 self.emit(1, s)
             self.emit(0, "}")
         for lang in imp.dropped_languages:
-            self.note(Position("survey", 1, f"label::{lang}"), f"the language `{lang}` has no language code the spec knows (write it as `Name (xx)`); its texts are left out")
+            self.note(_header(imp.survey, f"label::{lang}"), f"the language `{lang}` has no language code the spec knows (write it as `Name (xx)`); its texts are left out")
+            self.emit(0, f"# not carried: the texts in `{lang}` (no language code)")
+        for sheet in (imp.survey, imp.wb.sheet("choices")):
+            if sheet is None:
+                continue
+            for header in sheet.headers:
+                base = header.split("::", 1)[0]
+                if header and base not in _READ_COLUMNS and any(r.get(header) for r in sheet.rows):
+                    self.note(_header(sheet, header), f"the column `{header}` has no counterpart in a spec; left out")
+                    self.emit(0, f"# not carried: the column `{header}` of the {sheet.name} sheet")
         self.scales()
         self.emit(0, "interview {")
         self.items(imp.root.children, 1, ())
@@ -643,6 +654,21 @@ class _Writer:
         tag = ("roster", item.xname)
         count = item.cell("repeat_count")
         source = None
+        lst = self.imp.lists.get(item.list_name or "")
+        if item.list_name:
+            label = self.imp.texts(row, "label")
+            if not label[None]:
+                label[None] = item.xname
+            if item.note or lst is None:
+                self.note(row.at("type"), f"{item.note}; the loop's questions are asked once")
+                self.items(item.children, indent, rosters)
+                return
+            self.emit(indent, f"roster {item.name} {self.label(item, label, False, rosters, None)} over {{", tag)
+            self.options(lst, indent + 1, tag)
+            self.emit(indent, "} {", tag)
+            self.items(item.children, indent + 1, (*rosters, item.name))
+            self.emit(indent, "}", tag)
+            return
         if re.fullmatch(r"\d+", count) and int(count) >= 1:
             source = f"for 1..{int(count)}"
         elif count:
@@ -779,6 +805,17 @@ class _Writer:
         name = self.names.new(f"{item.name}_constraint")
         label = self.label(item, msg, False, (), None)
         self.checks.append(([f"error {name} {label} if {item.name} is answered and not ({cond})"], key))
+
+
+_READ_COLUMNS = {"type", "name", "label", "hint", "guidance_hint", "relevant", "constraint", "constraint_message",
+                 "required", "calculation", "repeat_count", "parameters", "list_name",
+                 # read and noted per cell where they matter
+                 "default", "choice_filter", "read_only", "trigger"}
+
+
+def _header(sheet: Sheet, header: str) -> Position:
+    letter = column_letter(sheet.headers.index(header)) if header in sheet.headers else ""
+    return Position(sheet.name, 1, f"{letter} ({header})" if letter else f"({header})")
 
 
 def _yes(text: str) -> bool:

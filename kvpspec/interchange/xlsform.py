@@ -104,7 +104,7 @@ def normalise_header(text: str) -> str:
     return base
 
 
-def _letter(index: int) -> str:
+def column_letter(index: int) -> str:
     out = ""
     index += 1
     while index:
@@ -146,7 +146,7 @@ def _sheet_from_grid(name: str, grid: list[list[str]], first_row: int = 1, first
             if cells.get(key):
                 continue
             cells[key] = value
-            letters[key] = _letter(i + first_col)
+            letters[key] = column_letter(i + first_col)
         sheet.rows.append(Row(name, number, cells, letters))
     return sheet
 

@@ -285,6 +285,7 @@ class _R:
     kind: str
     var: Var | None = None  # a bare reference
     maybe_empty: frozenset[str] = frozenset()  # references whose emptiness makes this empty
+    precise: bool = True  # empty exactly when one of maybe_empty is (not so after if() or coalesce())
 
 
 class Translator:
@@ -408,6 +409,11 @@ class Translator:
             raise Unsupported("an ordering comparison of text")
         text = f"{lv.text} {_CMP[op]} {rv.text}"
         empties = lv.maybe_empty | rv.maybe_empty
+        if not (lv.precise and rv.precise):
+            # which operand can be empty depends on the data: say "holds" with count(), which is two-valued
+            if op == "!=":
+                return _R(f"count({lv.text} == {rv.text}) == 0", BOOL)
+            return _R(f"count({text}) == 1" if exact else text, BOOL)
         return _R(self._guard(text, empties, op == "!=", exact), BOOL)
 
     def _guard(self, text: str, empties: set[str] | frozenset[str], true_when_empty: bool, exact: bool) -> str:
@@ -443,7 +449,7 @@ class Translator:
             inner = self._value(node.operand)
             if inner.kind not in (NUM, CODE):
                 raise Unsupported("a minus sign before something that is not a number")
-            return _R(f"-{_paren(inner.text)}", NUM, maybe_empty=inner.maybe_empty)
+            return _R(f"-{_paren(inner.text)}", NUM, maybe_empty=inner.maybe_empty, precise=inner.precise)
         if isinstance(node, Bin):
             if node.op in ("and", "or") or node.op in _CMP:
                 return self._bool(node, True)
@@ -454,7 +460,7 @@ class Translator:
                 if side.kind not in (NUM, CODE):
                     raise Unsupported(f"arithmetic `{node.op}` on something that is not a number")
             return _R(f"({left.text} {_ARITH[node.op]} {right.text})", NUM,
-                      maybe_empty=left.maybe_empty | right.maybe_empty)
+                      maybe_empty=left.maybe_empty | right.maybe_empty, precise=left.precise and right.precise)
         if isinstance(node, Call):
             return self._call(node)
         raise Unsupported(f"the path `{node.text}` (write ${{name}} references)")
@@ -492,14 +498,15 @@ class Translator:
                 raise Unsupported("if() choosing between conditions")
             if ka == CODES:
                 raise Unsupported("if() choosing a select_multiple's answer")
-            return _R(f"(if {cond.text} then {a.text} else {b.text})", ka, maybe_empty=a.maybe_empty | b.maybe_empty)
+            return _R(f"(if {cond.text} then {a.text} else {b.text})", ka, maybe_empty=a.maybe_empty | b.maybe_empty,
+                      precise=False)
         if name == "coalesce" and len(args) == 2:
             var = self._var_of(args[0])
             first, second = self._value(args[0]), self._value(args[1])
             if var is None or first.kind != second.kind or first.kind in (BOOL, CODES):
                 raise Unsupported("coalesce() other than of a question and a value of its kind")
             return _R(f"(if {var.spec_name} is answered then {first.text} else {second.text})", first.kind,
-                      maybe_empty=second.maybe_empty)
+                      maybe_empty=first.maybe_empty | second.maybe_empty, precise=False)
         if name == "number" and len(args) == 1:
             inner = self._value(args[0])
             if inner.kind in (NUM, CODE):
@@ -531,7 +538,7 @@ class Translator:
             r = render(tree)
         finally:
             self._inlining.pop()
-        return _R(_paren(r.text), r.kind, None, r.maybe_empty)
+        return _R(_paren(r.text), r.kind, None, r.maybe_empty, r.precise)
 
     def _lookup(self, name: str) -> Var:
         var = self.lookup(name)

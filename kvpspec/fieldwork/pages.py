@@ -303,7 +303,7 @@ class Site:
         values, partial = await run_in_threadpool(read)
         config = {"mode": "cati", "language": self.language, "submit": "/api/interviews",
                   "token": auth.form_token(self.secret, account.id, case_id), "case": case_id,
-                  "sample": values, "resume": (partial or {}).get("answers")}
+                  "sample": values, "resume": partial or None}
         return self.form_page(config, extra_script=SAVE_SCRIPT)
 
     async def cati_outcome(self, request: Request, session: dict[str, Any], account: auth.Account) -> Response:
@@ -402,7 +402,7 @@ class Site:
             return self.refuse(request, 410, "This questionnaire has been completed. Thank you!")
         config = {"mode": "web", "language": self.language, "submit": "/api/interviews", "token": token,
                   "case": row.id, "sample": {k: v for k, v in (row.sample or {}).items() if k not in self.personal},
-                  "resume": (partial or {}).get("answers")}
+                  "resume": partial or None}
         return self.form_page(config, extra_script=SAVE_SCRIPT)
 
     async def save_partial(self, request: Request) -> Response:

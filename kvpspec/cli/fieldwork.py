@@ -113,3 +113,64 @@ def purge(url: str, yes: bool) -> None:
     click.echo(f"purged: {counts['persons']} person(s)' personal data deleted; "
                f"{counts['quarantine_bodies']} quarantined submission(s) scrubbed; "
                f"{counts['partials']} unfinished web answer(s) deleted")
+
+
+@fieldwork.command()
+@_db
+@click.option("--name", required=True, help="The account's name.")
+@click.option("--role", type=click.Choice(["interviewer", "supervisor"]),
+              help="The role of a new account (an existing account keeps its role).")
+@guard
+def password(url: str, name: str, role: str | None) -> None:
+    """Set the password an account logs in to the server's pages with.
+
+    Asked twice without echo on a terminal; read from the first line of
+    standard input otherwise. Only an argon2id hash of it is kept.
+    """
+    from kvpspec.fieldwork import auth
+
+    if sys.stdin.isatty():
+        value = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        value = sys.stdin.readline().rstrip("\r\n")
+    eng = _open(url)
+    with eng.begin() as conn:
+        account = auth.set_password(conn, name, value, role)
+    click.echo(f"the password of {account.name} ({account.role}) is set")
+
+
+@fieldwork.command()
+@_db
+@click.option("--base", required=True, metavar="URL", help="The server's address as respondents reach it.")
+@click.option("-o", "--output", required=True, metavar="LINKS.csv", help="Where to write case,link rows.")
+@click.option("--replace", is_flag=True, help="New links also for cases that have one (the old ones stop working).")
+@guard
+def links(url: str, base: str, output: str, replace: bool) -> None:
+    """Make one web link per case (not final) and write them, once, to LINKS.csv.
+
+    Only a hash of each link's token is kept: the file is the only copy.
+    A link opens the form in web mode; it takes one completed interview,
+    and an unfinished one resumes where the respondent left off.
+    """
+    import csv
+    import os
+
+    from kvpspec.data.spreadsheet import csv_text
+    from kvpspec.diagnostics import InputError
+    from kvpspec.fieldwork import cases
+
+    if not base.startswith(("http://", "https://")):
+        raise InputError(f"--base {base}: give the address with http:// or https://")
+    eng = _open(url)
+    try:  # the file first, and the links kept only once they are written
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as e:
+        raise InputError(f"-o {output}: cannot write: {e.strerror}") from None
+    with open(fd, "w", newline="", encoding="utf-8") as f, eng.begin() as conn:
+        made = cases.issue_web_links(conn, base, replace=replace)
+        w = csv.writer(f)
+        w.writerow(["case", "link"])
+        w.writerows([csv_text(case), link] for case, link in made)
+        f.flush()
+        os.fsync(f.fileno())
+    click.echo(f"{output}: {len(made)} link(s)" + ("" if replace else "; cases that had a link keep it"))

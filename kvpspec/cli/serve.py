@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kvpspec.cli.common import guard, load_clean
+from kvpspec.diagnostics import InputError
 from kvpspec.fieldwork.db import DEFAULT_URL
 
 
@@ -17,21 +18,32 @@ from kvpspec.fieldwork.db import DEFAULT_URL
 @click.option("--max-body", default=256 * 1024, show_default=True, type=click.IntRange(1024, 64 * 1024 * 1024),
               metavar="BYTES", help="The largest submission taken; a larger one is answered 413.")
 @click.option("--https", is_flag=True, help="The server is reached over https (behind a proxy): secure cookies.")
+@click.option("--max-attempts", type=click.IntRange(1, 1000), metavar="N",
+              help="Unanswered calls (no answer, busy) before a case gets the no-answer disposition [default: 8].")
+@click.option("--no-answer", type=int, metavar="CODE",
+              help="That disposition [default: the spec's first of AAPOR category UH, else NC].")
 @guard
-def serve(spec: str, url: str, host: str, port: int, max_body: int, https: bool) -> None:
+def serve(spec: str, url: str, host: str, port: int, max_body: int, https: bool,
+          max_attempts: int | None, no_answer: int | None) -> None:
     """Serve SPEC's form (CATI and web) and collect interviews into the database.
 
     The database is created or migrated, and must hold data of a compatible
     spec (the same response columns); otherwise the server refuses to start.
     """
     compiled = load_clean(spec, "serving it")
+    from kvpspec.fieldwork import cases
     from kvpspec.fieldwork.app import create_app
     from kvpspec.fieldwork.store import open_database
 
+    rules = None
+    if compiled.spec.fieldwork is not None and compiled.spec.fieldwork.dispositions:
+        rules = cases.rules_for(compiled.spec, max_attempts=max_attempts, no_answer=no_answer)
+    elif max_attempts is not None or no_answer is not None:
+        raise InputError("--max-attempts and --no-answer need the spec's `dispositions`")
     eng, notes = open_database(url, compiled, source=spec)
     for note in notes:
         click.echo(f"kvpspec: {note}", err=True)
-    app = create_app(compiled, eng, max_body=max_body, https=https)
+    app = create_app(compiled, eng, max_body=max_body, https=https, rules=rules)
 
     import uvicorn
 

@@ -302,3 +302,38 @@ def test_live_rates_equal_the_analysis_runtime(analysis: Any, dispositions: list
     """On any dispositions (cases still open included), the live rates are the
     analysis' rates, number for number (nan ⇔ None)."""
     assert rates.rates(SPEC, _counts(dispositions)) == _runtime_rates(analysis, dispositions)
+
+
+# ---------------------------------------------------------------- the command line
+
+
+def test_cli_password_and_links(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kvpspec.cli import cli
+
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    make_db(url, 3).dispose()
+    run = CliRunner().invoke
+    r = run(cli, ["fieldwork", "password", "--db", url, "--name", "kari"], input="long enough secret\n")
+    assert r.exit_code == 2 and "give --role to create it" in r.output
+    r = run(cli, ["fieldwork", "password", "--db", url, "--name", "kari", "--role", "supervisor"], input="short\n")
+    assert r.exit_code == 2 and "at least 10 characters" in r.output
+    r = run(cli, ["fieldwork", "password", "--db", url, "--name", "kari", "--role", "supervisor"],
+            input="long enough secret\n")
+    assert r.exit_code == 0, r.output
+    eng = db.engine(url)
+    with eng.connect() as conn:
+        assert auth.check_login(conn, "kari", "long enough secret") == auth.Account(1, "kari", "supervisor")
+    out = tmp_path / "links.csv"
+    r = run(cli, ["fieldwork", "links", "--db", url, "--base", "https://survey.example", "-o", str(out)])
+    assert r.exit_code == 0 and "3 link(s)" in r.output, r.output
+    assert (out.stat().st_mode & 0o777) == 0o600
+    rows = out.read_text().splitlines()
+    assert rows[0] == "case,link" and len(rows) == 4
+    token = rows[1].split(",")[1].rsplit("/", 1)[1]
+    with eng.connect() as conn:
+        assert auth.web_case(conn, token) == "0001"
+    r = run(cli, ["fieldwork", "links", "--db", url, "--base", "https://x", "-o", str(tmp_path / "no" / "l.csv")])
+    assert r.exit_code == 2 and "cannot write" in r.output
+    eng.dispose()

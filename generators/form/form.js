@@ -5,7 +5,8 @@
 // spec's routing by the one rule of ``routing.Walk`` (the compiled guards of
 // ``program.steps``, run by ``runtime.js``); the Node tests drive this same
 // code. ``mount`` is the page: it builds every element with createElement and
-// textContent (never innerHTML), and ``window.kvpspec`` is the driving API.
+// textContent only (no text is ever parsed as HTML), and ``window.kvpspec`` is
+// the driving API.
 "use strict";
 
 var kvpspecForm = (function () {

@@ -5,8 +5,9 @@ validate`` and ``kvpspec analyze --sample``.
 The data file has the response columns of the spec the database was made
 for (kept in ``meta``), in codebook order, one row per stored interview, in
 the order they arrived. An interview whose paradata carry a disposition other
-than the complete one (a call that ended in the intro) is a call outcome, not
-response data: it is left out and counted. An interview without a respondent
+than the complete one, or whose intro answers ended it (``rett_person`` 2 ends
+with disposition 3), is a call outcome, not response data: it is left out and
+counted. An interview without a respondent
 id gets the next number after the largest one stored.
 
 The sample file has the non-personal sample fields and each case's final
@@ -30,6 +31,7 @@ from sqlalchemy.engine import Engine
 
 from kvpspec.diagnostics import InputError
 from kvpspec.fieldwork import db
+from kvpspec.fieldwork.store import ended_in_intro
 
 
 @dataclass
@@ -74,7 +76,9 @@ def export(eng: Engine, data: str | Path, sample: str | Path | None = None, *,
         for r in conn.execute(sa.select(db.interviews.c.record, db.interviews.c.paradata)
                               .order_by(db.interviews.c.received, db.interviews.c.id)):
             ended = (r.paradata or {}).get("disposition")
-            if isinstance(ended, int) and not isinstance(ended, bool) and ended != complete:
+            if not (isinstance(ended, int) and not isinstance(ended, bool)):
+                ended = ended_in_intro(r.record or {}, fields.get("ends", {}))
+            if ended is not None and ended != complete:
                 out.left_out += 1
                 continue
             rows.append(dict(r.record))

@@ -140,9 +140,38 @@ def export_fields(compiled: Compiled) -> dict[str, Any]:
     low = compiled.lowered
     fw = compiled.spec.fieldwork
     sample = [[v.name, v.type] for v in low.variables.values() if v.role == "sample" and not v.personal]
+    ends = intro_ends(compiled)
     complete = next((d.code for d in fw.dispositions if d.aapor == "I"), None) if fw else None
     respondent = compiled.spec.respondent
-    return {"id": respondent.name if respondent is not None else None, "sample": sample, "complete": complete}
+    return {"id": respondent.name if respondent is not None else None, "sample": sample, "complete": complete,
+            "ends": {name: {str(code): end for code, end in codes.items()} for name, codes in ends.items()}}
+
+
+def intro_ends(compiled: Compiled) -> dict[str, dict[int, int]]:
+    """The screener questions of the intro whose answers end the interview: name → {code: disposition}."""
+    from kvpspec.model import Question, walk_items
+
+    low = compiled.lowered
+    out: dict[str, dict[int, int]] = {}
+    interview = compiled.spec.interview
+    for item in walk_items(interview.items if interview is not None else ()):
+        if isinstance(item, Question):
+            var = low.variables.get(item.name)
+            ends = {o.code: o.end for o in item.options if o.end is not None}
+            if var is not None and var.role == "screener" and ends:
+                out[item.name] = ends
+    return out
+
+
+def ended_in_intro(record: Mapping[str, Any], ends: Mapping[str, Mapping[Any, int]]) -> int | None:
+    """The disposition an intro answer of ``record`` ended the interview with, or None."""
+    for name, codes in ends.items():
+        value = record.get(name)
+        if isinstance(value, int) and not isinstance(value, bool):
+            end = codes.get(value, codes.get(str(value)))  # type: ignore[call-overload]
+            if end is not None:
+                return end
+    return None
 
 
 def open_database(url: str, compiled: Compiled | None = None, *, source: str = "spec") -> tuple[Engine, list[str]]:
@@ -234,6 +263,7 @@ class RecordChecker:
         self.screeners = {v.name for v in low.variables.values() if v.role == "screener"}
         respondent = compiled.spec.respondent
         self.id_name = respondent.name if respondent is not None else None
+        self.ends = intro_ends(compiled)
 
     def strip_personal(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The record without personal sample fields, and the names removed."""
@@ -289,7 +319,7 @@ class RecordChecker:
                                              name, shown))
             if self.id_name is not None and cells[self.id_name][i] is None:
                 # the server numbers interviews without an id at export; meanwhile a unique stand-in
-                cells[self.id_name][i] = str(10**15 + i) if self.kinds[self.id_name] != "text" else f"~{i}"
+                cells[self.id_name][i] = str(-1 - i) if self.kinds[self.id_name] != "text" else f"~{i}"
         rows = np.arange(2, n + 2)
 
         class _Records(DataSource):
@@ -299,10 +329,13 @@ class RecordChecker:
 
         source = _Records("record", list(self.kinds), "records")
         result = Validator(self.compiled, source).run()
+        ended = [ended_in_intro(r, self.ends) is not None for r in records]
         for f in result.errors + result.warnings:
             i = f.row - 2
             if not 0 <= i < n:
                 continue
+            if ended[i] and f.rule == "asked-empty":
+                continue  # the interview ended in the intro: a call outcome, not response data
             item = finding(f.rule, f.message, f.column, f.value)
             (errors if f.severity == "error" else warnings)[i].append(item)
         return [report(f"interview {names[i]}", errors[i], warnings[i]) for i in range(n)]

@@ -744,9 +744,12 @@ var kvpspecForm = (function () {
         }
       });
       var box = doc.getElementById("answer-input");
-      if (box) {
-        var isOption = value !== null && iv.optionByCode(screen, value) !== null && screen.kind !== "text";
-        if (doc.activeElement !== box || value === null) box.value = value === null || isOption ? (own(iv.invalid, screen.name) ? box.value : "") : String(value);
+      if (box && !own(iv.invalid, screen.name)) {
+        var isOption = value !== null && screen.kind !== "text" && iv.optionByCode(screen, value) !== null;
+        var want = value === null || isOption ? "" : String(value);
+        var typed = box.value.trim();
+        var same = typed === want || (typed !== "" && value !== null && screen.kind !== "text" && Number(typed) === value);
+        if (!same) box.value = want;
       }
     }
 

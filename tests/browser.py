@@ -181,20 +181,27 @@ def answer_domains(compiled: Compiled) -> dict[str, dict[str, Any]]:
             "exclusive": sorted(v.exclusive),
             "min": v.min,
             "max": v.max,
+            "specify": [],
         }
+    for v in compiled.lowered.variables.values():  # specify texts are answered on their question's screen
+        if v.parent is not None and v.parent in out:
+            out[v.parent]["specify"].append({"name": v.name, "code": v.parent_code})
     return out
 
 
 #: Runs ``args.n`` interviews through ``window.kvpspec`` with answers drawn from
 #: ``args.domains`` by a seeded generator (mulberry32). Intro questions listed in
 #: ``args.intro`` get the answer given there, so that interviews reach the data.
-#: A soft check is confirmed by a second next(); on a hard check, or an answer the
-#: form refuses, another answer is drawn (at most 200 times). ``args.reset`` names
-#: the API's reset function, or null to end after one interview.
-#: Returns per interview: record(), state(), and how many soft and hard checks fired.
+#: A chosen option with a specify text gets a text on the same screen. A soft check
+#: is confirmed by a second next(); on a hard check, or an answer the form refuses,
+#: another answer is drawn (at most 200 times). Between interviews ``args.reset``
+#: starts a fresh one: the name of the API's reset function; ``"remount"``, the
+#: page's own start-up (``kvpspecForm.mount`` on the page's data and config, as a
+#: reload does, without parsing the page again: a new interview id and a new
+#: ``window.kvpspec``); or ``"back"``, back() to the first question.
 RANDOM_INTERVIEWS_JS = r"""
 (args) => {
-  const K = window.kvpspec;
+  let K = window.kvpspec;
   let s = args.seed >>> 0;
   function rnd() {
     s = (s + 0x6D2B79F5) >>> 0;
@@ -230,7 +237,20 @@ RANDOM_INTERVIEWS_JS = r"""
   }
   const out = [];
   for (let i = 0; i < args.n; i++) {
-    if (i > 0) K[args.reset]();
+    if (i > 0) {
+      if (args.reset === "remount") {
+        // what loading the page does, without parsing it again: a fresh interview and API
+        const config = JSON.parse(document.getElementById("kvpspec-config").textContent || "{}") || {};
+        const data = JSON.parse(document.getElementById("kvpspec-data").textContent);
+        window.kvpspec = kvpspecForm.mount(document, window, kvpspecRuntime, kvpspecProgram, data, config);
+        K = window.kvpspec;
+      } else if (args.reset === "back") {  // back to the first question; the new route replaces the old
+        let g = 0;
+        while (K.back().ok) if (++g > 100000) throw new Error("back() does not reach the first question");
+      } else {
+        K[args.reset]();
+      }
+    }
     let soft = 0, hard = 0, steps = 0;
     for (;;) {
       const name = K.current();
@@ -242,6 +262,12 @@ RANDOM_INTERVIEWS_JS = r"""
         const v = Object.prototype.hasOwnProperty.call(args.intro, name) ? args.intro[name] : draw(name);
         const a = K.answer(name, v);
         if (!a.ok) continue;
+        for (const sp of args.domains[name] ? args.domains[name].specify : []) {
+          const chosen = Array.isArray(v) ? v.indexOf(sp.code) >= 0 : v === sp.code;
+          if (chosen && !K.answer(sp.name, "annet " + Math.floor(rnd() * 1000)).ok) {
+            throw new Error("the specify text " + sp.name + " was refused");
+          }
+        }
         let r = K.next();
         if (!r.ok && r.soft && r.soft.length && !(r.hard && r.hard.length)) { soft++; r = K.next(); }
         if (r.ok) break;

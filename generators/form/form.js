@@ -230,7 +230,7 @@ var kvpspecForm = (function () {
     if (this.finished) throw new Error("kvpspec: the interview has ended");
     var cur = this.current();
     var screen = this.screen();
-    this.pendingSoft = null;
+    // a soft check stays confirmable while the answers are the same (its key holds them)
     if (name === cur) {
       var checked = this.check(screen, value);
       delete this.invalid[name];

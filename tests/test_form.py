@@ -455,3 +455,148 @@ def test_every_step_has_a_screen() -> None:
         step_names = [s.name for s in steps(c.lowered)]
         assert [n for n in step_names if n not in specify] == names
         assert set(step_names) == set(names) | set(specify)
+
+
+# ---------------------------------------------------------------- the interview's rules, one by one
+
+
+UNIT = r"""
+"use strict";
+const fs = require("fs");
+const K = require(process.argv[2]);
+const F = require(process.argv[3]);
+const program = require(process.argv[4])(K);
+const data = JSON.parse(fs.readFileSync(process.argv[5], "utf8")).data;
+function make(options) { return new F.Interview(K, program, data, options || {}); }
+function drive(iv, answers) {
+  for (const [name, value] of answers) {
+    if (iv.current() !== name) throw new Error("expected " + name + " on screen, found " + iv.current());
+    const a = iv.answer(name, value);
+    if (!a.ok) throw new Error(JSON.stringify(a));
+    const r = iv.next();
+    if (!r.ok) throw new Error(JSON.stringify(r));
+  }
+  return iv;
+}
+function attempt(f) { try { return {value: f()}; } catch (e) { return {error: String(e.message)}; } }
+const out = (function () { BODY })();
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def run_js(tmp: Path, name: str, body: str) -> Any:
+    exe = node()
+    program, data = page_parts(name)
+    (tmp / "program.js").write_text("module.exports = " + program + ";\n", encoding="utf-8")
+    (tmp / "unit.js").write_text(UNIT.replace("BODY", body), encoding="utf-8")
+    (tmp / "input.json").write_text(json.dumps({"data": data}), encoding="utf-8")
+    done = subprocess.run(
+        [exe, str(tmp / "unit.js"), str(RUNTIME), str(FORM_JS), str(tmp / "program.js"), str(tmp / "input.json")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+KVP_START = '[["rett_person", 1], ["husker", 1], ["samtykke", 1]]'
+
+
+def test_answers_are_checked(tmp_path) -> None:
+    out = run_js(tmp_path, "kvp2009", f"""
+      const iv = drive(make(), {KVP_START});
+      const r = {{}};
+      r.notCode = iv.answer("q1", 42);
+      r.text = iv.answer("q1", "x");
+      r.nextAfterBad = iv.next();
+      r.wrongName = attempt(function () {{ return iv.answer("q2", 1); }});
+      drive(iv, [["q1", 1], ["q2", 1]]);
+      r.range = iv.answer("q3", 61);
+      r.whole = iv.answer("q3", 2.5);
+      r.missingCode = iv.answer("q3", 99);
+      r.asText = iv.answer("q3", " 12 ");
+      r.q3 = iv.state().answers.q3;
+      iv.answer("q3", null);
+      r.empty = iv.next();
+      drive(iv, [["q3", 12]]);
+      iv.answer("q4", 2);
+      r.noSpecify = iv.next();
+      iv.answer("q4_other", "Sverige");
+      r.withSpecify = iv.next();
+      r.asked = iv.state().asked.slice(-3);
+      r.backAtFirst = make().back();
+      return r;
+    """)
+    assert out["notCode"]["ok"] is False and out["notCode"]["errors"]
+    assert out["text"]["ok"] is False
+    assert out["nextAfterBad"]["ok"] is False and out["nextAfterBad"]["errors"]
+    assert "is not the question on screen" in out["wrongName"]["error"]
+    assert out["range"]["ok"] is False and "0" in out["range"]["errors"][0] and "60" in out["range"]["errors"][0]
+    assert out["whole"]["ok"] is False
+    assert out["missingCode"]["ok"] is True
+    assert out["asText"]["ok"] is True and out["q3"] == 12
+    assert out["empty"]["ok"] is False and out["empty"]["errors"]
+    assert out["noSpecify"]["ok"] is False and out["noSpecify"]["errors"]
+    assert out["withSpecify"]["ok"] is True and out["withSpecify"]["current"] == "q5"
+    assert out["asked"] == ["q4", "q4_other", "q5"]
+    assert out["backAtFirst"]["ok"] is False
+
+
+def test_ends_dispositions_and_fills(tmp_path) -> None:
+    out = run_js(tmp_path, "kvp2009", f"""
+      const r = {{}};
+      const named = make({{sample: {{fornavn: "Kari", etternavn: "Nordmann"}}}});
+      r.fill = named.plain(named.screen().label, named.fillRecord());
+      const anon = make();
+      r.placeholder = anon.plain(anon.screen().label, anon.fillRecord());
+      const screened = drive(make(), [["rett_person", 2]]);
+      r.screened = screened.record().paradata;
+      r.screenedCurrent = screened.current();
+      const called = drive(make(), {KVP_START});
+      r.badCode = attempt(function () {{ return called.end(99); }});
+      called.end(6);
+      r.called = called.record().paradata;
+      r.calledBack = called.back();
+      return r;
+    """)
+    assert out["fill"] == "Snakker jeg med Kari Nordmann?"
+    assert out["placeholder"] == "Snakker jeg med <NAVN>?"
+    assert out["screened"]["disposition"] == 3 and out["screened"]["finished"] and not out["screened"]["complete"]
+    assert out["screenedCurrent"] is None
+    assert "not a disposition" in out["badCode"]["error"]
+    assert out["called"]["disposition"] == 6 and not out["called"]["complete"]
+    assert out["calledBack"]["ok"] is False
+
+
+def test_resume_replays_the_route(tmp_path) -> None:
+    out = run_js(tmp_path, "household", """
+      const first = drive(make(), [["rett_person", 1], ["samtykke", 1], ["antall", 2], ["alder_1", 40],
+                                   ["kjonn_1", 1], ["relasjon_1", 1], ["jobber_1", 1], ["antall_jobber_1", 1]]);
+      const snap = first.snapshot();
+      const again = make();
+      again.resume(snap.answers, snap);
+      const en = make({language: "en"});
+      drive(en, [["rett_person", 1], ["samtykke", 1], ["antall", 2], ["alder_1", 40], ["kjonn_1", 1], ["relasjon_1", 1]]);
+      return {first: first.state(), again: again.state(), id: [first.id, again.id],
+              en: en.plain(en.screen().label, en.fillRecord())};
+    """)
+    assert out["again"]["current"] == out["first"]["current"] == "timer_1_1"
+    assert out["again"]["asked"] == out["first"]["asked"]
+    assert out["id"][0] == out["id"][1]
+    assert out["en"] == "Did person 1 (40 years) do paid work last week, for at least one hour?"
+
+
+def test_hard_check_holds_until_the_answer_changes(tmp_path) -> None:
+    out = run_js(tmp_path, "household", """
+      const iv = drive(make(), [["rett_person", 1], ["samtykke", 1], ["antall", 2], ["alder_1", 25],
+        ["kjonn_1", 1], ["relasjon_1", 1], ["jobber_1", 2], ["skole_1", 2], ["alder_2", 45], ["kjonn_2", 1]]);
+      iv.answer("relasjon_2", 3);
+      const r = {first: iv.next(), second: iv.next()};
+      iv.answer("relasjon_2", 2);
+      r.fixed = iv.next();
+      return r;
+    """)
+    assert out["first"]["ok"] is False and out["first"]["hard"] == [
+        "Person 2 er barnet ditt, men er 45 år og du 25 år. Rett opp alder eller relasjon."
+    ]
+    assert out["second"]["ok"] is False and out["second"]["hard"]
+    assert out["fixed"]["ok"] is True

@@ -39,6 +39,15 @@ class Clock:
         return self.now
 
 
+@pytest.fixture(autouse=True)
+def cheap_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id still, at a test's cost (1 MiB, t=1); the server's own cost is checked below."""
+    from argon2 import PasswordHasher
+
+    assert (auth.HASHER.memory_cost, auth.HASHER.time_cost) == (65536, 3)
+    monkeypatch.setattr(auth, "HASHER", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()

@@ -314,6 +314,12 @@ def test_no_name_or_phone_number_in_the_logs(server: dict[str, Any], caplog: pyt
     anna.post(f"/cati/case/{case}/outcome", data={"csrf": csrf, "outcome": "6"})
     sara, _ = login(server, "sara")
     assert sara.get("/supervisor").status_code == 200
+    # a record that carries a person's name and number to the API: refused, and not logged
+    api = client(server)
+    hostile = {"id": "00000000-0000-4000-8000-0000000000aa", "paradata": {},
+               "record": {"q1": 1, "fornavn": PERSONAL["fornavn"] + "1", "telefon": PERSONAL["telefon"] + "1"}}
+    r = api.post("/api/interviews", json=hostile, headers={"Authorization": f"Bearer {server['tokens']['anna']}"})
+    assert r.status_code == 422
     link = next(iter(server["links"].values()))
     token = link.rsplit("/", 1)[1]
     client(server).post("/api/partials", json={"answers": {"q1": 1}}, headers={"Authorization": f"Bearer {token}"})

@@ -198,7 +198,12 @@ def test_outcomes_only_by_the_holder_and_complete_only_with_an_interview(sqlite_
             cases.record_attempt(conn, RULES, "0001", a, "99", now=at(1))
         with pytest.raises(cases.CaseError, match="not an outcome"):
             cases.record_attempt(conn, RULES, "0001", a, "hung-up", now=at(1))
-        with pytest.raises(cases.CaseConflict, match="no interview has been stored"):
+        with pytest.raises(cases.CaseConflict, match="no completed interview has been stored"):
+            cases.record_attempt(conn, RULES, "0001", a, "7", now=at(1))
+        conn.execute(sa.insert(db.interviews).values(  # a call that ended in the intro is no interview
+            id="00000000-0000-4000-8000-000000000000", case_id="0001", account_id=a, record={},
+            paradata={"disposition": 6}, digest="x", received=at(1)))
+        with pytest.raises(cases.CaseConflict, match="no completed interview has been stored"):
             cases.record_attempt(conn, RULES, "0001", a, "7", now=at(1))
         conn.execute(sa.insert(db.interviews).values(
             id="00000000-0000-4000-8000-000000000001", case_id="0001", account_id=a, record={}, paradata={},

@@ -183,6 +183,17 @@ def parse_local_time(value: str) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def completed_interviews(conn: sa.Connection, rules: CaseRules, case_id: str) -> int:
+    """The interviews stored for the case that were not ended early (their
+    paradata carry no disposition, or the complete one)."""
+    n = 0
+    for (paradata,) in conn.execute(sa.select(db.interviews.c.paradata).where(db.interviews.c.case_id == case_id)):
+        ended = paradata.get("disposition") if isinstance(paradata, dict) else None
+        if ended is None or ended == rules.complete:
+            n += 1
+    return n
+
+
 def record_attempt(conn: sa.Connection, rules: CaseRules, case_id: str, account_id: int, outcome: str,
                    *, appointment: str | None = None, now: str | None = None) -> dict[str, Any]:
     """Store a call of the case's holder and move the case on.
@@ -212,12 +223,9 @@ def record_attempt(conn: sa.Connection, rules: CaseRules, case_id: str, account_
         raise CaseError(f"there is no case {case_id!r}")
     if row.status != "held" or row.holder != account_id:
         raise NotYours(f"case {case_id} is not held by you")
-    if code is not None and code == rules.complete:
-        stored = conn.execute(sa.select(sa.func.count()).select_from(db.interviews)
-                              .where(db.interviews.c.case_id == case_id)).scalar_one()
-        if not stored:
-            raise CaseConflict(f"case {case_id}: no interview has been stored for it yet; "
-                               f"finish the interview in the form before recording code {code}")
+    if code is not None and code == rules.complete and not completed_interviews(conn, rules, case_id):
+        raise CaseConflict(f"case {case_id}: no completed interview has been stored for it yet; "
+                           f"finish the interview in the form before recording code {code}")
     attempts = row.attempts + 1
     conn.execute(sa.insert(db.attempts).values(case_id=case_id, account_id=account_id, at=now,
                                                outcome=outcome))

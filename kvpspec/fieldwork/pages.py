@@ -47,7 +47,15 @@ def _environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["when"] = _show_time
+    env.filters["number"] = _show_number
     return env
+
+
+def _show_number(value: float | None) -> str:
+    """A count as a whole number, other numbers to three decimals, nothing for no value."""
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
 
 
 def _show_time(value: str | None) -> str:
@@ -262,6 +270,12 @@ class Site:
         log.info("case %s held by account %s", case_id, account.id)
         return self.secure(RedirectResponse(f"/cati/case/{case_id}", status_code=303), PAGE_CSP)
 
+    def _sample_value(self, f: Any, value: Any) -> str:
+        """A sample value as the interviewer reads it: a code with its option's label."""
+        labels = {o.code: o.label.get(self.language) for o in f.options}
+        codes = value if isinstance(value, list) else [value]
+        return ", ".join(f"{c} {labels[c]}" if c in labels else str(c) for c in codes)
+
     def _held_by(self, conn: sa.Connection, case_id: str, account: auth.Account) -> Any:
         row = cases.get_case(conn, case_id)
         if row is None or row.status != "held" or row.holder != account.id:
@@ -284,7 +298,7 @@ class Site:
         fields = self.spec.fieldwork.sample if self.spec.fieldwork else ()
         person = [(f.label.get(self.language), data["person"].get(f.name)) for f in fields
                   if f.personal and data["person"].get(f.name) not in (None, "")]
-        sample = [(f.label.get(self.language), data["case"].sample.get(f.name)) for f in fields
+        sample = [(f.label.get(self.language), self._sample_value(f, data["case"].sample.get(f.name))) for f in fields
                   if not f.personal and f.name != "disposition" and data["case"].sample.get(f.name) not in (None, "")]
         return self.render(request, "case.html", session, account=account, case=data["case"], person=person,
                            sample=sample, attempts=data["attempts"], interviews=data["interviews"],

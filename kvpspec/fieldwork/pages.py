@@ -149,7 +149,7 @@ class Site:
     def account(self, session: dict[str, Any] | None) -> auth.Account | None:
         if not session or not isinstance(session.get("a"), int):
             return None
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             return auth.get_account(conn, session["a"])
 
     def guarded(self, roles: tuple[str, ...], handler: Handler, *, post: bool = False) -> Handler:
@@ -227,7 +227,7 @@ class Site:
             return response
 
         def check() -> auth.Account | None:
-            with self.engine.connect() as conn:
+            with db.reading(self.engine) as conn:
                 return auth.check_login(conn, name[:200], password[:1000])
 
         account = await run_in_threadpool(check)
@@ -252,7 +252,7 @@ class Site:
 
     async def cati_home(self, request: Request, session: dict[str, Any], account: auth.Account) -> Response:
         def read() -> str | None:
-            with self.engine.connect() as conn:
+            with db.reading(self.engine) as conn:
                 return cases.held_case(conn, account.id)
 
         held = await run_in_threadpool(read)
@@ -287,7 +287,7 @@ class Site:
         case_id = request.path_params["case"]
 
         def read() -> dict[str, Any]:
-            with self.engine.connect() as conn:
+            with db.reading(self.engine) as conn:
                 row = self._held_by(conn, case_id, account)
                 return {"case": row, "person": cases.personal(conn, case_id),
                         "attempts": cases.case_attempts(conn, case_id),
@@ -308,7 +308,7 @@ class Site:
         case_id = request.path_params["case"]
 
         def read() -> tuple[dict[str, Any], dict[str, Any] | None]:
-            with self.engine.connect() as conn:
+            with db.reading(self.engine) as conn:
                 row = self._held_by(conn, case_id, account)
                 values = dict(row.sample or {})
                 values.update(cases.personal(conn, case_id))
@@ -352,7 +352,7 @@ class Site:
     # ------------------------------------------------------------ supervisors
 
     def dashboard_data(self) -> dict[str, Any]:
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             counts = cases.disposition_counts(conn)
             return {
                 "progress": cases.progress(conn),
@@ -402,7 +402,7 @@ class Site:
         token = request.path_params["token"]
 
         def read() -> tuple[Any, dict[str, Any] | None]:
-            with self.engine.connect() as conn:
+            with db.reading(self.engine) as conn:
                 case_id = auth.web_case(conn, token)
                 if case_id is None:
                     return None, None

@@ -154,8 +154,8 @@ def page(browser: Any) -> Iterator[Any]:
     Errors thrown in the page are collected in ``page.errors``."""
     context = browser.new_context()
     pg = context.new_page()
-    pg.errors = []  # type: ignore[attr-defined]
-    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))  # type: ignore[attr-defined]
+    pg.errors = []
+    pg.on("pageerror", lambda exc: pg.errors.append(str(exc)))
     try:
         yield pg
     finally:

@@ -663,3 +663,17 @@ def test_finished_interview_downloads_its_record(page, forms) -> None:  # noqa: 
     saved = json.loads(Path(download.path()).read_text(encoding="utf-8"))
     assert download.suggested_filename == f"kvp2009-{saved['id']}.json"
     assert saved == api(page, "record")
+
+
+def test_web_mode_skips_the_telephone_intro(page, forms) -> None:  # noqa: F811
+    """Web mode is for respondents: the intro is the telephone call's opening
+    (its screener questions route the call and are not data; the core's walk
+    of an interview starts after it), so a web respondent starts at the first
+    question after the intro and never sees the interviewer's script
+    ("... jeg ringer fra RESPONS ...", "Snakker jeg med <NAVN>?")."""
+    c = compiled(KVP)
+    first = next(s.name for s in steps(c.lowered) if not s.in_intro)
+    open_form(page, forms.url(KVP, mode="web"))
+    text = page.locator("#kvpspec-form").text_content() or ""
+    assert "jeg ringer fra RESPONS" not in text and "Snakker jeg med" not in text
+    assert current(page) == first

@@ -358,6 +358,10 @@ def test_kvp_fieldwork_from_registration_to_tabell1(server: dict[str, Any], brow
     assert status["dispositions"] == {str(k): v for k, v in sorted(
         {d: list(outcomes.values()).count(d) for d in set(outcomes.values())}.items())}
     assert status["open"] == 12 - len(outcomes)
+    live: dict[int | None, int] = {None: 12 - len(outcomes)}
+    for d in outcomes.values():
+        live[d] = live.get(d, 0) + 1
+    assert status["rates"] == rates.rates(c.spec, live)
     assert "<td>anna</td>" in sara.http.get("/supervisor").text
 
     # ---- export, validate, analyze: Tabell 1 from the stored dispositions

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -186,6 +186,8 @@ class _Builder:
         self.columns: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.taken: set[str] = set(self.low.variables) | set(self.low.rosters) | set(self.low.scales)
         self.index_name: dict[str, str] = {}
+        #: the calculate that holds one iteration's answer for a fill, by (column, rosters around the text)
+        self.fills: dict[tuple[str, tuple[str, ...]], str] = {}
         self.label_name: dict[tuple[str, str], str] = {}
         self.lists: dict[str, str] = {}
         self.after: dict[str, list[dict[str, str]]] = {}
@@ -306,8 +308,11 @@ class _Builder:
         if name in self.low.variables:
             where = self.ref(name, chain, iteration)
             if where.startswith("indexed-repeat("):
-                holder = self.fresh(f"{name}_fill")
-                self.form.survey.append({"type": "calculate", "name": holder, "calculation": where})
+                key = (name, chain)
+                holder = self.fills.get(key)
+                if holder is None:
+                    holder = self.fills[key] = self.fresh(f"{name}_fill")
+                    self.form.survey.append({"type": "calculate", "name": holder, "calculation": where})
                 return f"${{{holder}}}"
             return where
         if chain and any(name == base for base, c in self.columns.values() if c == chain[: len(c)]):
@@ -395,9 +400,6 @@ class _Builder:
                 other_iteration = (*iteration[:-1], 2)
                 other = self._other_name(step_name, chain, other_iteration)
                 if other is not None and other in self.steps:
-                    silent = XPathRenderer(self.low.variables, self.low.recodes, self.derives,
-                                           lambda n: "", lambda message: None)
-                    del silent
                     other_rel = self._render_guard(other, chain, other_iteration, None)
                     if other_rel != rel:
                         self.report(f"the condition of `{step_name}` differs between the roster's iterations; "
@@ -423,8 +425,6 @@ class _Builder:
             terms = [t for t, kind, block in slot.terms
                      if not (kind == "if" and id(block) in self.low.roster_guards)]
             guard = m.BoolOp.build(op="and", operands=tuple(terms)) if len(terms) > 1 else (terms[0] if terms else None)
-            if step_name != slot.item.name and step_name not in {slot.item.name + gi.name for gi in getattr(slot.item, "items", ())}:
-                pass
             variable = self.low.variables.get(step_name)
             if variable is not None and variable.role == "specify" and variable.parent is not None:
                 term = code_in(variable.parent, [variable.parent_code or 0])
@@ -591,12 +591,10 @@ class _Builder:
         guidance = _join(g.instructions)
         if guidance is not None:
             head.update(self.texts("guidance_hint", guidance, chain, it, g))
-        first = self._step_name(g.name, chain) + (g.items[0].name if g.items else "")
         if g.items:
             rel = self._guard_relevant(self._grid_step(g, g.items[0], chain), chain, g)
             if rel != TRUE:
                 head["relevant"] = rel
-        del first
         rows.append(head)
         if g.read is not None:
             self.report(f"the read-aloud marking (`read`) of `{g.name}` has no XLSForm column", g)
@@ -648,8 +646,6 @@ class _Builder:
                     text = label.text if not key[1] else label.get(lang)
                     value = f"if(${{{index}}} = {i}, {string_literal(text)}, {value})"
                 rows.append({"type": "calculate", "name": name, "calculation": value})
-            for lang in self.languages[1:]:
-                pass
             if self.languages:
                 main = self.languages[0]
                 self.label_name[(r.name, main)] = self.label_name[(r.name, "")]
@@ -727,10 +723,6 @@ def _join(texts: tuple[m.Text, ...]) -> m.Text | None:
         text="\n".join(t.text for t in texts),
         translations={lang: "\n".join(t.get(lang) for t in texts) for lang in langs},
     )
-
-
-def _iter_rows(form: XLSForm) -> Iterator[dict[str, str]]:
-    yield from form.survey
 
 
 class XLSFormGenerator(Generator):

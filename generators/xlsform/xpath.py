@@ -82,7 +82,7 @@ def string_literal(text: str) -> str:
     return "concat(" + ", ".join(pieces) + ")"
 
 
-def number_literal(v: int | float) -> str:
+def number_literal(v: float) -> str:
     """A number as XPath 1.0 writes it (no exponent)."""
     if isinstance(v, bool):
         return "1" if v else "0"
@@ -138,7 +138,7 @@ def _paren(p: str) -> str:
     """Parenthesise a compound so that ``and``/``or`` bind as written."""
     depth = 0
     for i, ch in enumerate(p):
-        if ch in "(":
+        if ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1

@@ -677,3 +677,34 @@ def test_web_mode_skips_the_telephone_intro(page, forms) -> None:  # noqa: F811
     text = page.locator("#kvpspec-form").text_content() or ""
     assert "jeg ringer fra RESPONS" not in text and "Snakker jeg med" not in text
     assert current(page) == first
+
+
+def test_multiple_choice_by_keyboard(page, forms) -> None:  # noqa: F811
+    """Digits toggle the codes of a multiple choice: a code that cannot grow is
+    taken at once, two digits make 12 or 97, an exclusive option clears the
+    others and is cleared by them, a pending digit is taken after a second;
+    "1" then "3" (13 is not a code) toggles 1 and then 3, losing no key."""
+    open_form(page, forms.url(HOSTILE))
+    drive(page, {"h1": 1, "h2": 1, "h3": "x"}, until="h4")
+
+    def chosen() -> list[int]:
+        return sorted(int(v) for v in page.eval_on_selector_all(
+            "#question input[type=checkbox]:checked", "els => els.map(e => e.value)"))
+
+    page.keyboard.press("3")
+    assert chosen() == [3]
+    page.keyboard.type("12")
+    assert chosen() == [3, 12]
+    page.keyboard.press("2")
+    assert chosen() == [2, 3, 12]
+    page.keyboard.type("97")
+    assert chosen() == [97]
+    page.keyboard.press("1")  # 1 or 12: taken when a second has passed
+    page.wait_for_timeout(1200)
+    assert chosen() == [1]
+    page.keyboard.type("13")
+    page.wait_for_timeout(1200)
+    assert chosen() == [3], "typing 1 then 3 should toggle 1 off and 3 on"
+    page.keyboard.press("Enter")
+    assert current(page) is None
+    assert api(page, "record")["record"]["h4"] == [3]

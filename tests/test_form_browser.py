@@ -230,8 +230,8 @@ def test_keyboard_interview_follows_each_route(page, forms, tmp_path, index: int
 
 
 def test_pageup_goes_back_and_keeps_answers(page, forms) -> None:  # noqa: F811
-    """PageUp goes to the previous question with its answer kept; Enter goes on
-    with it; the record counts the back."""
+    """PageUp (and Alt+Left) go to the previous question with its answer kept;
+    Enter goes on with it; the record counts the backs."""
     c = compiled(KVP)
     route = next(r for r in kvp_routes() if r.end is None)
     answers = route_answers(c, route, 99)
@@ -245,7 +245,7 @@ def test_pageup_goes_back_and_keeps_answers(page, forms) -> None:  # noqa: F811
     page.keyboard.press("PageUp")
     assert current(page) == "q2"
     assert page.locator('#question input[type=radio][value="11"]').is_checked()
-    page.keyboard.press("PageUp")
+    page.keyboard.press("Alt+ArrowLeft")
     assert current(page) == "q1"
     assert page.locator('#question input[type=radio][value="3"]').is_checked()
     page.keyboard.press("Enter")
@@ -708,3 +708,18 @@ def test_multiple_choice_by_keyboard(page, forms) -> None:  # noqa: F811
     page.keyboard.press("Enter")
     assert current(page) is None
     assert api(page, "record")["record"]["h4"] == [3]
+
+
+def test_answers_the_form_refuses(page, forms) -> None:  # noqa: F811
+    """answer() names the question on screen or throws; a value out of range or
+    not a code is refused with a message, and next() does not go on."""
+    open_form(page, forms.url(HOUSEHOLD))
+    drive(page, household_answers(), until="antall")
+    thrown = page.evaluate("() => { try { window.kvpspec.answer('alder_1', 40); return null; } catch (e) { return String(e.message); } }")
+    assert thrown and "antall" in thrown
+    refused = api(page, "answer", "antall", 13)
+    assert refused["ok"] is False and any("12" in m for m in refused["errors"])
+    assert api(page, "next")["ok"] is False and current(page) == "antall"
+    assert api(page, "answer", "antall", "to")["ok"] is False
+    assert api(page, "answer", "antall", 2)["ok"] is True
+    assert api(page, "next")["ok"] is True and current(page) == "alder_1"

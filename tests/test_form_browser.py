@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -223,8 +224,11 @@ def test_keyboard_interview_follows_each_route(page, forms, tmp_path, index: int
     for name, value in record.items():
         if roles[name] in DATA_ROLES:
             assert value == given.get(name), f"{name}: the record holds {value!r}, the interview gave {given.get(name)!r}"
-    assert result["paradata"]["backs"] == 0
-    assert result["paradata"]["mode"] == "cati"
+    paradata = result["paradata"]
+    assert paradata["backs"] == 0 and paradata["mode"] == "cati" and paradata["language"] == "nb"
+    started, ended = (datetime.fromisoformat(paradata[k]) for k in ("started", "ended"))
+    assert started <= ended
+    assert set(paradata["seconds"]) <= set(path) and all(s >= 0 for s in paradata["seconds"].values())
     report = validate_records(c, [result], tmp_path)
     assert report.error_count == 0, report.text()
 

@@ -4,19 +4,23 @@ The form is built as ``kvpspec build SPEC --only form`` builds it and opened
 from ``file://`` in Debian's Chromium through Playwright (``tests/browser.py``).
 The tests hold it to the contract in docs/fielding.md:
 
-- KVP interviews by keyboard only (digit keys, Enter, PageUp) through every
-  route of the spec (``routing.enumerate_routes``): the questions asked, in
-  order, are those of the core's walker (``routing.Walk``), the record holds
-  exactly the codebook's response columns with the answers given, and
-  ``kvpspec validate`` accepts it; the intro's ``end`` routes set their
-  disposition;
+- KVP interviews by keyboard only (digit keys, typed numbers and texts, Tab to
+  a specify box, Enter) along every route of the spec
+  (``routing.enumerate_routes``): the question on screen at each step is the
+  one the core's walker (``routing.Walk``) asks, the record holds exactly the
+  codebook's response columns with the answers typed, and ``kvpspec
+  validate`` accepts it; the intro's ``end`` routes set their disposition;
+- PageUp keeps answers, a skipped answer leaves the record, end-call buttons
+  by Tab and Enter, multiple choice by digits, answers the form refuses;
 - soft checks stop and can be confirmed (or fixed), hard checks cannot be passed;
 - hostile labels show as text; nothing in them runs;
 - axe-core finds no serious or critical violation, in CATI and in web mode;
-- 1,000 random KVP interviews (and 200 household interviews, with rosters and
-  checks) driven through ``window.kvpspec`` in one page give records that
-  ``validate`` accepts with 0 errors, asked in the walker's order;
-- the language switch changes the question's text.
+- 1,000 random KVP interviews (and 60 household interviews, with rosters and
+  checks) driven through ``window.kvpspec`` give records that ``validate``
+  accepts with 0 errors, asked in the walker's order;
+- the language switch changes the question's text; web mode starts after the
+  telephone intro; standalone, the page fetches nothing, resumes an unfinished
+  interview and downloads the record.
 
 Without Chromium or Playwright the tests skip, except in CI, where they fail.
 """

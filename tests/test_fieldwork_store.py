@@ -77,7 +77,7 @@ class Api:
         self.eng: sa.Engine = self.app.state.engine
         with self.eng.begin() as conn:
             self.token = auth.create_token(conn, "ida", "interviewer")
-        self.client = TestClient(self.app)
+        self.client = TestClient(self.app).__enter__()  # one event loop for every request
 
     def post(self, payload: Any, token: str | None = None, raw: bytes | None = None) -> Any:
         headers = {"Authorization": f"Bearer {token or self.token}"}
@@ -90,7 +90,7 @@ class Api:
             return list(conn.execute(sa.select(table)))
 
     def close(self) -> None:
-        self.client.close()
+        self.client.__exit__(None, None, None)
         self.app.state.server.stop()
         self.eng.dispose()
 

@@ -19,7 +19,6 @@ Nothing here logs a request body, a name or a token.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
@@ -124,8 +123,10 @@ class Server:
             await run_in_threadpool(store.quarantine, self.eng, [row])
             return JSONResponse(rep, status_code=422)
         sub = store.Submission(sid, record, paradata, text, who.account_id, who.case_id, who)
+        if self.writer is None:
+            self.start()
         assert self.writer is not None
-        answer = await asyncio.wrap_future(self.writer.submit(sub))
+        answer = await self.writer.submit(sub)
         return JSONResponse(answer.body, status_code=answer.status)
 
     async def _read(self, request: Request) -> tuple[bytes, bool]:

@@ -122,8 +122,13 @@ def workbook_bytes(wb: Workbook) -> bytes:
     wb.properties.modified = fixed
     wb.properties.creator = "kvpspec"
     wb.properties.lastModifiedBy = "kvpspec"
+    import zipfile
+
+    from openpyxl.writer.excel import ExcelWriter
+
     buf = io.BytesIO()
-    wb.save(buf)
+    archive = zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED)
+    ExcelWriter(wb, archive).save()  # `Workbook.save` would stamp the time as `modified`
     return normalise_zip(buf.getvalue())
 
 
@@ -186,12 +191,14 @@ class _Builder:
         self.columns: dict[str, tuple[str, tuple[str, ...]]] = {}
         self.taken: set[str] = set(self.low.variables) | set(self.low.rosters) | set(self.low.scales)
         self.index_name: dict[str, str] = {}
-        #: the calculate that holds one iteration's answer for a fill, by (column, rosters around the text)
-        self.fills: dict[tuple[str, tuple[str, ...]], str] = {}
+        #: the calculate that holds one iteration's answer for a fill in a label, by column
+        self.fills: dict[str, str] = {}
+        self.fill_rows: list[dict[str, str]] = []
         self.label_name: dict[tuple[str, str], str] = {}
         self.lists: dict[str, str] = {}
         self.after: dict[str, list[dict[str, str]]] = {}
-        self.constraints: dict[str, list[tuple[str, m.Text]]] = {}
+        #: hard checks by the step where they fire: (constraint, constraint_message columns)
+        self.constraints: dict[str, list[tuple[str, dict[str, str]]]] = {}
         self._groups = 0
         self._notes = 0
         self.intro_ends: list[m.Expr] = []
@@ -308,11 +315,11 @@ class _Builder:
         if name in self.low.variables:
             where = self.ref(name, chain, iteration)
             if where.startswith("indexed-repeat("):
-                key = (name, chain)
-                holder = self.fills.get(key)
+                holder = self.fills.get(name)
                 if holder is None:
-                    holder = self.fills[key] = self.fresh(f"{name}_fill")
-                    self.form.survey.append({"type": "calculate", "name": holder, "calculation": where})
+                    # indexed-repeat reads the same answer from anywhere: one top-level calculate
+                    holder = self.fills[name] = self.fresh(f"{name}_fill")
+                    self.fill_rows.append({"type": "calculate", "name": holder, "calculation": where})
                 return f"${{{holder}}}"
             return where
         if chain and any(name == base for base, c in self.columns.values() if c == chain[: len(c)]):
@@ -338,6 +345,7 @@ class _Builder:
         self._sample()
         self._items(items, (), (), [], False)
         self._computed()
+        self.form.survey.extend(self.fill_rows)
         self._settings()
         cols = ["type", "name"]
         for c in SURVEY_COLUMNS[2:]:
@@ -564,19 +572,16 @@ class _Builder:
     def _constraints(self, row: dict[str, str], step: str, constraint: str | None, message: m.Text | None,
                      chain: tuple[str, ...], node: m.Node) -> None:
         parts = [constraint] if constraint else []
-        texts = [message] if message is not None else []
+        texts = [self.texts("constraint_message", message, (), (), node)] if message is not None else []
         for expr, label in self.constraints.pop(step, []):
             parts.append(expr)
             texts.append(label)
         if not parts:
             return
         row["constraint"] = both(*parts)
-        if texts:
-            joined = m.Text.build(
-                text=" / ".join(t.text for t in texts),
-                translations={lang: " / ".join(t.get(lang) for t in texts) for lang in self.languages[1:]},
-            )
-            row.update(self.texts("constraint_message", joined, (), (), node))
+        for text in texts:
+            for column, value in text.items():
+                row[column] = f"{row[column]} / {value}" if row.get(column) else value
 
     def _grid(self, g: m.Grid, chain: tuple[str, ...]) -> None:
         rows = self.form.survey
@@ -669,7 +674,8 @@ class _Builder:
             fires_here = both(*at, fires)
             host = self._step_name(base, chain) if chain else column
             if w.hard:
-                self.constraints.setdefault(host, []).append((f"not({fires_here})", w.label))
+                message = self.texts("constraint_message", w.label, chain, iteration, w)
+                self.constraints.setdefault(host, []).append((f"not({fires_here})", message))
             else:
                 note = {"type": "note", "name": self.fresh(w.name), "relevant": fires_here}
                 note.update(self.texts("label", w.label, chain, iteration, w))

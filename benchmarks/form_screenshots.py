@@ -67,7 +67,6 @@ def main() -> None:
         page = context.new_page()
         open_form(page, form_url(index, mode="cati"))
         page.evaluate(DRIVE, [ANSWERS, "q5"])
-        page.locator("#question").focus() if page.locator("#question[tabindex]").count() else None
         page.screenshot(path=str(out / "form-cati.png"), full_page=False, animations="disabled", caret="hide")
         context.close()
 
@@ -79,6 +78,7 @@ def main() -> None:
         open_form(page, form_url(index, mode="web"))
         page.evaluate(DRIVE, [ANSWERS, "q7"])
         page.evaluate("() => window.kvpspec.answer('q7', 2)")
+        page.evaluate("() => document.activeElement && document.activeElement.blur()")
         page.screenshot(path=str(out / "form-web-phone.png"), full_page=False, animations="disabled", caret="hide")
         context.close()
         chromium.close()

@@ -195,12 +195,14 @@ def test_records_missing_ids_are_numbered_at_export_and_validate(tmp_path: Path,
                 rec["lopenr"] = 1000 + i
             assert a.post(body(rec)).status_code == 201
         assert a.post(body({"rett_person": 2})).status_code == 201  # "Nei, feil telefonnummer": end 3
-        assert a.post(body({"lopenr": None}, paradata={"disposition": 5})).status_code == 422  # asked, but empty
+        assert a.post(body({"lopenr": None}, paradata={"disposition": 5})).status_code == 201  # a call outcome
+        assert a.post(body({"lopenr": None}, paradata={"complete": True})).status_code == 422  # asked, but empty
         assert a.post(body({"rett_person": 2, "q1": 77})).status_code == 422  # what it holds is still checked
+        assert a.post(body({"q1": None}, paradata={"complete": False})).status_code == 201  # the form's way
         out = export(a.eng, tmp_path / "data.csv")
     finally:
         a.close()
-    assert (out.interviews, out.numbered, out.left_out) == (20, 10, 1)
+    assert (out.interviews, out.numbered, out.left_out) == (20, 10, 3)
     report = validate(kvp(), open_data(tmp_path / "data.csv"))
     assert report.ok and report.rows_read == 20, report.text()
 

@@ -4,11 +4,12 @@ validate`` and ``kvpspec analyze --sample``.
 
 The data file has the response columns of the spec the database was made
 for (kept in ``meta``), in codebook order, one row per stored interview, in
-the order they arrived. An interview whose paradata carry a disposition other
-than the complete one, or whose intro answers ended it (``rett_person`` 2 ends
-with disposition 3), is a call outcome, not response data: it is left out and
-counted. An interview without a respondent
-id gets the next number after the largest one stored.
+the order they arrived. A call outcome (``store.call_outcome``: the form's
+``paradata.complete`` false, a disposition other than the complete one, or an
+intro answer that ended the call) is not response data: it is left out and
+counted. An interview without a respondent id gets the next free number (a
+text id: the interview's id), as ``kvpspec.data.records`` numbers the form's
+records.
 
 The sample file has the non-personal sample fields and each case's final
 disposition, one row per case (all of them): the response rates and Tabell 1
@@ -31,7 +32,7 @@ from sqlalchemy.engine import Engine
 
 from kvpspec.diagnostics import InputError
 from kvpspec.fieldwork import db
-from kvpspec.fieldwork.store import ended_in_intro
+from kvpspec.fieldwork.store import call_outcome
 
 
 @dataclass
@@ -72,25 +73,29 @@ def export(eng: Engine, data: str | Path, sample: str | Path | None = None, *,
         names = [c[0] for c in columns]
         id_name = fields.get("id")
         complete = fields.get("complete")
-        rows = []
-        for r in conn.execute(sa.select(db.interviews.c.record, db.interviews.c.paradata)
+        id_kind = next((c[1] for c in columns if c[0] == id_name), None)
+        rows, ids = [], []
+        for r in conn.execute(sa.select(db.interviews.c.id, db.interviews.c.record, db.interviews.c.paradata)
                               .order_by(db.interviews.c.received, db.interviews.c.id)):
-            ended = (r.paradata or {}).get("disposition")
-            if not (isinstance(ended, int) and not isinstance(ended, bool)):
-                ended = ended_in_intro(r.record or {}, fields.get("ends", {}))
-            if ended is not None and ended != complete:
+            if call_outcome(r.record or {}, r.paradata, fields.get("ends", {}), complete):
                 out.left_out += 1
                 continue
             rows.append(dict(r.record))
-        if id_name is not None:
+            ids.append(r.id)
+        if id_name is not None:  # as kvpspec.data.records numbers the form's records
             taken = [row.get(id_name) for row in rows if row.get(id_name) is not None]
-            numbers = [int(x) for x in taken if isinstance(x, int) or (isinstance(x, str) and x.isdigit())]
             out.duplicate_ids = len(taken) - len({cell(x) for x in taken})
-            nxt = max(numbers, default=0)
-            for row in rows:
+            used = {cell(x) for x in taken}
+            following = 1
+            for i, row in enumerate(rows):
                 if row.get(id_name) is None:
-                    nxt += 1
-                    row[id_name] = nxt
+                    if id_kind == "integer":
+                        while str(following) in used:
+                            following += 1
+                        row[id_name] = following
+                        used.add(str(following))
+                    else:
+                        row[id_name] = ids[i]
                     out.numbered += 1
         _write(data, names, ([cell(row.get(n)) for n in names] for row in rows))
         out.interviews = len(rows)

@@ -167,6 +167,21 @@ def intro_ends(compiled: Compiled) -> dict[str, dict[int, int]]:
     return out
 
 
+def call_outcome(record: Mapping[str, Any], paradata: Mapping[str, Any] | None,
+                 ends: Mapping[str, Mapping[Any, int]], complete: int | None) -> bool:
+    """Whether an interview is a call outcome rather than response data: the form says
+    it did not complete (``paradata.complete`` false: ended in the intro or by a
+    disposition button), its paradata carry a disposition other than the complete one,
+    or an intro answer of the record ended it."""
+    paradata = paradata or {}
+    if paradata.get("complete") is False:
+        return True
+    d = paradata.get("disposition")
+    if isinstance(d, int) and not isinstance(d, bool):
+        return d != complete
+    return ended_in_intro(record, ends) is not None
+
+
 def ended_in_intro(record: Mapping[str, Any], ends: Mapping[str, Mapping[Any, int]]) -> int | None:
     """The disposition an intro answer of ``record`` ended the interview with, or None."""
     for name, codes in ends.items():
@@ -268,6 +283,8 @@ class RecordChecker:
         respondent = compiled.spec.respondent
         self.id_name = respondent.name if respondent is not None else None
         self.ends = intro_ends(compiled)
+        fw = compiled.spec.fieldwork
+        self.complete = next((d.code for d in fw.dispositions if d.aapor == "I"), None) if fw else None
 
     def strip_personal(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The record without personal sample fields, and the names removed."""
@@ -297,8 +314,10 @@ class RecordChecker:
                 errors.append(finding("unknown-column", f"`{name}` is not a variable of the spec{hint}", name[:200]))
         return errors
 
-    def check(self, records: list[Mapping[str, Any]], names: list[str]) -> list[dict[str, Any]]:
-        """One report per record (``report``'s shape)."""
+    def check(self, records: list[Mapping[str, Any]], names: list[str],
+              paradata: list[Mapping[str, Any] | None] | None = None) -> list[dict[str, Any]]:
+        """One report per record (``report``'s shape). A call outcome (``call_outcome``)
+        is checked for what it holds; its empty questions are no error."""
         import numpy as np
         import pyarrow as pa
 
@@ -333,7 +352,8 @@ class RecordChecker:
 
         source = _Records("record", list(self.kinds), "records")
         result = Validator(self.compiled, source).run()
-        ended = [ended_in_intro(r, self.ends) is not None for r in records]
+        paras = paradata if paradata is not None else [None] * n
+        ended = [call_outcome(r, pd, self.ends, self.complete) for r, pd in zip(records, paras)]
         for f in result.errors + result.warnings:
             i = f.row - 2
             if not 0 <= i < n:
@@ -452,7 +472,8 @@ def store_batch(conn: sa.Connection, checker: RecordChecker, subs: list[Submissi
         else:
             fresh.append(i)
     if reports is None:
-        checked = checker.check([subs[i].record for i in fresh], [subs[i].id for i in fresh]) if fresh else []
+        checked = checker.check([subs[i].record for i in fresh], [subs[i].id for i in fresh],
+                                [subs[i].paradata for i in fresh]) if fresh else []
     else:
         checked = [reports[i] for i in fresh]
     new_rows, bad_rows = [], []
@@ -537,7 +558,8 @@ class Writer:
                 (carry if s.id in seen else batch).append(s)
                 seen.add(s.id)
             try:
-                reports = self.checker.check([s.record for s in batch], [s.id for s in batch])
+                reports = self.checker.check([s.record for s in batch], [s.id for s in batch],
+                                             [s.paradata for s in batch])
             except Exception as e:  # noqa: BLE001 (every submission is answered)
                 self._fail(batch, e)
                 committing = None

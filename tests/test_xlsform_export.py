@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from decimal import Decimal
@@ -105,6 +106,7 @@ def test_exports_convert_and_validate(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- the differential
 
 
+@functools.cache
 def _odk_parser() -> Any:
     """elementpath's XPath 1.0 parser with ODK's ``selected``, ``if`` and ``indexed-repeat``."""
     from elementpath import XPath1Parser
@@ -255,6 +257,7 @@ class XFormRunner:
 
         self.elementpath = elementpath
         self.parser = _odk_parser()
+        self._tokens: dict[str, Any] = {}
         doc = ET.fromstring(xform)
         instance = doc.find(f".//{XF}model/{XF}instance")
         assert instance is not None
@@ -277,7 +280,9 @@ class XFormRunner:
         root = ET.Element(_local(self.template.tag))
         self.root = root
         self.doc = ET.ElementTree(root)
+        self._root_node: Any = None
         self._build(self.template, root, "/" + root.tag, ())
+        self._root_node = None
 
     def _value(self, tag: str, iters: tuple[int, ...]) -> str:
         name = self.columns.get((tag, iters), tag if not iters else None)
@@ -315,6 +320,7 @@ class XFormRunner:
             count_ref = self.counts[nodeset]
             count_bind = self.binds[self._generic(count_ref, nodeset)]
             count_node = self._node_at(out, count_ref, path)
+            self._root_node = None  # the tree has grown since elementpath last read it
             n = int(float(self._eval(count_bind["calculate"], count_node) or 0))
             for i in range(1, n + 1):
                 node = ET.SubElement(out, tag)
@@ -338,8 +344,21 @@ class XFormRunner:
         assert node is not None, ref
         return node
 
+    def _compiled(self, expr: str) -> Any:
+        """The parsed expression (parsed once per XForm: the tests evaluate each many times)."""
+        token = self._tokens.get(expr)
+        if token is None:
+            token = self._tokens[expr] = self.parser().parse(expr)
+        return token
+
+    def _select(self, expr: str, node: ET.Element) -> Any:
+        if self._root_node is None:  # elementpath's node tree of the instance, built once per fill
+            self._root_node = self.elementpath.XPathContext(self.doc).root
+        context = self.elementpath.XPathContext(self._root_node, item=self._root_node.get_element_node(node))
+        return self._compiled(expr).get_results(context)
+
     def _eval(self, expr: str, node: ET.Element) -> Any:
-        result = self.elementpath.select(self.doc, expr, parser=self.parser, item=node)
+        result = self._select(expr, node)
         if isinstance(result, list):
             if not result:
                 return ""
@@ -354,8 +373,7 @@ class XFormRunner:
         while current is not None and current is not self.root:
             bind = self.binds.get(self._path(current))
             if bind is not None and "relevant" in bind:
-                if not self.elementpath.select(self.doc, f"boolean({bind['relevant']})", parser=self.parser,
-                                               item=current):
+                if not self._select(f"boolean({bind['relevant']})", current):
                     return False
             current = _PARENTS.get(id(current))
         return True
@@ -427,7 +445,8 @@ def _disagreements(runner: XFormRunner, compiled: Compiled, columns: Any, values
     return out
 
 
-SPECS = {"kvp": KVP, "household": HOUSEHOLD}
+SPECS = {"kvp": KVP, "household": HOUSEHOLD, "three_valued": ROOT / "tests" / "cases" / "three_valued.survey",
+         "roster": ROOT / "tests" / "cases" / "roster.survey"}
 _XFORMS: dict[str, tuple[Compiled, str, Any]] = {}
 
 

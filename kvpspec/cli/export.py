@@ -48,7 +48,7 @@ def _xlsform(spec: str, data: str | None, output: str | None) -> None:
     if output is None or output == "-":
         usage_error("`export xlsform` writes a binary file; give it one with -o FORM.xlsx")
     compiled = load_clean(spec)
-    from generators.xlsform import xlsform, workbook, workbook_bytes
+    from generators.xlsform import workbook, workbook_bytes, xlsform
 
     form = xlsform(compiled)
     print_diagnostics(form.diagnostics, compiled.result.source)

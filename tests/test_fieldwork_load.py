@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from conftest import KVP
 from pg import postgres_server, postgres_url  # noqa: F401
@@ -177,14 +176,14 @@ def test_load_postgres(tmp_path: Path, postgres_url: str) -> None:  # noqa: F811
 def crash(url: str, tmp_path: Path) -> None:
     token = make_token(url)
     server = ServerProcess(url, free_port(), tmp_path / "server.log")
-    items = bodies(3000)
+    items = bodies(1500)
     server.start()
 
     async def load_and_kill() -> dict[str, int]:
         task = asyncio.ensure_future(submit_all(server.port, token, items))
         while True:  # kill when about a third is stored
             await asyncio.sleep(0.05)
-            if len(stored(url)) >= 1000 or task.done():
+            if len(stored(url)) >= 500 or task.done():
                 break
         server.kill()
         return await task
@@ -192,7 +191,7 @@ def crash(url: str, tmp_path: Path) -> None:
     try:
         status = asyncio.run(load_and_kill())
         counts = Counter(status.values())
-        assert counts[201] >= 1000 and counts[0] > 0, counts  # killed in the middle
+        assert counts[201] >= 500 and counts[0] > 0, counts  # killed in the middle
         rows = stored(url)
         ids = [r[0] for r in rows]
         assert len(ids) == len(set(ids))
@@ -200,10 +199,10 @@ def crash(url: str, tmp_path: Path) -> None:
         assert committed <= set(ids), f"{len(committed - set(ids))} interviews answered 201 are lost"
         # restart; everything again: the ones kept are answered 200 (identical), the rest 201
         server.start()
-        again = asyncio.run(submit_all(server.port, token, items))
+        again = asyncio.run(submit_all(server.port, token, items, tries=3))
         assert set(again.values()) <= {200, 201}, Counter(again.values())
         assert all(again[sid] == 200 for sid in committed)
-        assert Counter(again.values())[200] == len(ids)
+        assert Counter(again.values())[200] >= len(ids)
     finally:
         server.stop()
     rows = stored(url)

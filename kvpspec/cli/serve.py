@@ -50,4 +50,5 @@ def serve(spec: str, url: str, host: str, port: int, max_body: int, https: bool,
     click.echo(f"kvpspec: serving {compiled.spec.name} (version {compiled.version}) on http://{host}:{port}",
                err=True)
     # no access log: paths may hold a web link's token
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", lifespan="on")
+    uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", lifespan="on",
+                timeout_keep_alive=30)  # clients keep their connection between interviews

@@ -14,15 +14,16 @@ from __future__ import annotations
 import functools
 import os
 import re
-from decimal import Decimal
 import shutil
 import subprocess
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from xml.etree import ElementTree as ET
 
 import pytest
+from conftest import HOUSEHOLD, KVP, check_golden, in_ci
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -30,7 +31,6 @@ from generators.xlsform import dump, workbook, workbook_bytes, xlsform
 from kvpspec.compile import Compiled, compile_file
 from kvpspec.semantics.routing import Walk, steps
 from kvpspec.synth.strategies import samples, spec_model
-from conftest import HOUSEHOLD, KVP, check_golden, in_ci
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = sorted((ROOT / "tests" / "cases").glob("*.survey"))
@@ -112,7 +112,7 @@ def _odk_parser() -> Any:
     from elementpath import XPath1Parser
 
     class ODKParser(XPath1Parser):
-        symbol_table = {**XPath1Parser.symbol_table}
+        symbol_table: ClassVar[dict[str, Any]] = {**XPath1Parser.symbol_table}
 
     method, function = ODKParser.method, ODKParser.function
 
@@ -234,15 +234,6 @@ def _below(node: Any, ancestor: Any) -> bool:
         if node is ancestor:
             return True
         node = node.parent
-    return False
-
-
-def _inside(elem: ET.Element, ancestor: ET.Element) -> bool:
-    node: ET.Element | None = elem
-    while node is not None:
-        if node is ancestor:
-            return True
-        node = _PARENTS.get(id(node))
     return False
 
 
@@ -372,9 +363,8 @@ class XFormRunner:
         current: ET.Element | None = node
         while current is not None and current is not self.root:
             bind = self.binds.get(self._path(current))
-            if bind is not None and "relevant" in bind:
-                if not self._select(f"boolean({bind['relevant']})", current):
-                    return False
+            if bind is not None and "relevant" in bind and not self._select(f"boolean({bind['relevant']})", current):
+                return False
             current = _PARENTS.get(id(current))
         return True
 

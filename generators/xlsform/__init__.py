@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from generators.base import Context, Generator, normalise_zip
+from generators.base import Context, normalise_zip
 from generators.xlsform.xpath import TRUE, XPathRenderer, both, number_literal, string_literal
 from kvpspec import model as m
 from kvpspec.data.spreadsheet import is_formula_like
@@ -729,17 +729,3 @@ def _join(texts: tuple[m.Text, ...]) -> m.Text | None:
         text="\n".join(t.text for t in texts),
         translations={lang: "\n".join(t.get(lang) for t in texts) for lang in langs},
     )
-
-
-class XLSFormGenerator(Generator):
-    """``xlsform/form.xlsx``: the spec as an XLSForm (ODK, KoboToolbox, SurveyCTO)."""
-
-    name = "xlsform"
-    description = "the XLSForm (survey, choices, settings) for ODK, KoboToolbox, SurveyCTO, Ona and Enketo"
-
-    def generate(self) -> dict[str, bytes]:
-        def report(message: str, node: m.Node | None) -> None:
-            span = node.span if node is not None else None
-            self.unsupported(f"line {span.line}: {message}" if span else message)
-
-        return {"xlsform/form.xlsx": xlsform_bytes(self.ctx.compiled, report)}

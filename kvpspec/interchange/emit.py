@@ -41,6 +41,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kvpspec.compile import Compiled, compile_text
 from kvpspec.diagnostics import InputError
 from kvpspec.interchange import xpath as xp
 from kvpspec.interchange.xlsform import Position, Row, Sheet, Workbook, column_letter, read_workbook
@@ -884,12 +885,10 @@ def _const(n: xp.Node) -> float | None:
 # ---------------------------------------------------------------- the loop
 
 
-def _diagnose(text: str) -> list[tuple[int, str, str]]:
-    """(line, code, message) of every error ``check`` finds in ``text``."""
-    from kvpspec.compile import compile_text
-
+def _diagnose(text: str) -> tuple[Compiled, list[tuple[int, str, str]]]:
+    """The compiled text and (line, code, message) of every error ``check`` finds in it."""
     compiled = compile_text(text, "<import>")
-    return [(d.line, d.code, d.message) for d in compiled.diagnostics if d.severity == "error"]
+    return compiled, [(d.line, d.code, d.message) for d in compiled.diagnostics if d.severity == "error"]
 
 
 def import_workbook(wb: Workbook, stem: str = "form") -> Imported:
@@ -900,7 +899,7 @@ def import_workbook(wb: Workbook, stem: str = "form") -> Imported:
         writer = _Writer(imp, degraded)
         writer.write()
         text = "\n".join(line for line, _ in writer.lines) + "\n"
-        errors = _diagnose(text)
+        compiled, errors = _diagnose(text)
         if not errors:
             break
         changed = False
@@ -915,9 +914,7 @@ def import_workbook(wb: Workbook, stem: str = "form") -> Imported:
             raise ImportError_(f"{wb.path}: the imported spec does not pass check and the import cannot tell which row causes it ({shown}); please report this")
     else:  # pragma: no cover - each round degrades at least one construct
         raise ImportError_(f"{wb.path}: the import did not settle")
-    from kvpspec.syntax.parser import parse_text
-
-    formatted = format_spec(parse_text(text, "<import>"))
+    formatted = format_spec(compiled.result)
     notes = sorted(set(writer.notes), key=lambda n: (n.position.sheet != "survey", n.position.sheet, n.position.row, n.position.column, n.message))
     return Imported(formatted, tuple(notes))
 

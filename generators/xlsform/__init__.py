@@ -346,6 +346,8 @@ class _Builder:
         self._items(items, (), (), [], False)
         self._computed()
         self.form.survey.extend(self.fill_rows)
+        for step in [*self.constraints, *self.after]:  # never dropped silently
+            self.report(f"a check that fires at `{step}` found no row to stand on", None)
         self._settings()
         cols = ["type", "name"]
         for c in SURVEY_COLUMNS[2:]:
@@ -672,7 +674,7 @@ class _Builder:
             fires = r.fires(w.condition)
             at = [f"${{{self.index_name_for(c)}}} = {i}" for c, i in zip(chain, iteration)]
             fires_here = both(*at, fires)
-            host = self._step_name(base, chain) if chain else column
+            host = (self._other_name(column, chain, tuple(1 for _ in chain)) or column) if chain else column
             if w.hard:
                 message = self.texts("constraint_message", w.label, chain, iteration, w)
                 self.constraints.setdefault(host, []).append((f"not({fires_here})", message))

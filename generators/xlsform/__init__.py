@@ -668,7 +668,7 @@ class _Builder:
             if column is None:
                 self.report(f"the check `{w.name}` reads no answer the form asks", w)
                 continue
-            base, chain = self.columns.get(column, (column, ()))
+            chain = self.columns.get(column, (column, ()))[1]
             iteration = self.low.columns[column][1] if column in self.low.columns else ()
             r = self.renderer(chain, iteration, w)
             fires = r.fires(w.condition)

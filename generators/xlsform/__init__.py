@@ -166,14 +166,6 @@ def dump(form: XLSForm) -> str:
 # ---------------------------------------------------------------- the builder
 
 
-@dataclass(frozen=True)
-class _Place:
-    """Where a row stands: the rosters around it (outer first) and, for each, its
-    row's path of groups below that repeat."""
-
-    chain: tuple[str, ...] = ()
-
-
 class _Builder:
     def __init__(self, compiled: Compiled, report: Report | None) -> None:
         self.compiled = compiled
@@ -195,7 +187,7 @@ class _Builder:
         self.fills: dict[str, str] = {}
         self.fill_rows: list[dict[str, str]] = []
         self.label_name: dict[tuple[str, str], str] = {}
-        self.lists: dict[str, str] = {}
+        self.lists: dict[tuple[str, str], str] = {}
         self.after: dict[str, list[dict[str, str]]] = {}
         #: hard checks by the step where they fire: (constraint, constraint_message columns)
         self.constraints: dict[str, list[tuple[str, dict[str, str]]]] = {}
@@ -343,7 +335,7 @@ class _Builder:
         self._collect(items, ())
         self._checks()
         self._sample()
-        self._items(items, (), (), [], False)
+        self._items(items, (), (), False)
         self._computed()
         self.form.survey.extend(self.fill_rows)
         for step in [*self.constraints, *self.after]:  # never dropped silently
@@ -376,24 +368,24 @@ class _Builder:
         self.form.settings = settings
 
     def _sample(self) -> None:
-        """Sample fields a condition or a fill reads: preloaded ``hidden`` rows (ODK fills them from the case)."""
+        """Every sample field as a ``hidden`` row, preloaded by the platform (ODK: from the case or entity)."""
         for v in self.low.variables.values():
             if v.role == "sample":
                 self.form.survey.append({"type": "hidden", "name": v.name})
 
-    def _choices(self, key: str, options: tuple[m.Option, ...], node: m.Node) -> str:
+    def _choices(self, key: tuple[str, str], options: tuple[m.Option, ...], node: m.Node) -> str:
+        """The choice list of a scale (``("scale", name)``) or of a question's own options."""
         if key in self.lists:
             return self.lists[key]
-        name = key if key not in self.form_list_names() else key + "_list"
+        name = key[1]
+        while name in self.lists.values():
+            name += "_"
         self.lists[key] = name
         for o in options:
             row = {"list_name": name, "name": str(o.code)}
             row.update(self.texts("label", o.label, (), (), o))
             self.form.choices.append(row)
         return name
-
-    def form_list_names(self) -> set[str]:
-        return set(self.lists.values())
 
     def _guard_relevant(self, step_name: str, chain: tuple[str, ...], node: m.Node) -> str:
         """``true(guard)`` of a step, for the row of its template iteration (all 1s)."""
@@ -447,7 +439,7 @@ class _Builder:
     # ------------------------------------------------------------ items
 
     def _items(self, items: tuple[m.Item, ...] | None, chain: tuple[str, ...], conds: tuple[tuple[m.Expr, bool], ...],
-               _unused: list[Any], in_intro: bool) -> None:
+               in_intro: bool) -> None:
         for item in items or ():
             self._item(item, chain, conds, in_intro)
 
@@ -482,12 +474,12 @@ class _Builder:
             if isinstance(item, m.Section):
                 row.update(self.texts("label", item.title, chain, it, item))
             rows.append(row)
-            self._items(item.items, chain, conds, [], in_intro or isinstance(item, m.Intro))
+            self._items(item.items, chain, conds, in_intro or isinstance(item, m.Intro))
             rows.append({"type": "end_group", "name": name})
         elif isinstance(item, m.IfBlock):
-            self._items(item.then, chain, (*conds, (item.condition, True)), [], in_intro)
+            self._items(item.then, chain, (*conds, (item.condition, True)), in_intro)
             if item.otherwise is not None:
-                self._items(item.otherwise, chain, (*conds, (item.condition, False)), [], in_intro)
+                self._items(item.otherwise, chain, (*conds, (item.condition, False)), in_intro)
         elif isinstance(item, m.Roster):
             self._roster(item, chain, conds, in_intro)
         elif isinstance(item, m.Question):
@@ -509,7 +501,7 @@ class _Builder:
         row: dict[str, str] = {"name": q.name, "required": "yes"}
         options = self.low.question_options(q)
         if kind in ("single", "multiple"):
-            key = q.scale if q.scale and not q.options else q.name
+            key = ("scale", q.scale) if q.scale and not q.options else ("question", q.name)
             list_name = self._choices(key, options, q)
             row["type"] = f"{'select_one' if kind == 'single' else 'select_multiple'} {list_name}"
         else:
@@ -589,7 +581,7 @@ class _Builder:
         rows = self.form.survey
         it = tuple(1 for _ in chain)
         options = self.low.question_options(g)
-        list_name = self._choices(g.scale, options, g)
+        list_name = self._choices(("scale", g.scale), options, g)
         head = {"type": "begin_group", "name": g.name, "appearance": "field-list"}
         head.update(self.texts("label", g.label, chain, it, g))
         hint = _join(g.notes)
@@ -656,7 +648,7 @@ class _Builder:
             if self.languages:
                 main = self.languages[0]
                 self.label_name[(r.name, main)] = self.label_name[(r.name, "")]
-        self._items(r.items, inner, conds, [], in_intro)
+        self._items(r.items, inner, conds, in_intro)
         rows.append({"type": "end_repeat", "name": r.name})
 
     # ------------------------------------------------------------ checks and computed values

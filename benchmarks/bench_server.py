@@ -126,6 +126,7 @@ def start_postgres(root: Path) -> tuple[str, Any]:
         raise SystemExit("no PostgreSQL (initdb, pg_ctl) found")
     prefix: list[str] = []
     if os.geteuid() == 0:
+        os.chmod(root.parent, 0o755)
         shutil.chown(root, user="postgres")
         prefix = ["runuser", "-u", "postgres", "--"]
     port = free_port()

@@ -457,8 +457,12 @@ def test_relevant_asks_what_the_walker_asks(key: str, tmp_path_factory: pytest.T
     def check(case: tuple[dict[str, Any], list[str]]) -> None:
         values, path = case
         assert _disagreements(runner, compiled, columns, values, path) == []
+        reached.update(columns[n][2][-1] for n in path if n in columns)
 
+    reached: set[int] = set()
     check()
+    if columns:  # the interviews reached a second iteration of a roster, not only the first
+        assert max(reached, default=0) >= 2
 
 
 def test_differential_catches_a_wrong_guard(tmp_path: Path) -> None:

@@ -194,7 +194,7 @@ _NO_COUNTERPART = {
     "geopoint": "a location", "geotrace": "a line on a map", "geoshape": "an area on a map",
     "image": "a photo", "photo": "a photo", "audio": "a sound recording", "video": "a video", "file": "a file",
     "background-audio": "a background recording", "background-geopoint": "a background location",
-    "acknowledge": "an acknowledgement", "trigger": "an acknowledgement", "hidden": "a hidden value",
+    "acknowledge": "an acknowledgement", "trigger": "an acknowledgement",
     "xml-external": "an external data file", "csv-external": "an external data file",
     "signature": "a signature", "osm": "an OpenStreetMap feature",
 }
@@ -361,6 +361,8 @@ class _Importer:
                 item = self._range(row, xname)
             elif base == "note":
                 item = Item(row, "note", xname)
+            elif base == "hidden":
+                item = Item(row, "sample", xname)
             elif base == "calculate":
                 item = Item(row, "calculate", xname)
             elif base in _META or base in _QUESTION_TYPES:
@@ -415,6 +417,8 @@ class _Writer:
         self.calc_items: dict[str, Item] = {}
         self.seen: set[str] = set()
         self.checks: list[tuple[list[str], tuple[str, str]]] = []
+        self.samples: list[Item] = []
+        self.positions: dict[str, str] = {}  # a calculate `position(..)` -> its roster (a fill of the iteration)
         self.derives: list[tuple[list[str], tuple[str, str]]] = []
 
     # -- helpers
@@ -444,8 +448,12 @@ class _Writer:
 
         def repl(mt: re.Match[str]) -> str:
             xname = mt.group(1).replace("{{", "").replace("}}", "")
+            if fills and self.positions.get(xname) in rosters:
+                return "{" + self.positions[xname] + "}"
             v = self.vars.get(xname)
-            ok = (fills and v is not None and v.var.spec_name in self.seen
+            if v is None and fills and xname in self.calcs:
+                v = self.column_calc(xname)
+            ok = (fills and v is not None and (v.var.spec_name in self.seen or xname in self.calcs)
                   and (v.var.roster is None or v.var.roster in rosters))
             if ok and v is not None:
                 return "{" + v.var.spec_name + "}"
@@ -454,6 +462,18 @@ class _Writer:
             return "${{" + xname + "}}"
 
         return re.sub(r"\$\{\{\s*([^}\s]+)\s*\}\}", repl, text)
+
+    def column_calc(self, xname: str) -> _Var | None:
+        """A calculate that is one column (``indexed-repeat(${alder}, ${person}, 1)``), as that column."""
+        tree = self.calcs.get(xname)
+        if isinstance(tree, xp.Call) and tree.name == "indexed-repeat":
+            try:
+                var = self.translator(())._indexed(tree)
+            except xp.Unsupported:
+                return None
+            if var.spec_name.rsplit("_", 1)[0] in self.seen or any(var.spec_name.startswith(n + "_") for n in self.seen):
+                return _Var(self.calc_items[xname], var)
+        return None
 
     def translator(self, rosters: tuple[str, ...], current: xp.Var | None = None) -> xp.Translator:
         def lookup(name: str) -> xp.Var | None:
@@ -524,6 +544,15 @@ class _Writer:
                 if header and base not in _READ_COLUMNS and any(r.get(header) for r in sheet.rows):
                     self.note(_header(sheet, header), f"the column `{header}` has no counterpart in a spec; left out")
                     self.emit(0, f"# not carried: the column `{header}` of the {sheet.name} sheet")
+        if self.samples:
+            self.emit(0, "fieldwork {")
+            self.emit(1, "sample {")
+            for it in self.samples:
+                label = self.imp.texts(it.row, "label")
+                self.emit(2, f"field {it.name} text {quote(label[None] or it.xname)}", ("sample", it.xname))
+                self.note(it.row.at("type"), f"`hidden` {it.xname}: a sample field (text), filled before the interview")
+            self.emit(1, "}")
+            self.emit(0, "}")
         self.scales()
         self.emit(0, "interview {")
         self.items(imp.root.children, 1, ())
@@ -561,6 +590,14 @@ class _Writer:
             if child.kind == "note":
                 continue
             child.name = self.names.new(child.xname, child.xname)
+            if child.kind == "sample":
+                self.samples.append(child)
+                self.vars[child.xname] = _Var(child, xp.Var(child.name, "text"))
+                self.seen.add(child.name)
+                continue
+            if child.kind == "calculate" and rosters and _one_line(child.cell("calculation")).replace(" ", "") == "position(..)":
+                self.positions[child.xname] = rosters[-1]
+                continue
             if child.kind == "calculate":
                 self.calc_items[child.xname] = child
                 try:
@@ -618,6 +655,8 @@ class _Writer:
                 guard = self.expr(item, "relevant", rosters)
                 if guard is None:
                     self.comment(indent, f"relevant of {item.xname} not carried: {_one_line(item.cell('relevant'))}")
+        if item.kind == "sample" or item.xname in self.positions:
+            return
         if item.kind in ("group", "repeat"):
             self.block(item, indent, rosters, guard)
         elif item.kind == "note":
@@ -673,10 +712,12 @@ class _Writer:
         if re.fullmatch(r"\d+", count) and int(count) >= 1:
             source = f"for 1..{int(count)}"
         elif count:
-            ref = re.fullmatch(r"\$\{\s*([^}\s]+)\s*\}", count)
-            v = self.vars.get(ref.group(1)) if ref else None
+            ref, capped = _count_ref(count)
+            v = self.vars.get(ref) if ref else None
             if v is not None and v.var.kind == "integer" and v.var.spec_name in self.seen and (v.var.roster is None or v.var.roster in rosters):
                 hi = v.item.range[1] if v.item.range else None
+                if capped is not None:
+                    hi = capped if hi is None else min(hi, capped)
                 if hi is None:
                     self.note(row.at("repeat_count"), f"the count `{count}` has no upper bound in the form; the roster is `max 20`")
                 source = f"for 1..{v.var.spec_name} max {int(hi) if hi is not None and hi >= 1 else 20}"
@@ -759,17 +800,37 @@ class _Writer:
                 self.emit(indent + 1, f"{stmt} {self.label(item, texts, fills, rosters, row.at(column))}", fill_key if fills else tag)
         constraint = item.cell("constraint")
         rng = item.range
+        missing_codes: list[int] = []
+        rest: xp.Node | None = None
         if constraint and item.kind in ("integer", "decimal"):
-            bounds = _bounds(constraint, item.kind == "integer")
+            whole = item.kind == "integer"
+            bounds = _bounds(constraint, whole)
+            with_codes = _bounds_and_codes(constraint, whole) if bounds is None else None
+            if bounds is None and with_codes is None:
+                # `RANGE and OTHER` (the export's range beside a hard check): the range, and OTHER as a check
+                try:
+                    tree = xp.parse(constraint)
+                except xp.XPathError:
+                    tree = None
+                if isinstance(tree, xp.Bin) and tree.op == "and":
+                    bounds = _bounds_tree(tree.left, whole)
+                    with_codes = _bounds_and_codes_tree(tree.left, whole) if bounds is None else None
+                    if bounds is not None or with_codes is not None:
+                        rest = tree.right
+            if with_codes is not None:
+                bounds, missing_codes = with_codes
+                self.note(row.at("constraint"), f"{', '.join(map(str, missing_codes))} beside the range of {item.xname}: missing codes of kind dont_know (the form does not say which kind)")
             if bounds is not None:
                 rng = bounds if rng is None else (max(rng[0], bounds[0]), min(rng[1], bounds[1]))
-                constraint = ""
+                constraint = "" if rest is None else constraint
         if rng is not None and rng[0] <= rng[1]:
             lo, hi = (_num(rng[0], item.kind), _num(rng[1], item.kind))
             self.emit(indent + 1, f"range {lo}..{hi}", tag)
             item.range = rng
         if guard is not None:
             self.emit(indent + 1, f"ask if {guard}", ("guard", item.xname))
+        for code in missing_codes:
+            self.emit(indent + 1, f'{code} "{code}" missing dont_know', tag)
         if lst is not None and (item.or_other or not lst.spec_name):
             self.options(lst, indent + 1, tag)
             if item.or_other:
@@ -780,12 +841,12 @@ class _Writer:
         if item.or_other:
             self.note(row.at("type"), f"`or_other` on {item.xname}: an option `Other` (code {v.codes['other']}) with the text `{item.name}_other`")
         if constraint:
-            self.constraint(item, constraint, rosters)
+            self.constraint(item, constraint, rosters, rest)
         for column in ("default", "choice_filter", "read_only", "trigger"):
             if item.cell(column) and not (column == "read_only" and not _yes(item.cell(column))):
                 self.note(row.at(column), f"`{column}` ({_one_line(item.cell(column))}) has no counterpart in a spec; left out")
 
-    def constraint(self, item: Item, text: str, rosters: tuple[str, ...]) -> None:
+    def constraint(self, item: Item, text: str, rosters: tuple[str, ...], tree: xp.Node | None = None) -> None:
         key = ("check", item.xname)
         pos = item.row.at("constraint")
         if rosters:
@@ -796,7 +857,14 @@ class _Writer:
             self.checks.append(([f"# constraint of {item.xname} not carried: {_one_line(text)}"], key))
             self.note(pos, f"the constraint `{_one_line(text)}` is not carried: {self.degraded[key]}")
             return
-        cond = self.expr(item, "constraint", (), kind="exact", current=self.vars[item.xname].var)
+        if tree is None:
+            cond = self.expr(item, "constraint", (), kind="exact", current=self.vars[item.xname].var)
+        else:
+            try:
+                cond = self.translator((), self.vars[item.xname].var).condition(tree, exact=True)
+            except xp.Unsupported as exc:
+                self.note(pos, f"`{_one_line(text)}` is not carried beyond its range: {exc}")
+                cond = None
         if cond is None:
             self.checks.append(([f"# constraint of {item.xname} not carried: {_one_line(text)}"], key))
             return
@@ -835,6 +903,10 @@ def _bounds(text: str, whole: bool) -> tuple[float, float] | None:
         tree = xp.parse(text)
     except xp.XPathError:
         return None
+    return _bounds_tree(tree, whole)
+
+
+def _bounds_tree(tree: xp.Node, whole: bool) -> tuple[float, float] | None:
     parts: list[xp.Node] = []
 
     def flat(n: xp.Node) -> bool:
@@ -872,6 +944,55 @@ def _bounds(text: str, whole: bool) -> tuple[float, float] | None:
     if whole and not (lo.is_integer() and hi.is_integer()):
         return None
     return (lo, hi)
+
+
+def _count_ref(text: str) -> tuple[str | None, float | None]:
+    """The question a repeat_count reads: ``${n}``, or ``if(${n} != '', if(${n} > 12, 12, ${n}), 0)`` (max 12)."""
+    try:
+        tree = xp.parse(text)
+    except xp.XPathError:
+        return None, None
+    if isinstance(tree, xp.Ref):
+        return tree.name, None
+    if (isinstance(tree, xp.Call) and tree.name == "if" and len(tree.args) == 3
+            and isinstance(tree.args[0], xp.Bin) and isinstance(tree.args[0].left, xp.Ref)
+            and tree.args[0].op == "!=" and tree.args[0].right == xp.Str("") and tree.args[2] == xp.Num(0)):
+        name = tree.args[0].left.name
+        inner = tree.args[1]
+        if inner == xp.Ref(name):
+            return name, None
+        if (isinstance(inner, xp.Call) and inner.name == "if" and len(inner.args) == 3
+                and isinstance(inner.args[0], xp.Bin) and inner.args[0].op == ">" and inner.args[0].left == xp.Ref(name)
+                and isinstance(inner.args[0].right, xp.Num) and inner.args[1] == inner.args[0].right
+                and inner.args[2] == xp.Ref(name)):
+            return name, float(inner.args[0].right.value)
+    return None, None
+
+
+def _bounds_and_codes(text: str, whole: bool) -> tuple[tuple[float, float], list[int]] | None:
+    """``(. >= 0 and . <= 110) or . = 998``: the range and the codes allowed beside it."""
+    try:
+        tree = xp.parse(text)
+    except xp.XPathError:
+        return None
+    return _bounds_and_codes_tree(tree, whole)
+
+
+def _bounds_and_codes_tree(tree: xp.Node, whole: bool) -> tuple[tuple[float, float], list[int]] | None:
+    codes: list[int] = []
+    while isinstance(tree, xp.Bin) and tree.op == "or":
+        right = tree.right
+        if not (isinstance(right, xp.Bin) and right.op == "=" and isinstance(right.left, xp.Dot)
+                and isinstance(right.right, xp.Num) and float(right.right.value).is_integer() and right.right.value >= 0):
+            return None
+        codes.insert(0, int(right.right.value))
+        tree = tree.left
+    if not codes:
+        return None
+    bounds = _bounds_tree(tree, whole)
+    if bounds is None or any(bounds[0] <= c <= bounds[1] for c in codes):
+        return None
+    return bounds, codes
 
 
 def _const(n: xp.Node) -> float | None:

@@ -489,7 +489,17 @@ class Translator:
             return _R(f"count({parts})", NUM)
         if name == "if" and len(args) == 3:
             cond = self._bool(args[0], True)
-            a, b = self._value(args[1]), self._value(args[2])
+            empty = Str("")
+            if args[1] == empty and args[2] == empty:
+                raise Unsupported("if() with no value on both sides")
+            # '' as a branch is "no value": the spec's `missing`, of the other branch's kind
+            a = self._value(args[1]) if args[1] != empty else None
+            b = self._value(args[2]) if args[2] != empty else None
+            if a is None and b is not None:
+                a = _R("missing", b.kind)
+            if b is None and a is not None:
+                b = _R("missing", a.kind)
+            assert a is not None and b is not None
             ka = NUM if a.kind == CODE else a.kind
             kb = NUM if b.kind == CODE else b.kind
             if ka != kb:
@@ -512,6 +522,8 @@ class Translator:
             if inner.kind in (NUM, CODE):
                 return inner
             raise Unsupported("number() of text")
+        if name == "indexed-repeat":
+            return self._var_value(self._indexed(node))
         if name in ("sum", "min", "max") and len(args) >= 1:
             return self._aggregate(name, args)
         if name == "string-length" and len(args) == 1:
@@ -546,7 +558,22 @@ class Translator:
             raise Unsupported(f"${{{name}}} names no question of the form that the spec can read")
         return var
 
+    def _indexed(self, node: Call) -> Var:
+        """``indexed-repeat(${q}, ${r}, 2[, ${r2}, 1])``: the column of one iteration, ``q_2[_1]``."""
+        args = node.args
+        if len(args) < 3 or len(args) % 2 == 0 or not isinstance(args[0], Ref):
+            raise Unsupported("indexed-repeat() other than of a question with written-out positions")
+        var = self._lookup(args[0].name)
+        suffix = ""
+        for rep, pos in zip(args[1::2], args[2::2], strict=True):
+            if not isinstance(rep, Ref) or not isinstance(pos, Num) or not float(pos.value).is_integer() or pos.value < 1:
+                raise Unsupported("indexed-repeat() with a position that is not a whole number written out")
+            suffix += f"_{int(pos.value)}"
+        return Var(var.spec_name + suffix, var.kind, var.codes, None)
+
     def _var_of(self, node: Node) -> Var | None:
+        if isinstance(node, Call) and node.name == "indexed-repeat":
+            return self._indexed(node)
         if isinstance(node, Ref) and self.inline(node.name) is None:
             var = self._lookup(node.name)
             self._check_scope(var)

@@ -534,8 +534,15 @@ class _Writer:
                 self.emit(1, s)
             self.emit(0, "}")
         for lang in imp.dropped_languages:
-            self.note(_header(imp.survey, f"label::{lang}"), f"the language `{lang}` has no language code the spec knows (write it as `Name (xx)`); its texts are left out")
-            self.emit(0, f"# not carried: the texts in `{lang}` (no language code)")
+            code = language_code(lang)
+            if code is None:
+                why = "has no language code the spec knows (write it as `Name (xx)`)"
+            elif code == imp.main_code:
+                why = f"is the main language ({code}), whose texts the plain `label` column gives"
+            else:
+                why = f"repeats the language code {code} of another column"
+            self.note(_header(imp.survey, f"label::{lang}"), f"the language `{lang}` {why}; its texts are left out")
+            self.emit(0, f"# not carried: the texts in `{lang}`")
         for sheet in (imp.survey, imp.wb.sheet("choices")):
             if sheet is None:
                 continue

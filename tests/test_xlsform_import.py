@@ -53,7 +53,8 @@ def test_corpus_form_imports_and_passes_check(form: Path) -> None:
     # formatted: the formatter leaves the spec as it is
     from kvpspec.syntax.formatter import format_spec
 
-    assert format_spec(parse_text(result.spec)) == result.spec
+    assert format_spec(parse_text(result.spec)).rstrip("\n") == result.spec.rstrip("\n")
+    assert result.spec.endswith("\n")
     # what was not carried is a comment in the spec and a note with its position
     left_out = [line for line in result.spec.splitlines() if "not carried" in line]
     if left_out:
@@ -462,3 +463,26 @@ def test_round_trip_keeps_codebook_and_routing(tmp_path: Path, spec: Path) -> No
                 assert asked_back[name] == (value is not None), (name, record)
 
     same_routing()
+
+
+def test_dates_duplicates_and_junk_never_traceback(tmp_path: Path) -> None:
+    """A date is a text question (noted); a second row of the same name is left out (noted); the spec passes check."""
+    form = """
+| survey |
+| | type | name | label | relevant |
+| | date | when | When? | |
+| | select_one yn or_other | x | X | |
+| | select_one yn or_other | x | X again | ${when} != '' |
+| | select_one nolist | y | Y | |
+| choices |
+| | list_name | name | label |
+| | yn | yes | Yes |
+"""
+    result = import_xlsform(write_md(tmp_path, form))
+    assert compile_text(result.spec).ok
+    assert 'question when_ text "When?"' in result.spec  # `when` is a keyword of the spec
+    notes = [str(n) for n in result.notes]
+    assert any("`date` when is a text question" in n for n in notes), notes
+    assert result.spec.endswith("\n")
+    assert any("the name `x` is taken by an earlier row" in n for n in notes), notes
+    assert any("the choice list `nolist` is not on the choices sheet" in n for n in notes), notes

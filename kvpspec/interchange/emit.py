@@ -355,7 +355,7 @@ class _Importer:
                     item = Item(row, kind, xname, list_name=lst, or_other=or_other)
                     self.lists[lst].uses += 1
             elif base in _QUESTION_TYPES and _QUESTION_TYPES[base] != "meta":
-                kind = _QUESTION_TYPES[base]
+                kind = _QUESTION_TYPES[base].rstrip("*")
                 item = Item(row, kind, xname)
             elif base == "range":
                 item = self._range(row, xname)
@@ -595,6 +595,10 @@ class _Writer:
             if child.kind == "unsupported" or ("item", child.xname) in self.degraded:
                 continue
             if child.kind == "note":
+                continue
+            if child.xname in self.vars or child.xname in self.calcs or child.xname in self.positions:
+                child.kind = "unsupported"
+                child.note = f"the name `{child.xname}` is taken by an earlier row (XLSForm names are unique)"
                 continue
             child.name = self.names.new(child.xname, child.xname)
             if child.kind == "sample":
@@ -1043,6 +1047,8 @@ def import_workbook(wb: Workbook, stem: str = "form") -> Imported:
     else:  # pragma: no cover - each round degrades at least one construct
         raise ImportError_(f"{wb.path}: the import did not settle")
     formatted = format_spec(compiled.result)
+    if not formatted.endswith("\n"):  # the formatter leaves a comment after the last block without one
+        formatted += "\n"
     notes = sorted(set(writer.notes), key=lambda n: (n.position.sheet != "survey", n.position.sheet, n.position.row, n.position.column, n.message))
     return Imported(formatted, tuple(notes))
 

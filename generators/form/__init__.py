@@ -175,6 +175,12 @@ def questionnaire(ctx: Context) -> tuple[dict[str, Any], list[m.Expr]]:
         if isinstance(item, (m.Say, m.Instruction, m.Heading)):
             kind = {"say": "say", "instruction": "instruction", "heading": "heading"}[item.node]
             entry = {"kind": kind, "text": _text(item.text)}
+            if f.conds:
+                # a text inside `if` blocks is shown only when they hold
+                cond = f.conds[0] if len(f.conds) == 1 else m.BoolOp.build(op="and", operands=tuple(f.conds))
+                entry["when"] = compiled(cond)
+            if f.in_intro:
+                entry["intro"] = True
             (closing if id(item) in closing_ids else lead).append(entry)
         elif isinstance(item, m.Section):
             lead.append({"kind": "section", "text": _text(item.title)})

@@ -149,6 +149,8 @@ var kvpspecForm = (function () {
     for (var j = from + 1; j < this.steps.length; j++) {
       var step = this.steps[j];
       if (this.specifyParent[step.name] !== undefined) continue;
+      // web respondents start after the intro: the telephone call's opening and screener
+      if (this.mode === "web" && step.inIntro) continue;
       if (step.guard === null || K.holds(step.guard(scope))) return step.name;
     }
     return null;
@@ -283,6 +285,12 @@ var kvpspecForm = (function () {
       };
       return ["fill", Array.isArray(v) ? v.map(show).join(", ") : show(v), true];
     });
+  };
+
+  // Is a text of the script shown? (Inside `if` blocks: when they hold.)
+  Interview.prototype.shows = function (item, record) {
+    if (!own(item, "when")) return true;
+    try { return this.K.holds(this.program.exprs[item.when](record)); } catch (e) { return true; }
   };
 
   Interview.prototype.plain = function (t, record) {
@@ -770,6 +778,7 @@ var kvpspecForm = (function () {
         section.appendChild(el("p", "roster", textIn(screen.roster.label, iv.language) + " " + it));
       }
       (screen.lead || []).forEach(function (item) {
+        if (!iv.shows(item, fillRecord) || (item.intro && !cati)) return;
         if (item.kind === "section") section.appendChild(filled(el("h2", "section"), item.text, fillRecord));
         else if (item.kind === "heading") { if (cati) section.appendChild(filled(el("h3", "heading"), item.text, fillRecord)); }
         else if (item.kind === "instruction") { if (cati) section.appendChild(filled(el("p", "instruction"), item.text, fillRecord)); }
@@ -846,6 +855,7 @@ var kvpspecForm = (function () {
       data.dispositions.forEach(function (x) { if (x.code === iv.disposition) d = x; });
       if (rec.paradata.complete) {
         data.closing.forEach(function (item) {
+          if (!iv.shows(item, fr)) return;
           if (item.kind === "say") section.appendChild(filled(el("p", cati ? "say read" : "say"), item.text, fr));
           else if (cati) section.appendChild(filled(el("p", "instruction"), item.text, fr));
         });
@@ -1029,6 +1039,9 @@ var kvpspecForm = (function () {
       digitBuffer += d;
       var s = settle();
       if (!s[0] && !s[1] && digitBuffer.length > 1) {
+        // the digits so far cannot grow into this one: take them, then start again
+        var before = digitBuffer.slice(0, -1);
+        if (codes.indexOf(before) >= 0) pickDigits(Number(before));
         digitBuffer = d;
         s = settle();
       }

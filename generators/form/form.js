@@ -96,6 +96,8 @@ var kvpspecForm = (function () {
     this.answers = Object.create(null);
     this.invalid = Object.create(null);
     this.path = [];
+    this.base = null;
+    this.baseKeys = [];
     this.finished = false;
     this.disposition = null;
     this.pendingSoft = null;
@@ -105,7 +107,7 @@ var kvpspecForm = (function () {
     this.seconds = Object.create(null);
     this.backs = 0;
     this.enteredAt = this.started;
-    var first = this.findNext(-1, this.scope(0));
+    var first = this.findNext(-1, this.baseAt(0));
     if (first === null) this.finish(data.complete);
     else this.path.push({ screen: first, specs: [] });
   }
@@ -126,16 +128,37 @@ var kvpspecForm = (function () {
   };
 
   // The record the guards read before path entry ``upto``: the sample and the
-  // answers of the questions asked before it (and their specify texts).
-  Interview.prototype.scope = function (upto) {
+  // answers of the questions asked before it (and their specify texts). One
+  // record is kept up to date (``base`` holds entries [0, baseKeys.length)),
+  // so a move costs the answers it changes, not the whole route. Callers may
+  // add the current question's answers to it and must ``drop`` them again
+  // unless the move succeeds.
+  Interview.prototype.baseAt = function (upto) {
     var K = this.K;
-    var r = K.copy(this.sample);
-    for (var i = 0; i < upto && i < this.path.length; i++) {
-      var entry = this.path[i];
-      K.put(r, entry.screen, this.get(entry.screen));
-      for (var j = 0; j < entry.specs.length; j++) K.put(r, entry.specs[j], this.get(entry.specs[j]));
+    if (this.base === null) {
+      this.base = K.copy(this.sample);
+      this.baseKeys = [];
     }
-    return r;
+    while (this.baseKeys.length > upto) this.drop(this.baseKeys.pop());
+    while (this.baseKeys.length < upto && this.baseKeys.length < this.path.length) {
+      var entry = this.path[this.baseKeys.length];
+      var keys = [entry.screen].concat(entry.specs);
+      for (var i = 0; i < keys.length; i++) K.put(this.base, keys[i], this.get(keys[i]));
+      this.baseKeys.push(keys);
+    }
+    return this.base;
+  };
+
+  Interview.prototype.drop = function (keys) {
+    for (var i = 0; i < keys.length; i++) {
+      if (own(this.sample, keys[i])) this.K.put(this.base, keys[i], this.sample[keys[i]]);
+      else delete this.base[keys[i]];
+    }
+  };
+
+  // A copy of that record (for callers that keep it).
+  Interview.prototype.scope = function (upto) {
+    return this.K.copy(this.baseAt(upto));
   };
 
   Interview.prototype.get = function (name) {
@@ -264,7 +287,7 @@ var kvpspecForm = (function () {
 
   Interview.prototype.fillRecord = function () {
     var upto = this.finished ? this.path.length : this.path.length - 1;
-    return this.program.complete(this.scope(upto));
+    return this.program.complete(this.baseAt(upto));
   };
 
   // A text with its fills: [["text", ...] | ["fill", shown, known]].
@@ -273,6 +296,7 @@ var kvpspecForm = (function () {
     var text = textIn(t, lang);
     return splitFills(text).map(function (part) {
       if (part[0] === "text") return part;
+      if (typeof record === "function") record = record();
       var name = part[1];
       var v = own(record, name) ? record[name] : null;
       if (v === null || v === undefined || v === "" || (Array.isArray(v) && v.length === 0)) {
@@ -290,6 +314,7 @@ var kvpspecForm = (function () {
   // Is a text of the script shown? (Inside `if` blocks: when they hold.)
   Interview.prototype.shows = function (item, record) {
     if (!own(item, "when")) return true;
+    if (typeof record === "function") record = record();
     try { return this.K.holds(this.program.exprs[item.when](record)); } catch (e) { return true; }
   };
 
@@ -323,7 +348,8 @@ var kvpspecForm = (function () {
       out.errors.push(w.required);
       return out;
     }
-    var scope = this.scope(this.path.length - 1);
+    var scope = this.baseAt(this.path.length - 1);
+    var added = [cur];
     K.put(scope, cur, value);
     var step = this.steps[this.stepIndex[cur]];
     var end = K.endedBy(step, K.ref(scope, cur));
@@ -341,10 +367,14 @@ var kvpspecForm = (function () {
             out.errors.push(format(w.specify_needed, { label: o ? textIn(o.label, this.language) : s.name }));
           }
           K.put(scope, s.name, text);
+          added.push(s.name);
         }
       }
     }
-    if (out.errors.length) return out;
+    if (out.errors.length) {
+      this.drop(added);
+      return out;
+    }
     var checks = this.checksAt[cur] || [];
     if (checks.length) {
       var full = this.program.complete(scope);
@@ -358,6 +388,7 @@ var kvpspecForm = (function () {
     if (out.hard.length) {
       out.hard = out.hard.map(function (x) { return x.message; });
       out.soft = out.soft.map(function (x) { return x.message; });
+      this.drop(added);
       return out;
     }
     if (out.soft.length) {
@@ -365,11 +396,13 @@ var kvpspecForm = (function () {
       out.soft = out.soft.map(function (x) { return x.message; });
       if (this.pendingSoft !== key) {
         this.pendingSoft = key;
+        this.drop(added);
         return out;
       }
     }
     this.pendingSoft = null;
     entry.specs = specs;
+    this.baseKeys.push(added);
     this.leave(cur);
     if (end !== null) {
       this.finish(end);
@@ -579,7 +612,20 @@ var kvpspecForm = (function () {
 
     function words() { return iv.words(); }
 
+    // Saving serialises every answer: done at most every 300 ms while the
+    // interview goes on (and when the page is left), at once when it ends.
+    var saveTimer = null;
     function save() {
+      if (!storage || config.submit) return;
+      if (!iv.finished) {
+        if (saveTimer === null) saveTimer = win.setTimeout(saveNow, 300);
+        return;
+      }
+      saveNow();
+    }
+
+    function saveNow() {
+      if (saveTimer !== null) { win.clearTimeout(saveTimer); saveTimer = null; }
       if (!storage || config.submit) return;
       try {
         if (iv.finished) storage.removeItem(unfinishedKey);
@@ -771,7 +817,12 @@ var kvpspecForm = (function () {
 
     function renderScreen(screen) {
       var w = words(), cati = iv.mode === "cati";
-      fillRecord = iv.fillRecord();
+      var completed = null;
+      // the completed record, computed only when a text needs it
+      fillRecord = function () {
+        if (completed === null) completed = iv.fillRecord();
+        return completed;
+      };
       section.setAttribute("data-name", screen.name);
       if (screen.roster) {
         var it = screen.roster.iteration.join(".");
@@ -875,6 +926,8 @@ var kvpspecForm = (function () {
       }
     }
 
+    var dispositionsIn = null;
+
     function render() {
       var w = words(), cati = iv.mode === "cati";
       main.setAttribute("data-mode", iv.mode);
@@ -893,9 +946,10 @@ var kvpspecForm = (function () {
       backButton.disabled = iv.path.length <= 1 && !iv.finished;
       if (iv.finished && iv.ended === "call") backButton.disabled = true;
       nextButton.disabled = iv.finished;
-      clear(dispositions);
       dispositions.hidden = !cati || iv.finished || data.dispositions.length === 0;
-      if (!dispositions.hidden) {
+      if (!dispositions.hidden && dispositionsIn !== iv.language) {
+        dispositionsIn = iv.language;
+        clear(dispositions);
         dispositions.appendChild(el("p", "instruction", w.end_call));
         data.dispositions.forEach(function (d) {
           if (d.code === data.complete) return;
@@ -1122,6 +1176,7 @@ var kvpspecForm = (function () {
         notice.appendChild(no);
       }
     }
+    win.addEventListener("pagehide", function () { if (saveTimer !== null) saveNow(); });
     if (config.submit) {
       flush();
       win.setInterval(flush, 30000);

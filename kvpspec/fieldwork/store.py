@@ -509,9 +509,11 @@ class Writer:
     submissions waiting (up to ``BATCH``), checks their records together, and
     hands them to one database thread that stores them in one transaction;
     each is answered after the commit. While a batch is being committed the
-    next one gathers; it is checked when the commit is done. The checking runs in the event loop's
-    own thread: the validator's many short numpy/pyarrow calls would otherwise
-    wait for the interpreter lock at each of them."""
+    next one gathers; it is checked when the commit is done (with nothing to
+    wait for, a small batch waits ``GATHER_SECONDS`` for others). The checking
+    runs in the event loop's own thread: the validator's many short
+    numpy/pyarrow calls would otherwise wait for the interpreter lock at each
+    of them."""
 
     def __init__(self, eng: Engine, checker: RecordChecker, hook: Hook | None = None):
         self.eng = eng
@@ -545,7 +547,7 @@ class Writer:
         committing: asyncio.Future[None] | None = None
         while True:
             waiting = carry or [await self.queue.get()]
-            if committing is not None:
+            if committing is not None and not committing.done():
                 await committing  # meanwhile more arrive: they join this batch
             elif len(waiting) < GATHER and self.queue.empty():
                 await asyncio.sleep(GATHER_SECONDS)  # a moment for others to join: checking is per batch

@@ -981,6 +981,11 @@ var kvpspecForm = (function () {
     }
 
     function after(res, moved) {
+      if (moved && !notice.hidden) {
+        // a new interview has begun: the offer to resume the kept one is withdrawn
+        clear(notice);
+        notice.hidden = true;
+      }
       if (moved) {
         render();
         save();

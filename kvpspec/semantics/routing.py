@@ -126,11 +126,8 @@ def slots(low: Lowered) -> list[Slot]:
 _SLOTS: MemoKey[list[Slot]] = MemoKey("slots")
 
 
-def _slots(low: Lowered) -> list[Slot]:
-    spec = low.spec
-    if spec.interview is None:
-        return []
-    flat = flatten(low.items)
+def _skips(low: Lowered, flat: list[_Flat]) -> list[list[tuple[m.Expr, str, m.Node]]]:
+    """For each item of ``flat``: the terms of the gotos and ends that jump over it."""
     targets = goto_targets(flat)
     skips: list[list[tuple[m.Expr, str, m.Node]]] = [[] for _ in flat]
     for f in flat:
@@ -158,7 +155,28 @@ def _slots(low: Lowered) -> list[Slot]:
                 if f.in_intro and not flat[k].in_intro:
                     break  # data rows have passed the intro
                 skips[k].append((term, "end", item))
+    return skips
 
+
+def text_guards(low: Lowered) -> dict[int, m.Expr | None]:
+    """For each text of the script (``say``, ``instruction``, ``heading``), by its
+    index in ``flatten(low.items)``: when it is read, by the rule of the
+    questions' guards (its ``if`` blocks, and no goto or end jumps over it)."""
+    flat = flatten(low.items)
+    skips = _skips(low, flat)
+    out: dict[int, m.Expr | None] = {}
+    for f in flat:
+        if isinstance(f.item, (m.Say, m.Instruction, m.Heading)):
+            out[f.index] = _and(list(f.conds) + [t for t, _, _ in skips[f.index]])
+    return out
+
+
+def _slots(low: Lowered) -> list[Slot]:
+    spec = low.spec
+    if spec.interview is None:
+        return []
+    flat = flatten(low.items)
+    skips = _skips(low, flat)
     out: list[Slot] = []
     for f in flat:
         item = f.item

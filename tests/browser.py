@@ -195,13 +195,12 @@ def answer_domains(compiled: Compiled) -> dict[str, dict[str, Any]]:
 #: A chosen option with a specify text gets a text on the same screen. A soft check
 #: is confirmed by a second next(); on a hard check, or an answer the form refuses,
 #: another answer is drawn (at most 200 times). Between interviews ``args.reset``
-#: starts a fresh one: the name of the API's reset function; ``"remount"``, the
-#: page's own start-up (``kvpspecForm.mount`` on the page's data and config, as a
-#: reload does, without parsing the page again: a new interview id and a new
-#: ``window.kvpspec``); or ``"back"``, back() to the first question.
+#: starts a fresh one: ``"reset"``, the API's ``reset()`` (a new interview, with a
+#: new id, in the same page: the driver uses the public API only); or ``"back"``,
+#: back() to the first question.
 RANDOM_INTERVIEWS_JS = r"""
 (args) => {
-  let K = window.kvpspec;
+  const K = window.kvpspec;
   let s = args.seed >>> 0;
   function rnd() {
     s = (s + 0x6D2B79F5) >>> 0;
@@ -238,17 +237,13 @@ RANDOM_INTERVIEWS_JS = r"""
   const out = [];
   for (let i = 0; i < args.n; i++) {
     if (i > 0) {
-      if (args.reset === "remount") {
-        // what loading the page does, without parsing it again: a fresh interview and API
-        const config = JSON.parse(document.getElementById("kvpspec-config").textContent || "{}") || {};
-        const data = JSON.parse(document.getElementById("kvpspec-data").textContent);
-        window.kvpspec = kvpspecForm.mount(document, window, kvpspecRuntime, kvpspecProgram, data, config);
-        K = window.kvpspec;
+      if (args.reset === "reset") {
+        if (!K.reset().ok) throw new Error("reset() did not start a new interview");
       } else if (args.reset === "back") {  // back to the first question; the new route replaces the old
         let g = 0;
         while (K.back().ok) if (++g > 100000) throw new Error("back() does not reach the first question");
       } else {
-        K[args.reset]();
+        throw new Error("unknown reset " + args.reset);
       }
     }
     let soft = 0, hard = 0, steps = 0;

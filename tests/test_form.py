@@ -487,9 +487,17 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
-def run_js(tmp: Path, name: str, body: str) -> Any:
+def run_js(tmp: Path, name: str, body: str, spec: str | None = None) -> Any:
+    """Runs ``body`` in Node on the page's program and data of the spec ``name``
+    (or of the spec text ``spec``)."""
     exe = node()
-    program, data = page_parts(name)
+    if spec is None:
+        program, data = page_parts(name)
+    else:
+        c = compile_text(spec)
+        assert c.ok, [str(d) for d in c.errors]
+        data, exprs = questionnaire(Context(c))
+        program = compile_program(c.lowered, exprs)
     (tmp / "program.js").write_text("module.exports = " + program + ";\n", encoding="utf-8")
     (tmp / "unit.js").write_text(UNIT.replace("BODY", body), encoding="utf-8")
     (tmp / "input.json").write_text(json.dumps({"data": data}), encoding="utf-8")
@@ -603,3 +611,39 @@ def test_hard_check_holds_until_the_answer_changes(tmp_path) -> None:
     ]
     assert out["second"]["ok"] is False and out["second"]["hard"]
     assert out["fixed"]["ok"] is True
+
+
+GOTO_SPEC = """survey g "G"
+interview {
+  question a "A" { 1 "ja" 2 "nei" goto c }
+  say "Om B"
+  question b "B" { 1 "x" 2 "y" }
+  say "Om C"
+  instruction "Les C"
+  question c "C" { 1 "x" 2 "y" }
+}"""
+
+
+def test_texts_a_goto_jumps_over_are_not_shown(tmp_path) -> None:
+    # the texts before c lie between a and its goto's target: skipped with b
+    out = run_js(tmp_path, "goto", """
+      function shown(iv) {
+        return iv.screen().lead.filter(function (t) { return iv.shows(t, iv.fillRecord()); })
+          .map(function (t) { return t.text; });
+      }
+      const r = {};
+      const jumped = drive(make(), [["a", 2]]);
+      r.jumped = [jumped.current(), shown(jumped)];
+      const walked = drive(make(), [["a", 1]]);
+      r.atB = [walked.current(), shown(walked)];
+      drive(walked, [["b", 1]]);
+      r.atC = [walked.current(), shown(walked)];
+      walked.back(); walked.back();
+      drive(walked, [["a", 2]]);
+      r.rerouted = [walked.current(), shown(walked)];
+      return r;
+    """, spec=GOTO_SPEC)
+    assert out["jumped"] == ["c", []]
+    assert out["atB"] == ["b", ["Om B"]]
+    assert out["atC"] == ["c", ["Om C", "Les C"]]
+    assert out["rerouted"] == ["c", []]

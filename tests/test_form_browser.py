@@ -554,10 +554,9 @@ def random_interviews(pg: Any, c: Compiled, n: int, seed: int, intro: dict[str, 
     screen, but the browser does not lay it out, which halves the time (the
     visible page has the keyboard, hostile-text and axe tests)."""
     pg.evaluate("() => { document.getElementById('kvpspec-form').style.display = 'none'; }")
-    reset = pg.evaluate("() => ['reset', 'restart'].find(f => typeof window.kvpspec[f] === 'function') || 'remount'")
     return pg.evaluate(
         RANDOM_INTERVIEWS_JS,
-        {"n": n, "seed": seed, "domains": answer_domains(c), "intro": intro, "reset": reset},
+        {"n": n, "seed": seed, "domains": answer_domains(c), "intro": intro, "reset": "reset"},
     )
 
 
@@ -682,6 +681,41 @@ def test_unfinished_interview_resumes_after_reload(page, forms) -> None:  # noqa
     assert api(page, "state")["answers"]["q2"] == answers["q2"]
 
 
+def test_reset_starts_a_new_interview_in_the_page(page, forms) -> None:  # noqa: F811
+    """reset() starts a new interview in the same page and API object: a new id,
+    no answers, fresh paradata, the language on screen; a pending two-digit
+    code and a pending save of the old interview do not reach the new one, and
+    the kept copy of the interview given up is gone (a reload offers nothing)."""
+    open_form(page, forms.url(HOSTILE))
+    api(page, "language", "en")
+    drive(page, {"h1": 1, "h2": 1, "h3": "x"}, until="h3")
+    assert api(page, "back")["ok"] and current(page) == "h2"
+    drive(page, {"h2": 1, "h3": "x"}, until="h4")
+    old = api(page, "record")
+    assert old["paradata"]["backs"] == 1
+    page.locator("#option-h4-1").focus()
+    page.keyboard.press("1")  # 1 or 12: pending for a second
+    page.evaluate("() => { window.kvpspecBefore = window.kvpspec; }")
+    done = api(page, "reset")
+    assert done["ok"] and done["id"] != old["id"] and current(page) == done["current"] == "h1"
+    assert page.evaluate("() => window.kvpspec === window.kvpspecBefore")
+    new = api(page, "record")
+    assert new["id"] == done["id"]
+    assert new["paradata"]["backs"] == 0 and new["paradata"]["seconds"] == {}
+    assert new["paradata"]["language"] == "en" and new["paradata"]["started"] >= old["paradata"]["started"]
+    state = api(page, "state")
+    assert state["answers"] == {} and state["asked"] == ["h1"] and not state["finished"]
+    assert page.locator("#language").input_value() == "en"
+    page.wait_for_timeout(1200)  # the old digit's timer and the old save's timer have had their time
+    assert api(page, "state")["answers"] == {}
+    assert page.evaluate("() => Object.keys(localStorage).filter(k => k.includes(':unfinished'))") == []
+    # the new interview goes on as any other, and ends complete; reset() again from the end
+    drive(page, {"h1": 2, "h2": 3, "h3": "y", "h4": [2]})
+    assert api(page, "record")["paradata"]["complete"] is True
+    assert api(page, "reset")["ok"] and current(page) == "h1"
+    assert page.locator("#download").count() == 0
+
+
 def test_finished_interview_downloads_its_record(page, forms) -> None:  # noqa: F811
     """Standalone, the end screen's download button gives the record as JSON."""
     c = compiled(KVP)
@@ -738,6 +772,30 @@ def test_multiple_choice_by_keyboard(page, forms) -> None:  # noqa: F811
     page.keyboard.press("Enter")
     assert current(page) is None
     assert api(page, "record")["record"]["h4"] == [3]
+
+
+def test_a_digit_on_an_option_with_a_specify_text_moves_to_its_box(page, forms) -> None:  # noqa: F811
+    """The digit of an option that asks for a specify text moves the focus to its
+    box: digits typed then are text in the box, and Enter goes on with it."""
+    c = compiled(KVP)
+    answers = route_answers(c, next(r for r in kvp_routes() if r.end is None), 1)
+    open_form(page, forms.url(KVP))
+    drive(page, answers, until="q4")
+    page.locator("#option-q4-1").focus()
+    page.keyboard.press("2")
+    assert page.evaluate("() => document.activeElement.dataset.name") == "q4_other"
+    page.keyboard.type("Land 12")
+    assert page.locator("#option-q4-2").is_checked() and not page.locator("#option-q4-1").is_checked()
+    page.keyboard.press("Enter")
+    assert current(page) == "q5"
+    state = api(page, "state")
+    assert state["answers"]["q4"] == 2 and state["answers"]["q4_other"] == "Land 12"
+    assert state["asked"][-3:] == ["q4", "q4_other", "q5"]
+    # back at q4, the digit of an option without a specify text keeps the focus on the options
+    page.keyboard.press("PageUp")
+    assert current(page) == "q4"
+    page.keyboard.press("1")
+    assert page.evaluate("() => document.activeElement.id") == "option-q4-1"
 
 
 def test_answers_the_form_refuses(page, forms) -> None:  # noqa: F811

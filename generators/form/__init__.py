@@ -33,7 +33,7 @@ from generators.common import text_of
 from generators.form.jscompile import compile_program, js_value, runtime_js
 from kvpspec import model as m
 from kvpspec.semantics.checkpoints import checkpoints
-from kvpspec.semantics.routing import flatten, steps
+from kvpspec.semantics.routing import flatten, steps, text_guards
 from kvpspec.semantics.variables import Variable
 
 if TYPE_CHECKING:
@@ -161,23 +161,29 @@ def questionnaire(ctx: Context) -> tuple[dict[str, Any], list[m.Expr]]:
     spec = low.spec
     variables = low.variables
     exprs: list[m.Expr] = []
+    known: dict[m.Expr, int] = {}
 
     def compiled(e: m.Expr) -> int:
-        exprs.append(e)
-        return len(exprs) - 1
+        # one function for equal expressions (texts after a goto share its guard)
+        if e not in known:
+            known[e] = len(exprs)
+            exprs.append(e)
+        return known[e]
 
     screens: list[dict[str, Any]] = []
     lead: list[dict[str, Any]] = []
     closing: list[dict[str, Any]] = []
     closing_ids = _closing_ids(low)
+    text_when = text_guards(low)
     for f in flatten(low.items):
         item = f.item
         if isinstance(item, (m.Say, m.Instruction, m.Heading)):
             kind = {"say": "say", "instruction": "instruction", "heading": "heading"}[item.node]
             entry = {"kind": kind, "text": _text(item.text)}
-            if f.conds:
-                # a text inside `if` blocks is shown only when they hold
-                cond = f.conds[0] if len(f.conds) == 1 else m.BoolOp.build(op="and", operands=tuple(f.conds))
+            cond = text_when.get(f.index)
+            if cond is not None:
+                # a text is read by the questions' rule: inside `if` blocks only when
+                # they hold, and not when a goto or an end jumps over it
                 entry["when"] = compiled(cond)
             if f.in_intro:
                 entry["intro"] = True

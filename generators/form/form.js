@@ -1035,6 +1035,28 @@ var kvpspecForm = (function () {
         after(null, true);
         return res;
       },
+      // A new interview in this page: the same mode, the language on screen and
+      // the same config (but not config.resume); a new id, answers and paradata.
+      // A pending save or digit is dropped, and so is the kept copy of the
+      // interview given up (a finished one is already sent or queued).
+      reset: function () {
+        if (digitTimer !== null) { win.clearTimeout(digitTimer); digitTimer = null; }
+        digitBuffer = "";
+        if (saveTimer !== null) { win.clearTimeout(saveTimer); saveTimer = null; }
+        if (storage && !config.submit) {
+          try { storage.removeItem(unfinishedKey); } catch (e) { /* ignore */ }
+        }
+        language = iv.language;
+        fresh();
+        status = "";
+        clear(notice);
+        notice.hidden = true;
+        select.value = iv.language;
+        render();
+        showMessages(null);
+        focusFirst();
+        return { ok: true, id: iv.id, current: iv.current() };
+      },
       language: function (lang) {
         if (data.languages.indexOf(lang) < 0) throw new Error("kvpspec: `" + lang + "` is not a language of the study");
         iv.language = lang;
@@ -1071,6 +1093,9 @@ var kvpspecForm = (function () {
       var value = iv.get(screen.name);
       var on = screen.kind === "multiple" ? !chooses(value, code) : true;
       choose(screen, code, on);
+      // an option with a specify text: its box takes the keys (Enter goes on)
+      var box = on && o.specify ? doc.getElementById("specify-" + o.specify.name) : null;
+      if (box && !box.parentNode.hidden) { box.focus(); return; }
       var input = doc.getElementById("option-" + screen.name + "-" + String(code));
       if (input) input.focus();
     }

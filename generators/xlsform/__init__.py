@@ -685,14 +685,11 @@ class _Builder:
         rows = self.form.survey
         r = self.renderer((), (), None)
         for name in order:
-            node: m.Node
             recode = self.low.recodes.get(name)
             if recode is not None and not recode.source_is_scale:
-                node = recode
                 v = self.renderer((), (), recode).lookup(recode, m.Ref.build(name=recode.source))
             elif name in self.derives:
                 d = self.derives[name]
-                node = d
                 rr = self.renderer((), (), d)
                 var = self.low.variables.get(name)
                 if var is not None and var.value_kind == "bool":
@@ -700,17 +697,39 @@ class _Builder:
                     rows.append({"type": "calculate", "name": name,
                                  "calculation": f"if({c.true}, 1, if({c.false}, 0, ''))"})
                     continue
+                if isinstance(d.expr, m.Call) and d.expr.func in ("min", "max") and len(d.expr.args) > 1:
+                    self._extreme(name, d.expr, rr)
+                    continue
                 v = rr.val(d.expr)
             else:
                 continue
             calc = v.value if v.defined is None else f"if({v.defined}, {v.value}, '')"
-            del node
             rows.append({"type": "calculate", "name": name, "calculation": calc})
         for var in self.low.variables.values():
             if var.role == "recode" and var.recode in self.low.recodes and var.name != var.recode and var.source:
                 v = r.lookup(self.low.recodes[var.recode], m.Ref.build(name=var.source))
                 calc = v.value if v.defined is None else f"if({v.defined}, {v.value}, '')"
                 rows.append({"type": "calculate", "name": var.name, "calculation": calc})
+
+    def _extreme(self, name: str, e: m.Call, r: XPathRenderer) -> None:
+        """``min``/``max`` of several values: XPath 1.0's have no way past an empty
+        answer, so a chain of calculates keeps the best substantive value so far
+        (``Evaluator.aggregate``: missing when there is none)."""
+        rows = self.form.survey
+        better = ">" if e.func == "max" else "<"
+        previous: str | None = None
+        for k, arg in enumerate(e.args, start=1):
+            v = r.sub(arg)
+            step = self.fresh(f"{name}_{e.func}{k}") if k < len(e.args) else name
+            defined = v.defined or TRUE
+            if previous is None:
+                calc = v.value if defined == TRUE else f"if({defined}, {v.value}, '')"
+            else:
+                prev = f"${{{previous}}}"
+                take = both(defined, f"({prev} = '' or {v.value} {better} {prev})")
+                calc = f"if({take}, {v.value}, {prev})"
+            rows.append({"type": "calculate", "name": step, "calculation": calc})
+            previous = step
 
 
 def _join(texts: tuple[m.Text, ...]) -> m.Text | None:

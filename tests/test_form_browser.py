@@ -681,6 +681,27 @@ def test_unfinished_interview_resumes_after_reload(page, forms) -> None:  # noqa
     assert api(page, "state")["answers"]["q2"] == answers["q2"]
 
 
+def test_the_unfinished_interview_is_saved_when_the_page_is_hidden(page, forms) -> None:  # noqa: F811
+    """Saving is deferred (at most every 300 ms), not done inside next(); when the
+    page is hidden (another tab, the phone's home button) a pending save is
+    written at once. After a move the focus reaches the new screen's answer in
+    the next frame."""
+    open_form(page, forms.url(HOSTILE))
+    saved = page.evaluate("""() => {
+      const keys = () => Object.keys(localStorage).filter(k => k.includes(':unfinished'));
+      window.kvpspec.answer('h1', 1);
+      window.kvpspec.next();
+      const before = keys().length;
+      Object.defineProperty(document, 'visibilityState', {configurable: true, get: () => 'hidden'});
+      document.dispatchEvent(new Event('visibilitychange'));
+      const kept = keys().map(k => JSON.parse(localStorage.getItem(k)).snapshot.answers);
+      return {before: before, kept: kept};
+    }""")
+    assert saved == {"before": 0, "kept": [{"h1": 1}]}
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'answer-input'")
+    assert current(page) == "h2"
+
+
 def test_reset_starts_a_new_interview_in_the_page(page, forms) -> None:  # noqa: F811
     """reset() starts a new interview in the same page and API object: a new id,
     no answers, fresh paradata, the language on screen; a pending two-digit

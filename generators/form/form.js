@@ -901,7 +901,12 @@ var kvpspecForm = (function () {
       var w = words(), cati = iv.mode === "cati";
       section.removeAttribute("data-name");
       var rec = iv.record();
-      var fr = iv.fillRecord();
+      var completed = null;
+      // the completed record, computed only when a closing text needs it
+      var fr = function () {
+        if (completed === null) completed = iv.fillRecord();
+        return completed;
+      };
       var d = null;
       data.dispositions.forEach(function (x) { if (x.code === iv.disposition) d = x; });
       if (rec.paradata.complete) {
@@ -980,6 +985,28 @@ var kvpspecForm = (function () {
       if (d) d.focus();
     }
 
+    // Focusing the new screen's answer needs its layout: done in the next frame
+    // (where the browser lays it out anyway), not inside next(); a key pressed
+    // before that frame takes the focus first (see the keydown handler).
+    var focusFrame = null;
+    function focusSoon() {
+      if (focusFrame !== null) return;
+      var run = function () { if (focusFrame !== null) { focusFrame = null; focusFirst(); } };
+      focusFrame = typeof win.requestAnimationFrame === "function" ? win.requestAnimationFrame(run) : win.setTimeout(run, 0);
+    }
+
+    function cancelFocus() {
+      if (focusFrame === null) return false;
+      if (typeof win.cancelAnimationFrame === "function") win.cancelAnimationFrame(focusFrame);
+      else win.clearTimeout(focusFrame);
+      focusFrame = null;
+      return true;
+    }
+
+    function focusNow() {
+      if (cancelFocus()) focusFirst();
+    }
+
     function after(res, moved) {
       if (moved && !notice.hidden) {
         // a new interview has begun: the offer to resume the kept one is withdrawn
@@ -991,7 +1018,7 @@ var kvpspecForm = (function () {
         save();
         if (iv.finished) submit();
         if (iv.finished && config.submit) render();
-        focusFirst();
+        focusSoon();
       }
       showMessages(res && !res.ok ? res : null);
     }
@@ -1043,6 +1070,7 @@ var kvpspecForm = (function () {
         if (digitTimer !== null) { win.clearTimeout(digitTimer); digitTimer = null; }
         digitBuffer = "";
         if (saveTimer !== null) { win.clearTimeout(saveTimer); saveTimer = null; }
+        cancelFocus();
         if (storage && !config.submit) {
           try { storage.removeItem(unfinishedKey); } catch (e) { /* ignore */ }
         }
@@ -1144,7 +1172,8 @@ var kvpspecForm = (function () {
     }
 
     doc.addEventListener("keydown", function (ev) {
-      var t = ev.target;
+      if (focusFrame !== null) focusNow();
+      var t = doc.activeElement || ev.target;
       var tag = t && t.tagName ? t.tagName.toLowerCase() : "";
       var typing = (tag === "input" && (t.type === "text" || t.type === "number")) || tag === "textarea";
       if (ev.key === "PageUp" || (ev.altKey && ev.key === "ArrowLeft")) {
@@ -1206,7 +1235,9 @@ var kvpspecForm = (function () {
         notice.appendChild(no);
       }
     }
+    // a pending save is written at once when the page is left or hidden
     win.addEventListener("pagehide", function () { if (saveTimer !== null) saveNow(); });
+    doc.addEventListener("visibilitychange", function () { if (doc.visibilityState === "hidden" && saveTimer !== null) saveNow(); });
     if (config.submit) {
       flush();
       win.setInterval(flush, 30000);

@@ -44,6 +44,17 @@ def test_comments_survive() -> None:
     roundtrip(source)
 
 
+def test_a_blocks_last_comment_stays_inside_it() -> None:
+    # it used to move out, before the next question, and so under another block
+    source = (
+        'survey s "S"\n\ninterview {\n  question q1 "Q1?" {\n    1 "Ja"\n    2 "Nei"\n'
+        '    # last in q1\n  }\n\n  roster r "R" for 1..2 {\n    question q2 "Q2?" {\n'
+        '      1 "Ja"\n    }\n    # last in r\n  }\n  # last in the interview\n}\n'
+    )
+    assert format_spec(parse_text(source)) == source
+    roundtrip(source)
+
+
 def test_hostile_strings_roundtrip() -> None:
     source = 'survey s "quote \\" backslash \\\\ tab \\t newline \\n end" @en "{{ not a fill }}"\n'
     roundtrip(source)

@@ -144,12 +144,14 @@ def _codes(read: m.ReadAloud) -> str:
 
 
 class _Comments:
-    """Comments attached to the statement that follows them, or that ends on their line."""
+    """Comments attached to the statement that follows them, or that ends on their line;
+    a comment after the last statement of a block stays inside it, before its `}`."""
 
     def __init__(self, comments: list[Comment], nodes: list[m.Node], source: str = ""):
         lines = source.splitlines()
         self.leading: dict[int, list[str]] = {}
         self.trailing: dict[int, list[str]] = {}
+        self.closing: dict[int, list[str]] = {}
         self.rest: list[str] = []
         spans = [(n.span.line, n.span.column, n.span.end_line, i, n) for i, n in enumerate(nodes) if n.span and n.span.line]
         starts = sorted(spans, key=lambda s: (s[0], s[1], s[3]))
@@ -161,6 +163,12 @@ class _Comments:
                 self.trailing.setdefault(id(node), []).append(c.text)
                 continue
             after = next((s for s in starts if (s[0], s[1]) > (c.line, c.column)), None)
+            inside = [s for s in spans if s[0] < c.line < s[2]]
+            if inside:
+                block = max(inside, key=lambda s: (s[0], s[1]))
+                if after is None or after[0] > block[2]:
+                    self.closing.setdefault(id(block[4]), []).append(c.text.rstrip())
+                    continue
             blank_after = c.line < len(lines) and not lines[c.line].strip()
             text = c.text.rstrip() + ("\n" if blank_after and after is not None else "")
             if after is None:
@@ -203,6 +211,11 @@ class Formatter:
         self.depth += 1
 
     def close(self, node: m.Node | None = None) -> None:
+        if node is not None:
+            while self.lines and self.lines[-1] == "":
+                self.lines.pop()
+            for c in self.comments.closing.pop(id(node), ()):
+                self.lines.append("  " * self.depth + c)
         self.depth -= 1
         self.lines.append("  " * self.depth + "}")
         self.trail(node)
@@ -212,6 +225,10 @@ class Formatter:
             self.lines.append("")
 
     def text(self) -> str:
+        # a block's last comments that no `close` took (a block without a node) end the file
+        for cs in self.comments.closing.values():
+            self.comments.rest.extend(cs)
+        self.comments.closing.clear()
         for c in self.comments.rest:
             self.lines.append(c)
         while self.lines and self.lines[-1] == "":

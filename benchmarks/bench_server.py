@@ -7,7 +7,7 @@ Starts ``kvpspec serve specs/kvp2009.survey`` as its own process on a free
 port (a fresh SQLite file; with ``--postgres`` also a temporary PostgreSQL
 cluster, started with initdb/pg_ctl as the tests do), makes an API token,
 and posts ``n`` valid KVP interviews (simulated, as the form posts them) with
-``clients`` concurrent httpx connections. Prints, per database: submissions/s,
+``clients`` concurrent keep-alive connections (tests/loadclient.py). Prints, per database: submissions/s,
 p50/p95/p99 latency, and the CPU seconds the server and the client spent per
 submission (on a machine with two cores the client's share is not small).
 """
@@ -34,6 +34,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 KVP = ROOT / "specs" / "kvp2009.survey"
+sys.path.insert(0, str(ROOT / "tests"))
+from loadclient import post_all  # noqa: E402 (the lean client the load tests use)
 
 
 def free_port() -> int:
@@ -42,7 +44,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def records(n: int) -> list[bytes]:
+def records(n: int) -> list[tuple[str, bytes]]:
     from kvpspec import compile_file
     from kvpspec.data.reader import cell_value
     from kvpspec.synth.simulate import cells, simulate
@@ -54,7 +56,8 @@ def records(n: int) -> list[bytes]:
     out = []
     for i in range(n):
         record = {k: cell_value(columns[k][i], kinds[k]) for k in columns}
-        out.append(json.dumps({"id": str(uuid.uuid4()), "record": record, "paradata": {}}).encode())
+        sid = str(uuid.uuid4())
+        out.append((sid, json.dumps({"id": sid, "record": record, "paradata": {}}).encode()))
     return out
 
 
@@ -63,27 +66,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-async def post_all(port: int, token: str, bodies: list[bytes], clients: int) -> tuple[list[float], dict[int, int]]:
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    queue = list(reversed(bodies))
-    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=60) as client:
-
-        async def worker() -> None:
-            while queue:
-                body = queue.pop()
-                started = time.perf_counter()
-                r = await client.post("/api/interviews", content=body, headers=headers)
-                latencies.append(time.perf_counter() - started)
-                statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
-
-        await asyncio.gather(*(worker() for _ in range(clients)))
-    return latencies, statuses
-
-
-def run(url: str, bodies: list[bytes], clients: int) -> dict[str, Any]:
+def run(url: str, bodies: list[tuple[str, bytes]], clients: int) -> dict[str, Any]:
     kvpspec = [sys.executable, "-m", "kvpspec"]
     token = subprocess.run([*kvpspec, "fieldwork", "token", "--db", url, "--name", "bench", "--role", "interviewer"],
                            capture_output=True, text=True, check=True).stdout.strip()
@@ -97,19 +80,22 @@ def run(url: str, bodies: list[bytes], clients: int) -> dict[str, Any]:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        asyncio.run(post_all(port, token, bodies[:200], clients))  # warm up
+        asyncio.run(post_all(port, token, bodies[:200], clients=clients))  # warm up
         server_cpu = cpu_seconds(server.pid)
         client_cpu = time.process_time()
         started = time.perf_counter()
-        latencies, statuses = asyncio.run(post_all(port, token, bodies[200:], clients))
+        result = asyncio.run(post_all(port, token, bodies[200:], clients=clients, tries=1))
         seconds = time.perf_counter() - started
         server_cpu = cpu_seconds(server.pid) - server_cpu
         client_cpu = time.process_time() - client_cpu
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    n = len(latencies)
-    latencies.sort()
+    latencies = result.latencies()
+    statuses: dict[int, int] = {}
+    for status in result.statuses().values():
+        statuses[status] = statuses.get(status, 0) + 1
+    n = len(result.outcomes)
     return {
         "n": n, "statuses": statuses, "per_second": n / seconds,
         "p50_ms": latencies[n // 2] * 1000, "p95_ms": latencies[int(n * 0.95)] * 1000,

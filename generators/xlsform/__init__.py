@@ -56,7 +56,7 @@ LANGUAGE_NAMES: dict[str, str] = {
 }
 
 SURVEY_COLUMNS = ("type", "name", "label", "hint", "guidance_hint", "required", "relevant", "constraint",
-                  "constraint_message", "calculation", "repeat_count", "appearance")
+                  "constraint_message", "calculation", "repeat_count", "appearance", "kvpspec")
 TRANSLATED = ("label", "hint", "guidance_hint", "constraint_message")
 
 Report = Callable[[str, "m.Node | None"], None]
@@ -352,6 +352,8 @@ class _Builder:
         ccols = ["list_name", "name"] + (
             [f"label::{language_column(lang)}" for lang in self.languages] if self.languages else ["label"]
         )
+        if any(row.get("kvpspec") for row in self.form.choices):
+            ccols.append("kvpspec")  # a choice attribute: pyxform keeps it in the list's instance
         self.form.choices_columns = ccols
         return self.form
 
@@ -370,8 +372,21 @@ class _Builder:
     def _sample(self) -> None:
         """Every sample field as a ``hidden`` row, preloaded by the platform (ODK: from the case or entity)."""
         for v in self.low.variables.values():
-            if v.role == "sample":
-                self.form.survey.append({"type": "hidden", "name": v.name})
+            if v.role != "sample" or v.parent is not None:
+                continue
+            row = {"type": "hidden", "name": v.name}
+            row.update(self.texts("label", v.label, (), (), v.node))
+            # kvpspec-only facts in the `kvpspec` column (pyxform ignores it): the field's kind, its
+            # codes (a choice list no select uses) and `personal`
+            facts = [f"field {v.type}"]
+            if v.values:
+                options = tuple(m.Option.build(code=c, label=t, missing=dict(v.missing).get(c), specify=None,
+                                               goto=None, end=None, exclusive=False) for c, t in v.values)
+                facts[0] += " " + self._choices(("field", v.name), options, v.node)
+            if v.personal:
+                facts.append("personal")
+            row["kvpspec"] = "; ".join(facts)
+            self.form.survey.append(row)
 
     def _choices(self, key: tuple[str, str], options: tuple[m.Option, ...], node: m.Node) -> str:
         """The choice list of a scale (``("scale", name)``) or of a question's own options."""
@@ -384,6 +399,8 @@ class _Builder:
         for o in options:
             row = {"list_name": name, "name": str(o.code)}
             row.update(self.texts("label", o.label, (), (), o))
+            if o.missing:
+                row["kvpspec"] = f"missing {o.missing}"
             self.form.choices.append(row)
         return name
 
@@ -506,6 +523,9 @@ class _Builder:
             row["type"] = f"{'select_one' if kind == 'single' else 'select_multiple'} {list_name}"
         else:
             row["type"] = kind
+            if options:
+                # the missing codes' labels and kinds: a choice list no select uses, named in `kvpspec`
+                row["kvpspec"] = f"missing {self._choices(('missing', q.name), options, q)}"
         row.update(self.texts("label", q.label, chain, it, q))
         hint = _join(q.notes)
         if hint is not None:
@@ -695,7 +715,7 @@ class _Builder:
                 if var is not None and var.value_kind == "bool":
                     c = rr.cond(d.expr)
                     rows.append({"type": "calculate", "name": name,
-                                 "calculation": f"if({c.true}, 1, if({c.false}, 0, ''))"})
+                                 "calculation": f"if({c.true}, 1, if({c.false}, 0, ''))", **self._calc_label(name)})
                     continue
                 if isinstance(d.expr, m.Call) and d.expr.func in ("min", "max") and len(d.expr.args) > 1:
                     self._extreme(name, d.expr, rr)
@@ -704,12 +724,19 @@ class _Builder:
             else:
                 continue
             calc = v.value if v.defined is None else f"if({v.defined}, {v.value}, '')"
-            rows.append({"type": "calculate", "name": name, "calculation": calc})
+            rows.append({"type": "calculate", "name": name, "calculation": calc, **self._calc_label(name)})
         for var in self.low.variables.values():
             if var.role == "recode" and var.recode in self.low.recodes and var.name != var.recode and var.source:
                 v = r.lookup(self.low.recodes[var.recode], m.Ref.build(name=var.source))
                 calc = v.value if v.defined is None else f"if({v.defined}, {v.value}, '')"
-                rows.append({"type": "calculate", "name": var.name, "calculation": calc})
+                rows.append({"type": "calculate", "name": var.name, "calculation": calc, **self._calc_label(var.name)})
+
+    def _calc_label(self, name: str) -> dict[str, str]:
+        """The label of a derived variable or recode (the codebook's), on its ``calculate`` row."""
+        var = self.low.variables.get(name)
+        if var is None or var.label.text == name:
+            return {}
+        return self.texts("label", var.label, (), (), None)
 
     def _extreme(self, name: str, e: m.Call, r: XPathRenderer) -> None:
         """``min``/``max`` of several values: XPath 1.0's have no way past an empty
@@ -728,7 +755,8 @@ class _Builder:
                 prev = f"${{{previous}}}"
                 take = both(defined, f"({prev} = '' or {v.value} {better} {prev})")
                 calc = f"if({take}, {v.value}, {prev})"
-            rows.append({"type": "calculate", "name": step, "calculation": calc})
+            rows.append({"type": "calculate", "name": step, "calculation": calc,
+                         **(self._calc_label(name) if step == name else {})})
             previous = step
 
 

@@ -141,6 +141,19 @@ class Names:
 _FILL_RE = re.compile(r"\$\{\s*([^}\s]+)\s*\}")
 
 
+MISSING_KINDS = ("dont_know", "refused", "not_applicable")
+
+
+def kvpspec_facts(cell: str) -> dict[str, list[str]]:
+    """The export's `kvpspec` column: ``field single L; personal`` as ``{"field": ["single", "L"], "personal": []}``."""
+    out: dict[str, list[str]] = {}
+    for part in (cell or "").split(";"):
+        words = part.split()
+        if words:
+            out.setdefault(words[0], words[1:])
+    return out
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -153,6 +166,8 @@ class Choice:
     name: str
     labels: dict[str | None, str]
     row: Row
+    #: the kind of a missing code, from the export's `kvpspec` column (``missing dont_know``)
+    missing: str = ""
 
 
 @dataclass
@@ -313,7 +328,9 @@ class _Importer:
             lst = lists.setdefault(lname, ChoiceList(lname, []))
             if not name or any(c.name == name for c in lst.choices):
                 continue
-            lst.choices.append(Choice(name, self.texts(row, "label"), row))
+            facts = kvpspec_facts(row.get("kvpspec"))
+            kind = facts.get("missing", [""])[0]
+            lst.choices.append(Choice(name, self.texts(row, "label"), row, kind if kind in MISSING_KINDS else ""))
         for lst in lists.values():
             names = [c.name for c in lst.choices]
             if names and all(re.fullmatch(r"\d+", n) for n in names) and len({int(n) for n in names}) == len(names):
@@ -556,7 +573,18 @@ class _Writer:
             self.emit(1, "sample {")
             for it in self.samples:
                 label = self.imp.texts(it.row, "label")
-                self.emit(2, f"field {it.name} text {quote(label[None] or it.xname)}", ("sample", it.xname))
+                facts = kvpspec_facts(it.cell("kvpspec"))
+                kind, *values = facts.get("field", ["text"]) or ["text"]
+                kind = kind if kind in ("single", "multiple", "integer", "decimal", "text") else "text"
+                lst = self.imp.lists.get(values[0]) if values else None
+                personal = " personal" if "personal" in facts else ""
+                head = f"field {it.name} {kind} {self.label(None, label if label[None] else {None: it.xname}, False, (), None)}{personal}"
+                if lst is not None and kind in ("single", "multiple"):
+                    self.emit(2, head + " {", ("sample", it.xname))
+                    self.options(lst, 3, ("sample", it.xname))
+                    self.emit(2, "}", ("sample", it.xname))
+                else:
+                    self.emit(2, head, ("sample", it.xname))
                 self.note(it.row.at("type"), f"`hidden` {it.xname}: a sample field (text), filled before the interview")
             self.emit(1, "}")
             self.emit(0, "}")
@@ -640,7 +668,8 @@ class _Writer:
             texts = dict(c.labels)
             if not texts.get(None):
                 texts[None] = c.name
-            self.emit(indent, f"{lst.codes[c.name]} {self.label(None, texts, False, (), None)}", tag or ("scale", lst.name))
+            missing = f" missing {c.missing}" if c.missing else ""
+            self.emit(indent, f"{lst.codes[c.name]} {self.label(None, texts, False, (), None)}{missing}", tag or ("scale", lst.name))
 
     def items(self, items: list[Item], indent: int, rosters: tuple[str, ...]) -> None:
         for item in items:
@@ -813,6 +842,9 @@ class _Writer:
         rng = item.range
         missing_codes: list[int] = []
         rest: xp.Node | None = None
+        # the export names a numeric question's missing codes (labels, kinds) as a choice list in `kvpspec`
+        missing_list = kvpspec_facts(item.cell("kvpspec")).get("missing", [""])
+        own_missing = self.imp.lists.get(missing_list[0]) if missing_list else None
         if constraint and item.kind in ("integer", "decimal"):
             whole = item.kind == "integer"
             bounds = _bounds(constraint, whole)
@@ -830,7 +862,8 @@ class _Writer:
                         rest = tree.right
             if with_codes is not None:
                 bounds, missing_codes = with_codes
-                self.note(row.at("constraint"), f"{', '.join(map(str, missing_codes))} beside the range of {item.xname}: missing codes of kind dont_know (the form does not say which kind)")
+                if own_missing is None or not set(missing_codes) <= set(own_missing.codes.values()):
+                    self.note(row.at("constraint"), f"{', '.join(map(str, missing_codes))} beside the range of {item.xname}: missing codes of kind dont_know (the form does not say which kind)")
             if bounds is not None:
                 rng = bounds if rng is None else (max(rng[0], bounds[0]), min(rng[1], bounds[1]))
                 constraint = "" if rest is None else constraint
@@ -840,6 +873,9 @@ class _Writer:
             item.range = rng
         if guard is not None:
             self.emit(indent + 1, f"ask if {guard}", ("guard", item.xname))
+        if own_missing is not None and set(missing_codes) <= set(own_missing.codes.values()):
+            self.options(own_missing, indent + 1, tag)
+            missing_codes = []
         for code in missing_codes:
             self.emit(indent + 1, f'{code} "{code}" missing dont_know', tag)
         if lst is not None and (item.or_other or not lst.spec_name):
@@ -888,7 +924,7 @@ class _Writer:
 
 
 _READ_COLUMNS = {"type", "name", "label", "hint", "guidance_hint", "relevant", "constraint", "constraint_message",
-                 "required", "calculation", "repeat_count", "parameters", "list_name",
+                 "required", "calculation", "repeat_count", "parameters", "list_name", "kvpspec",
                  # read and noted per cell where they matter
                  "default", "choice_filter", "read_only", "trigger"}
 

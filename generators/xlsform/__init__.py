@@ -335,6 +335,7 @@ class _Builder:
         self._collect(items, ())
         self._checks()
         self._sample()
+        self._dispositions()
         self._items(items, (), (), False)
         self._computed()
         self.form.survey.extend(self.fill_rows)
@@ -387,6 +388,21 @@ class _Builder:
                 facts.append("personal")
             row["kvpspec"] = "; ".join(facts)
             self.form.survey.append(row)
+
+    def _dispositions(self) -> None:
+        """The fieldwork's dispositions (what an `end` records) as a choice list no select uses,
+        each with its AAPOR class in the `kvpspec` column (`aapor I`), for `kvpspec import xlsform`."""
+        fieldwork = self.spec.fieldwork
+        if fieldwork is None or not fieldwork.dispositions:
+            return
+        name = "dispositions"
+        while name in self.lists.values():
+            name += "_"
+        self.lists[("dispositions", "")] = name
+        for d in fieldwork.dispositions:
+            row = {"list_name": name, "name": str(d.code), "kvpspec": f"aapor {d.aapor}"}
+            row.update(self.texts("label", d.label, (), (), d))
+            self.form.choices.append(row)
 
     def _choices(self, key: tuple[str, str], options: tuple[m.Option, ...], node: m.Node) -> str:
         """The choice list of a scale (``("scale", name)``) or of a question's own options."""
@@ -490,6 +506,8 @@ class _Builder:
             row = {"type": "begin_group", "name": name}
             if isinstance(item, m.Section):
                 row.update(self.texts("label", item.title, chain, it, item))
+            else:
+                row["kvpspec"] = kind  # the intro (its questions route the call, not data) and the closing
             rows.append(row)
             self._items(item.items, chain, conds, in_intro or isinstance(item, m.Intro))
             rows.append({"type": "end_group", "name": name})
@@ -549,13 +567,17 @@ class _Builder:
             if ends:
                 self.report(f"the dispositions of `{q.name}`'s `end` options are not recorded by the form "
                             "(the questions after them are not relevant)", q)
+                # for `kvpspec import xlsform`: the options that end the interview, with their dispositions
+                facts = [row["kvpspec"]] if row.get("kvpspec") else []
+                row["kvpspec"] = "; ".join([*facts, "end " + " ".join(f"{o.code}={o.end}" for o in ends)])
         rows.append(row)
         rows.extend(self.after.pop(step, []))
         for o in options:
             if o.specify is None:
                 continue
             sname = self._step_name(o.specify.name, chain)
-            srow: dict[str, str] = {"type": "text", "name": o.specify.name, "required": "yes"}
+            srow: dict[str, str] = {"type": "text", "name": o.specify.name, "required": "yes",
+                                    "kvpspec": f"specify {q.name} {o.code}"}
             srow.update(self.texts("label", o.specify.label or o.label, chain, it, o))
             rel = self._guard_relevant(sname, chain, o)
             if rel != TRUE:

@@ -36,6 +36,7 @@ The mapping (docs/xlsform.md, "Import"):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -151,6 +152,19 @@ def kvpspec_facts(cell: str) -> dict[str, list[str]]:
         words = part.split()
         if words:
             out.setdefault(words[0], words[1:])
+    return out
+
+
+def _refs(node: object) -> set[str]:
+    """The names an XPath tree reads (``${name}``)."""
+    if isinstance(node, xp.Ref):
+        return {node.name}
+    out: set[str] = set()
+    if dataclasses.is_dataclass(node):
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            for v in value if isinstance(value, tuple) else (value,):
+                out |= _refs(v)
     return out
 
 
@@ -437,6 +451,10 @@ class _Writer:
         self.samples: list[Item] = []
         self.positions: dict[str, str] = {}  # a calculate `position(..)` -> its roster (a fill of the iteration)
         self.derives: list[tuple[list[str], tuple[str, str]]] = []
+        #: the export's specify texts (`kvpspec`: `specify Q CODE`), by question and choice name
+        self.specifies: dict[str, dict[str, Item]] = {}
+        #: the questions of the export's intro group (`kvpspec`: `intro`)
+        self.intro: set[str] = set()
 
     # -- helpers
 
@@ -516,10 +534,36 @@ class _Writer:
             raise ImportError_(f"{self.imp.wb.path}: {pos.sheet} sheet, row {pos.row}, column {pos.column}: "
                                f"not an XPath expression: {exc} at character {exc.offset + 1} of `{_one_line(text)}`") from exc
 
+    def _after_intro(self, item: Item, tree: xp.Node) -> xp.Node | None:
+        """The export adds "the intro did not end the call" to every later `relevant`; the spec's
+        walker stops at the intro's `end` itself (and cannot read the intro later): those conjuncts go.
+        None when nothing is left."""
+        if not self.intro or item.xname in self.intro:
+            return tree
+        terms: list[xp.Node] = []
+
+        def split(node: xp.Node) -> None:
+            if isinstance(node, xp.Bin) and node.op == "and":
+                split(node.left)
+                split(node.right)
+            else:
+                terms.append(node)
+
+        split(tree)
+        kept = [t for t in terms if not (_refs(t) and _refs(t) <= self.intro)]
+        if not kept:
+            return None
+        out = kept[0]
+        for t in kept[1:]:
+            out = xp.Bin("and", out, t)
+        return out
+
     def expr(self, item: Item, column: str, rosters: tuple[str, ...], kind: str = "guard",
              current: xp.Var | None = None) -> str | None:
         """The spec expression of a cell, or None (and a note) when it cannot be said."""
         tree = self.parse(item, column)
+        if column == "relevant" and kind == "guard":
+            tree = self._after_intro(item, tree) or tree
         tr = self.translator(rosters, current)
         try:
             if kind == "guard":
@@ -568,8 +612,12 @@ class _Writer:
                 if header and base not in _READ_COLUMNS and any(r.get(header) for r in sheet.rows):
                     self.note(_header(sheet, header), f"the column `{header}` has no counterpart in a spec; left out")
                     self.emit(0, f"# not carried: the column `{header}` of the {sheet.name} sheet")
-        if self.samples:
+        # the export's dispositions: a choice list whose every choice has its AAPOR class (`aapor I`)
+        dispositions = next((lst for lst in imp.lists.values() if lst.choices and not lst.numbered and all(
+            len(kvpspec_facts(c.row.get("kvpspec")).get("aapor", [])) == 1 for c in lst.choices)), None)
+        if self.samples or dispositions is not None:
             self.emit(0, "fieldwork {")
+        if self.samples:
             self.emit(1, "sample {")
             for it in self.samples:
                 label = self.imp.texts(it.row, "label")
@@ -585,8 +633,17 @@ class _Writer:
                     self.emit(2, "}", ("sample", it.xname))
                 else:
                     self.emit(2, head, ("sample", it.xname))
-                self.note(it.row.at("type"), f"`hidden` {it.xname}: a sample field (text), filled before the interview")
+                self.note(it.row.at("type"), f"`hidden` {it.xname}: a sample field ({kind}), filled before the interview")
             self.emit(1, "}")
+        if dispositions is not None:
+            self.emit(1, "dispositions {")
+            for c in dispositions.choices:
+                aapor = _NAME_BAD.sub("_", kvpspec_facts(c.row.get("kvpspec"))["aapor"][0])
+                texts: dict[str | None, str] = c.labels if c.labels.get(None) else {None: c.name}
+                self.emit(2, f"{dispositions.codes[c.name]} {self.label(None, texts, False, (), None)} aapor {aapor}",
+                          ("scale", dispositions.name))
+            self.emit(1, "}")
+        if self.samples or dispositions is not None:
             self.emit(0, "}")
         self.scales()
         self.emit(0, "interview {")
@@ -619,6 +676,8 @@ class _Writer:
                 continue
             if child.kind == "group":
                 self.prepare(child, rosters)
+                if not rosters and item.xname == "" and "intro" in kvpspec_facts(child.cell("kvpspec")):
+                    self.intro |= {it.xname for it in self.all_items(child) if it.xname in self.vars}
                 continue
             if child.kind == "unsupported" or ("item", child.xname) in self.degraded:
                 continue
@@ -644,6 +703,9 @@ class _Writer:
                 except xp.XPathError:
                     self.calcs[child.xname] = None
                 continue
+            if child.kind == "text" and self._specify_of(child):
+                self.vars[child.xname] = _Var(child, xp.Var(child.name, "text", {}, rosters[-1] if rosters else None))
+                continue
             codes: dict[str, int] = {}
             if child.list_name:
                 lst = self.imp.lists[child.list_name]
@@ -651,6 +713,20 @@ class _Writer:
                 if child.or_other:
                     codes["other"] = max(codes.values(), default=0) + 1
             self.vars[child.xname] = _Var(child, xp.Var(child.name, child.kind, codes, rosters[-1] if rosters else None))
+
+    def _specify_of(self, child: Item) -> bool:
+        """A text row the export wrote for an option's specify text: attach it to that option."""
+        words = kvpspec_facts(child.cell("kvpspec")).get("specify", [])
+        if len(words) != 2 or words[0] not in self.vars:
+            return False
+        parent = self.vars[words[0]].item
+        lst = self.imp.lists.get(parent.list_name or "")
+        if (parent.kind not in ("single", "multiple") or lst is None or lst.uses >= 2 or parent.or_other
+                or words[1] not in lst.codes or words[1] in self.specifies.get(parent.xname, {})):
+            return False
+        child.kind = "specify"
+        self.specifies.setdefault(parent.xname, {})[words[1]] = child
+        return True
 
     def scales(self) -> None:
         for lst in self.imp.lists.values():
@@ -660,7 +736,8 @@ class _Writer:
                 self.options(lst, 1)
                 self.emit(0, "}")
 
-    def options(self, lst: ChoiceList, indent: int, tag: tuple[str, str] | None = None) -> None:
+    def options(self, lst: ChoiceList, indent: int, tag: tuple[str, str] | None = None,
+                specifies: dict[str, Item] | None = None, ends: dict[str, str] | None = None) -> None:
         if lst.numbered:
             pairs = ", ".join(f"{lst.codes[c.name]} = {c.name}" for c in lst.choices)
             self.comment(indent, f"choice names of `{lst.name}` as codes: {pairs}")
@@ -669,6 +746,13 @@ class _Writer:
             if not texts.get(None):
                 texts[None] = c.name
             missing = f" missing {c.missing}" if c.missing else ""
+            if (ends or {}).get(c.name, "").isdigit():
+                missing += f" end {int((ends or {})[c.name])}"
+            spec = (specifies or {}).get(c.name)
+            if spec is not None:
+                stexts = self.imp.texts(spec.row, "label")
+                missing += f" specify {spec.name} {self.label(None, stexts, False, (), None)}" if stexts[None] else f" specify {spec.name}"
+                self.seen.add(spec.name)
             self.emit(indent, f"{lst.codes[c.name]} {self.label(None, texts, False, (), None)}{missing}", tag or ("scale", lst.name))
 
     def items(self, items: list[Item], indent: int, rosters: tuple[str, ...]) -> None:
@@ -691,11 +775,13 @@ class _Writer:
             if guard_key in self.degraded:
                 self.comment(indent, f"relevant of {item.xname} not carried: {_one_line(item.cell('relevant'))}")
                 self.note(row.at("relevant"), f"`{_one_line(item.cell('relevant'))}` is not carried: {self.degraded[guard_key]}")
+            elif self.intro and self._after_intro(item, self.parse(item, "relevant")) is None:
+                guard = None  # only "the intro did not end the call": the walker's own rule
             else:
                 guard = self.expr(item, "relevant", rosters)
                 if guard is None:
                     self.comment(indent, f"relevant of {item.xname} not carried: {_one_line(item.cell('relevant'))}")
-        if item.kind == "sample" or item.xname in self.positions:
+        if item.kind in ("sample", "specify") or item.xname in self.positions:
             return
         if item.kind in ("group", "repeat"):
             self.block(item, indent, rosters, guard)
@@ -711,8 +797,15 @@ class _Writer:
         if guard is not None:
             self.emit(indent, f"if {guard} {{", key)
             indent += 1
+        facts = kvpspec_facts(item.cell("kvpspec"))
         if item.kind == "repeat":
             self.roster(item, indent, rosters)
+        elif indent == 1 and guard is None and ("intro" in facts or "closing" in facts):
+            # the export's intro and closing groups
+            kind = "intro" if "intro" in facts else "closing"
+            self.emit(indent, f"{kind} {{", ("block", item.xname))
+            self.items(item.children, indent + 1, rosters)
+            self.emit(indent, "}", ("block", item.xname))
         else:
             label = self.imp.texts(item.row, "label")
             if label[None]:
@@ -878,8 +971,9 @@ class _Writer:
             missing_codes = []
         for code in missing_codes:
             self.emit(indent + 1, f'{code} "{code}" missing dont_know', tag)
+        ends = dict(w.split("=", 1) for w in kvpspec_facts(item.cell("kvpspec")).get("end", []) if "=" in w)
         if lst is not None and (item.or_other or not lst.spec_name):
-            self.options(lst, indent + 1, tag)
+            self.options(lst, indent + 1, tag, self.specifies.get(item.xname), ends)
             if item.or_other:
                 other = self.names.new(f"{item.name}_other")
                 self.emit(indent + 1, f'{v.codes["other"]} "Other" specify {other} "Specify"', tag)

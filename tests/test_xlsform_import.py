@@ -424,7 +424,6 @@ def _codebooks(compiled) -> dict[str | None, dict[str, dict]]:
 #: A key is (role in SPEC's codebook, the field that differs; "lost" when the variable does not come back).
 NOT_CARRIED: dict[tuple[str, str], str] = {
     ("id", "lost"): "the respondent id: the platform assigns its own instanceID, the form has no row for it",
-    ("item", "role"): "a grid is a field-list group: its items come back as questions (same names, scale, codes)",
     ("recode", "role"): "a recode is a calculate (its value, not its table): it comes back as a derived variable",
     ("recode", "values"): "a recode's code labels: a derived variable declares no codes",
     ("recode", "missing"): "a recode's missing codes: a derived variable declares no codes",
@@ -517,7 +516,7 @@ def _codebook_differences(stem: str, mine: dict, theirs: dict) -> list[tuple]:
 def test_round_trip_without_the_kvpspec_column_loses_the_codebook(tmp_path: Path) -> None:
     """The comparison finds what the `kvpspec` column carries: without it (as a platform that drops
     unknown columns would save the form) missing kinds, missing-code labels, sample fields, the
-    intro and the specify texts no longer come back."""
+    intro, the specify texts and the grids no longer come back."""
     from generators.xlsform import workbook, workbook_bytes, xlsform
 
     original = compile_file(KVP)
@@ -534,6 +533,7 @@ def test_round_trip_without_the_kvpspec_column_loses_the_codebook(tmp_path: Path
     assert ("q3", "values") in found  # 99's label on a numeric question
     assert ("etternavn", "personal") in found
     assert ("q4_other", "role") in found  # a text question, not q4's specify text
+    assert ("q6a", "role") in found  # a question, not an item of the grid q6
 
 
 def test_dates_duplicates_and_junk_never_traceback(tmp_path: Path) -> None:

@@ -624,7 +624,7 @@ class _Builder:
         it = tuple(1 for _ in chain)
         options = self.low.question_options(g)
         list_name = self._choices(("scale", g.scale), options, g)
-        head = {"type": "begin_group", "name": g.name, "appearance": "field-list"}
+        head = {"type": "begin_group", "name": g.name, "appearance": "field-list", "kvpspec": "grid"}
         head.update(self.texts("label", g.label, chain, it, g))
         hint = _join(g.notes)
         if hint is not None:

@@ -800,6 +800,8 @@ class _Writer:
         facts = kvpspec_facts(item.cell("kvpspec"))
         if item.kind == "repeat":
             self.roster(item, indent, rosters)
+        elif "grid" in facts and self._grid(item, indent, rosters):
+            pass
         elif indent == 1 and guard is None and ("intro" in facts or "closing" in facts):
             # the export's intro and closing groups
             kind = "intro" if "intro" in facts else "closing"
@@ -816,6 +818,41 @@ class _Writer:
                 self.items(item.children, indent, rosters)
         if guard is not None:
             self.emit(indent - 1, "}")
+
+    def _grid(self, item: Item, indent: int, rosters: tuple[str, ...]) -> bool:
+        """The export's grid (`kvpspec`: `grid`): a group of select_one rows of one scale, each named
+        the grid's name and the item's. False (and nothing written) when the group is not that shape."""
+        kids = item.children
+        lst = self.imp.lists.get(kids[0].list_name or "") if kids else None
+        if (lst is None or not lst.spec_name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", item.xname)
+                or item.xname in self.names.used):
+            return False
+        for kid in kids:
+            suffix = kid.xname[len(item.xname):]
+            if (kid.kind != "single" or kid.list_name != kids[0].list_name or kid.or_other or kid.name != kid.xname
+                    or not kid.xname.startswith(item.xname) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", suffix)
+                    or suffix in KEYWORDS or ("item", kid.xname) in self.degraded
+                    or any(kid.cell(c) for c in ("relevant", "constraint", "hint", "guidance_hint", "calculation"))):
+                return False
+        name = self.names.new(item.xname)
+        tag = ("block", item.xname)
+        label = self.imp.texts(item.row, "label")
+        head = f" {self.label(item, label, True, rosters, item.row.at('label'))}" if label[None] else ""
+        self.emit(indent, f"grid {name}{head} scale {lst.spec_name} {{", tag)
+        for column, stmt in (("hint", "instruction"), ("guidance_hint", "note")):
+            texts = self.imp.texts(item.row, column)
+            if texts[None]:
+                self.emit(indent + 1, f"{stmt} {self.label(item, texts, True, rosters, item.row.at(column))}", tag)
+        for kid in kids:
+            texts = self.imp.texts(kid.row, "label")
+            if not texts[None]:
+                texts[None] = kid.xname
+            self.emit(indent + 1, f"{kid.xname[len(item.xname):]} {self.label(kid, texts, True, rosters, kid.row.at('label'))}",
+                      ("fills", kid.xname))
+        self.emit(indent, "}", tag)
+        for kid in kids:
+            self.seen.add(kid.name)
+        return True
 
     def roster(self, item: Item, indent: int, rosters: tuple[str, ...]) -> None:
         row = item.row

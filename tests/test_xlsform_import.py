@@ -423,7 +423,6 @@ def _codebooks(compiled) -> dict[str | None, dict[str, dict]]:
 #: What the round trip does not carry, each with its reason (docs/xlsform.md, "Round trip").
 #: A key is (role in SPEC's codebook, the field that differs; "lost" when the variable does not come back).
 NOT_CARRIED: dict[tuple[str, str], str] = {
-    ("id", "lost"): "the respondent id: the platform assigns its own instanceID, the form has no row for it",
     ("recode", "role"): "a recode is a calculate (its value, not its table): it comes back as a derived variable",
     ("recode", "values"): "a recode's code labels: a derived variable declares no codes",
     ("recode", "missing"): "a recode's missing codes: a derived variable declares no codes",
@@ -441,8 +440,6 @@ NOT_CARRIED_BY_NAME: dict[tuple[str, str, str], str] = {
     ("three_valued", "mest", "values"): "a derived max() of several values is a chain of calculates; the import "
     "types the last one from its operands (98 \"Vet ikke\" of a2)",
     ("three_valued", "mest", "missing"): "as its values",
-    **{("kvp2009", n, "lost"): "a specify text of a sample field's option: the hidden row's codes carry no specify"
-       for n in ("sprak_annet", "arsak_annet")},
 }
 
 
@@ -534,6 +531,7 @@ def test_round_trip_without_the_kvpspec_column_loses_the_codebook(tmp_path: Path
     assert ("etternavn", "personal") in found
     assert ("q4_other", "role") in found  # a text question, not q4's specify text
     assert ("q6a", "role") in found  # a question, not an item of the grid q6
+    assert ("lopenr", "role") in found  # the respondent id (a sample field without the column)
 
 
 def test_dates_duplicates_and_junk_never_traceback(tmp_path: Path) -> None:

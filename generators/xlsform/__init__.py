@@ -373,13 +373,21 @@ class _Builder:
     def _sample(self) -> None:
         """Every sample field as a ``hidden`` row, preloaded by the platform (ODK: from the case or entity)."""
         for v in self.low.variables.values():
-            if v.role != "sample" or v.parent is not None:
+            if v.role == "id":
+                # the respondent id: a hidden row the platform fills (its instanceID is its own id)
+                row = {"type": "hidden", "name": v.name, "kvpspec": f"respondent {v.type}"}
+                row.update(self.texts("label", v.label, (), (), v.node))
+                self.form.survey.append(row)
+                continue
+            if v.role != "sample":
                 continue
             row = {"type": "hidden", "name": v.name}
             row.update(self.texts("label", v.label, (), (), v.node))
             # kvpspec-only facts in the `kvpspec` column (pyxform ignores it): the field's kind, its
-            # codes (a choice list no select uses) and `personal`
+            # codes (a choice list no select uses), the option whose specify text it is, and `personal`
             facts = [f"field {v.type}"]
+            if v.parent is not None:
+                facts.append(f"specify {v.parent} {v.parent_code}")
             if v.values:
                 options = tuple(m.Option.build(code=c, label=t, missing=dict(v.missing).get(c), specify=None,
                                                goto=None, end=None, exclusive=False) for c, t in v.values)

@@ -612,11 +612,31 @@ class _Writer:
                 if header and base not in _READ_COLUMNS and any(r.get(header) for r in sheet.rows):
                     self.note(_header(sheet, header), f"the column `{header}` has no counterpart in a spec; left out")
                     self.emit(0, f"# not carried: the column `{header}` of the {sheet.name} sheet")
+        # the export's respondent id: a hidden row with `respondent KIND` in `kvpspec`
+        respondent = [it for it in self.samples if "respondent" in kvpspec_facts(it.cell("kvpspec"))][:1]
+        self.samples = [it for it in self.samples if it not in respondent]
+        for it in respondent:
+            kind = (kvpspec_facts(it.cell("kvpspec"))["respondent"] or ["text"])[0]
+            kind = kind if kind in ("integer", "decimal", "text") else "text"
+            label = self.imp.texts(it.row, "label")
+            self.emit(0, f"respondent {it.name} {kind} {self.label(None, label if label[None] else {None: it.xname}, False, (), None)}",
+                      ("sample", it.xname))
         # the export's dispositions: a choice list whose every choice has its AAPOR class (`aapor I`)
         dispositions = next((lst for lst in imp.lists.values() if lst.choices and not lst.numbered and all(
             len(kvpspec_facts(c.row.get("kvpspec")).get("aapor", [])) == 1 for c in lst.choices)), None)
         if self.samples or dispositions is not None:
             self.emit(0, "fieldwork {")
+        # a sample field's specify text (`specify FIELD CODE`): on that field's option
+        field_specifies: dict[str, dict[str, Item]] = {}
+        by_name = {it.xname: it for it in self.samples}
+        for it in list(self.samples):
+            words = kvpspec_facts(it.cell("kvpspec")).get("specify", [])
+            parent = by_name.get(words[0]) if len(words) == 2 else None
+            plist = (kvpspec_facts(parent.cell("kvpspec")).get("field", []) + ["", ""])[1] if parent else ""
+            if (parent is not None and plist in imp.lists and words[1] in imp.lists[plist].codes
+                    and words[1] not in field_specifies.setdefault(parent.xname, {})):
+                field_specifies[parent.xname][words[1]] = it
+                self.samples.remove(it)
         if self.samples:
             self.emit(1, "sample {")
             for it in self.samples:
@@ -629,7 +649,7 @@ class _Writer:
                 head = f"field {it.name} {kind} {self.label(None, label if label[None] else {None: it.xname}, False, (), None)}{personal}"
                 if lst is not None and kind in ("single", "multiple"):
                     self.emit(2, head + " {", ("sample", it.xname))
-                    self.options(lst, 3, ("sample", it.xname))
+                    self.options(lst, 3, ("sample", it.xname), field_specifies.get(it.xname))
                     self.emit(2, "}", ("sample", it.xname))
                 else:
                     self.emit(2, head, ("sample", it.xname))

@@ -422,11 +422,7 @@ def _codebooks(compiled) -> dict[str | None, dict[str, dict]]:
 
 #: What the round trip does not carry, each with its reason (docs/xlsform.md, "Round trip").
 #: A key is (role in SPEC's codebook, the field that differs; "lost" when the variable does not come back).
-NOT_CARRIED: dict[tuple[str, str], str] = {
-    ("recode", "role"): "a recode is a calculate (its value, not its table): it comes back as a derived variable",
-    ("recode", "values"): "a recode's code labels: a derived variable declares no codes",
-    ("recode", "missing"): "a recode's missing codes: a derived variable declares no codes",
-}
+NOT_CARRIED: dict[tuple[str, str], str] = {}
 #: Differences of single variables, by (spec, variable name or its pattern, field), with the reason.
 NOT_CARRIED_BY_NAME: dict[tuple[str, str, str], str] = {
     **{(spec, name, "lost"): "min/max of several values is a chain of calculates comparing with ''; the import "
@@ -513,7 +509,7 @@ def _codebook_differences(stem: str, mine: dict, theirs: dict) -> list[tuple]:
 def test_round_trip_without_the_kvpspec_column_loses_the_codebook(tmp_path: Path) -> None:
     """The comparison finds what the `kvpspec` column carries: without it (as a platform that drops
     unknown columns would save the form) missing kinds, missing-code labels, sample fields, the
-    intro, the specify texts and the grids no longer come back."""
+    intro, the specify texts, the grids, the respondent id and the recodes no longer come back."""
     from generators.xlsform import workbook, workbook_bytes, xlsform
 
     original = compile_file(KVP)
@@ -532,6 +528,7 @@ def test_round_trip_without_the_kvpspec_column_loses_the_codebook(tmp_path: Path
     assert ("q4_other", "role") in found  # a text question, not q4's specify text
     assert ("q6a", "role") in found  # a question, not an item of the grid q6
     assert ("lopenr", "role") in found  # the respondent id (a sample field without the column)
+    assert ("aldersgruppe", "role") in found  # the recode (a derived variable without its table)
 
 
 def test_dates_duplicates_and_junk_never_traceback(tmp_path: Path) -> None:

@@ -754,12 +754,14 @@ class _Builder:
             else:
                 continue
             calc = v.value if v.defined is None else f"if({v.defined}, {v.value}, '')"
-            rows.append({"type": "calculate", "name": name, "calculation": calc, **self._calc_label(name)})
+            rows.append({"type": "calculate", "name": name, "calculation": calc, **self._calc_label(name),
+                         **self._recode_facts(name)})
         for var in self.low.variables.values():
             if var.role == "recode" and var.recode in self.low.recodes and var.name != var.recode and var.source:
                 v = r.lookup(self.low.recodes[var.recode], m.Ref.build(name=var.source))
                 calc = v.value if v.defined is None else f"if({v.defined}, {v.value}, '')"
-                rows.append({"type": "calculate", "name": var.name, "calculation": calc, **self._calc_label(var.name)})
+                rows.append({"type": "calculate", "name": var.name, "calculation": calc, **self._calc_label(var.name),
+                             **self._recode_facts(var.name)})
 
     def _calc_label(self, name: str) -> dict[str, str]:
         """The label of a derived variable or recode (the codebook's), on its ``calculate`` row."""
@@ -767,6 +769,32 @@ class _Builder:
         if var is None or var.label.text == name:
             return {}
         return self.texts("label", var.label, (), (), None)
+
+    def _recode_facts(self, name: str) -> dict[str, str]:
+        """A recode's table for `kvpspec import xlsform` (the calculate carries only its value):
+        ``recode SOURCE LIST; rules ..24=1 25..35=2 else=9`` in `kvpspec`, the codes' labels and
+        missing kinds a choice list LIST."""
+        var = self.low.variables.get(name)
+        recode = self.low.recodes.get(var.recode or "") if var is not None else None
+        if var is None or recode is None or not var.source:
+            return {}
+        rules = []
+        for rule in recode.rules:
+            items = []
+            for v in rule.values:
+                lo = number_literal(v.low) if v.low is not None else ""
+                hi = number_literal(v.high) if v.high is not None else ""
+                if v.kind == "string":
+                    return {}  # a text value has no place among space-separated rules
+                items.append({"single": lo, "range": f"{lo}..{hi}", "upto": f"..{hi}", "from": f"{lo}..",
+                              "else": "else"}[v.kind])
+            rules.append(",".join(items) + f"={rule.code}")
+        options: dict[int, m.Option] = {}
+        for rule in recode.rules:
+            options.setdefault(rule.code, m.Option.build(code=rule.code, label=rule.label, missing=rule.missing,
+                                                         specify=None, goto=None, end=None, exclusive=False))
+        lst = self._choices(("recode", name), tuple(options.values()), recode)
+        return {"kvpspec": f"recode {var.source} {lst}; rules {' '.join(rules)}"}
 
     def _extreme(self, name: str, e: m.Call, r: XPathRenderer) -> None:
         """``min``/``max`` of several values: XPath 1.0's have no way past an empty

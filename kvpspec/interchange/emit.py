@@ -959,6 +959,10 @@ class _Writer:
             self.derives.append(([f"# calculate {item.xname} not carried: {text}"], key))
             self.note(row.at("calculation"), f"the calculate `{item.xname}` is not carried: {self.degraded[key]}")
             return
+        recode = self._recode(item)
+        if recode is not None:
+            self.derives.append((recode, key))
+            return
         expr = self.expr(item, "calculation", (), kind="value")
         if expr is None:
             self.derives.append(([f"# calculate {item.xname} not carried: {text}"], key))
@@ -966,6 +970,32 @@ class _Writer:
         label = self.imp.texts(row, "label")
         lab = f" {self.label(item, label, False, (), None)}" if label[None] else ""
         self.derives.append(([f"derive {item.name}{lab} = {expr}"], key))
+
+    def _recode(self, item: Item) -> list[str] | None:
+        """The export's recode table (`kvpspec`: `recode SOURCE LIST; rules ..24=1 25..=2`) as a
+        `recode`, or None when the row has none (or it cannot be read)."""
+        facts = kvpspec_facts(item.cell("kvpspec"))
+        head, rules = facts.get("recode", []), facts.get("rules", [])
+        if len(head) != 2 or head[1] not in self.imp.lists or not rules:
+            return None
+        source = self.vars[head[0]].var.spec_name if head[0] in self.vars else head[0]
+        lst = self.imp.lists[head[1]]
+        value = r"(-?\d+(\.\d+)?|\.\.-?\d+(\.\d+)?|-?\d+(\.\d+)?\.\.(-?\d+(\.\d+)?)?|else)"
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", source):
+            return None
+        label = self.imp.texts(item.row, "label")
+        lab = f" {self.label(item, label, False, (), None)}" if label[None] else ""
+        lines = [f"recode {item.name}{lab} from {source} {{"]
+        for rule in rules:
+            values, _, code = rule.rpartition("=")
+            choice = next((c for c in lst.choices if c.name == code), None)
+            if choice is None or not all(re.fullmatch(value, v) for v in values.split(",")):
+                return None
+            texts: dict[str | None, str] = choice.labels if choice.labels.get(None) else {None: code}
+            missing = f" missing {choice.missing}" if choice.missing else ""
+            lines.append(f"  {', '.join(values.split(','))} -> {lst.codes[code]} {self.label(None, texts, False, (), None)}{missing}")
+        lines.append("}")
+        return lines
 
     def question(self, item: Item, indent: int, rosters: tuple[str, ...], guard: str | None) -> None:
         row = item.row

@@ -17,8 +17,13 @@ got no answer in ``tries`` tries has status 0.
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+T = TypeVar("T")
 
 #: an item: (interview id, request body)
 Item = tuple[str, bytes]
@@ -128,3 +133,26 @@ async def post_all(port: int, token: str, items: list[Item], *, clients: int = 5
     await asyncio.gather(*(client(share) for share in prepared))
     result.seconds = time.perf_counter() - started
     return result
+
+
+def run(main: Callable[[], Awaitable[T]]) -> T:
+    """``asyncio.run(main())`` in a thread of its own: the calling thread may have an
+    event loop running already (Playwright's sync API keeps one in a test session)."""
+    box: dict[str, T] = {}
+    failure: list[BaseException] = []
+
+    def target() -> None:
+        async def wrapped() -> T:
+            return await main()
+
+        try:
+            box["value"] = asyncio.run(wrapped())
+        except BaseException as e:  # noqa: BLE001 (raised again in the caller)
+            failure.append(e)
+
+    thread = threading.Thread(target=target, name="loadclient")
+    thread.start()
+    thread.join()
+    if failure:
+        raise failure[0]
+    return box["value"]

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 from conftest import KVP
-from loadclient import Outcome, Result, post_all
+from loadclient import Outcome, Result, post_all, run
 from pg import postgres_server, postgres_url  # noqa: F401
 
 from kvpspec import compile_file
@@ -104,7 +104,7 @@ class ServerProcess:
 def submit_all(port: int, token: str, items: list[tuple[str, bytes]], *, clients: int = CLIENTS,
                tries: int = 1) -> Result:
     """Post every item with ``clients`` concurrent connections (tests/loadclient.py)."""
-    result = asyncio.run(post_all(port, token, items, clients=clients, tries=tries))
+    result = run(lambda: post_all(port, token, items, clients=clients, tries=tries))
     if result.errors:
         print(f"\nclient errors (tries={tries}):", result.errors)
     return result
@@ -195,7 +195,7 @@ def crash(url: str, tmp_path: Path) -> None:
         return await task
 
     try:
-        first = asyncio.run(load_and_kill()).outcomes
+        first = run(load_and_kill).outcomes
         counts = Counter(o.status for o in first.values())
         assert counts[201] >= 4_000 and counts[0] > 0, counts  # killed in the middle (some answers not yet sent)
         assert set(counts) <= {0, 201}, counts

@@ -240,3 +240,50 @@ def test_kvp_records_are_valid() -> None:
 
     reports = RecordChecker(kvp()).check(kvp_records(300)[:300], [str(i) for i in range(300)])
     assert all(not r["errors"] for r in reports), [r for r in reports if r["errors"]][:1]
+
+
+def test_loadclient_sends_again_after_a_lost_answer() -> None:
+    """The load client: a connection dropped after the server kept the interview (its answer
+    lost) is opened again and the interview sent again: 200, counted as stored; each other
+    item is answered 201 on its client's keep-alive connection; every latency is taken."""
+    kept: set[str] = set()
+    connections = 0
+
+    async def main() -> Result:
+        nonlocal connections
+
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            nonlocal connections
+            connections += 1
+            try:
+                while True:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                                      if line.lower().startswith(b"content-length")))
+                    sid = json.loads(await reader.readexactly(length))["id"]
+                    fresh = sid not in kept
+                    kept.add(sid)
+                    if sid.endswith("7") and fresh:
+                        writer.close()  # kept, then the answer is lost
+                        return
+                    body = b"{}"
+                    writer.write(b"HTTP/1.1 %d X\r\ncontent-length: %d\r\n\r\n%s" % (201 if fresh else 200,
+                                                                                    len(body), body))
+                    await writer.drain()
+            except (asyncio.IncompleteReadError, ConnectionError):
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            return await post_all(port, "t", bodies(40), clients=4, tries=2, retry_pause=0)
+
+    result = run(main)
+    outcomes = result.outcomes
+    dropped = {sid for sid in outcomes if sid.endswith("7")}
+    assert len(dropped) == 3 and len(outcomes) == 40  # ids 7, 0x17 and 0x27
+    assert all(outcomes[sid].status == 200 and outcomes[sid].sends == 2 for sid in dropped)
+    assert all(o.status == 201 and o.sends == 1 for sid, o in outcomes.items() if sid not in dropped)
+    assert all(stored_by(o) and o.latency > 0 for o in outcomes.values())
+    assert connections == 4 + 3  # one per client, and one more after each drop
+    assert kept == set(outcomes)

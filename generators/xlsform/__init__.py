@@ -41,6 +41,7 @@ from kvpspec.diagnostics import Diagnostic
 from kvpspec.semantics.checkpoints import checkpoints
 from kvpspec.semantics.routing import code_in, steps
 from kvpspec.semantics.variables import computation_order
+from kvpspec.syntax.formatter import format_expr
 
 if TYPE_CHECKING:
     from openpyxl import Workbook
@@ -311,7 +312,8 @@ class _Builder:
                 if holder is None:
                     # indexed-repeat reads the same answer from anywhere: one top-level calculate
                     holder = self.fills[name] = self.fresh(f"{name}_fill")
-                    self.fill_rows.append({"type": "calculate", "name": holder, "calculation": where})
+                    self.fill_rows.append({"type": "calculate", "name": holder, "calculation": where,
+                                           "kvpspec": f"fill {name}"})
                 return f"${{{holder}}}"
             return where
         if chain and any(name == base for base, c in self.columns.values() if c == chain[: len(c)]):
@@ -668,6 +670,9 @@ class _Builder:
         head = {"type": "begin_repeat", "name": r.name}
         head.update(self.texts("label", r.label, chain, it, r))
         if r.options:
+            # the list the roster goes over, for `kvpspec import xlsform` (the count is its length)
+            head["kvpspec"] = f"over {self._choices(('roster', r.name), r.options, r)}"
+        if r.options:
             head["repeat_count"] = str(len(r.options))
         elif isinstance(r.count, int):
             head["repeat_count"] = str(r.count)
@@ -694,7 +699,7 @@ class _Builder:
                     label = r.options[i - 1].label
                     text = label.text if not key[1] else label.get(lang)
                     value = f"if(${{{index}}} = {i}, {string_literal(text)}, {value})"
-                rows.append({"type": "calculate", "name": name, "calculation": value})
+                rows.append({"type": "calculate", "name": name, "calculation": value, "kvpspec": f"label {r.name}"})
             if self.languages:
                 main = self.languages[0]
                 self.label_name[(r.name, main)] = self.label_name[(r.name, "")]
@@ -813,8 +818,16 @@ class _Builder:
                 prev = f"${{{previous}}}"
                 take = both(defined, f"({prev} = '' or {v.value} {better} {prev})")
                 calc = f"if({take}, {v.value}, {prev})"
-            rows.append({"type": "calculate", "name": step, "calculation": calc,
-                         **(self._calc_label(name) if step == name else {})})
+            row = {"type": "calculate", "name": step, "calculation": calc}
+            if step == name:
+                row.update(self._calc_label(name))
+                # the import cannot read the chain back (it compares with ''): the expression itself
+                text = format_expr(e)
+                if ";" not in text:
+                    row["kvpspec"] = f"derive {text}"
+            else:
+                row["kvpspec"] = f"step {name}"  # a step of `name`'s chain, for the import to pass over
+            rows.append(row)
             previous = step
 
 

@@ -367,6 +367,9 @@ class _Importer:
             xname = row.get("name")
             if base in ("begin group", "begin repeat", "loop"):
                 kind = "group" if base == "begin group" else "repeat"
+                over = kvpspec_facts(row.get("kvpspec")).get("over", [])
+                if base == "begin repeat" and over and over[0] in self.lists:
+                    lst = over[0]  # the export's roster over a list: read as a loop over it
                 item = Item(row, kind, xname, list_name=lst)
                 if base == "loop" and lst not in self.lists:
                     item.note = f"the loop's choice list `{lst}` is not on the choices sheet"
@@ -716,6 +719,9 @@ class _Writer:
             if child.kind == "calculate" and rosters and _one_line(child.cell("calculation")).replace(" ", "") == "position(..)":
                 self.positions[child.xname] = rosters[-1]
                 continue
+            if child.kind == "calculate" and rosters and kvpspec_facts(child.cell("kvpspec")).get("label") == [item.xname]:
+                self.positions[child.xname] = rosters[-1]  # the export's iteration label of a roster `over` a list
+                continue
             if child.kind == "calculate":
                 self.calc_items[child.xname] = child
                 try:
@@ -962,6 +968,18 @@ class _Writer:
         recode = self._recode(item)
         if recode is not None:
             self.derives.append((recode, key))
+            return
+        facts = kvpspec_facts(item.cell("kvpspec"))
+        if "step" in facts and facts["step"] and facts["step"][0] in self.calc_items:
+            return  # a step of the export's min/max chain: the last row carries the expression
+        if "fill" in facts:
+            return  # the export's holder of one iteration's answer for a fill: the fill reads the column
+        if facts.get("derive"):
+            label = self.imp.texts(row, "label")
+            lab = f" {self.label(item, label, False, (), None)}" if label[None] else ""
+            text = next(p.strip()[len("derive"):].strip() for p in item.cell("kvpspec").split(";")
+                        if p.split()[:1] == ["derive"])
+            self.derives.append(([f"derive {item.name}{lab} = {text}"], key))
             return
         expr = self.expr(item, "calculation", (), kind="value")
         if expr is None:

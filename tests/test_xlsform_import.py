@@ -423,8 +423,6 @@ def _codebooks(compiled) -> dict[str | None, dict[str, dict]]:
 #: What the round trip does not carry, each with its reason (docs/xlsform.md, "Round trip"): by (spec,
 #: variable name or its pattern, the codebook field that differs; "lost" when the variable does not come back).
 NOT_CARRIED: dict[tuple[str, str, str], str] = {
-    ("expressions", "big", "lost"): "`max(a2(a), bb, 3)` reads the scale recode `a2` applied in place; the form "
-    "carries a scale recode only where an analysis applies it (a column of its own)",
     ("hostile_form", "h2", "label"): "`${` in a text is written `$ {` so that it cannot become a reference",
 }
 #: Variables of the imported spec that SPEC does not have, with the reason.

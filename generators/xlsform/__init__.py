@@ -339,6 +339,7 @@ class _Builder:
         self._sample()
         self._dispositions()
         self._items(items, (), (), False)
+        self._scale_recodes()
         self._computed()
         self.form.survey.extend(self.fill_rows)
         for step in [*self.constraints, *self.after]:  # never dropped silently
@@ -775,31 +776,31 @@ class _Builder:
             return {}
         return self.texts("label", var.label, (), (), None)
 
+    def _scale_recodes(self) -> None:
+        """A recode over a scale (applied in place, ``a2(a)``) has no row: its codes become a choice
+        list no select uses, each choice saying in `kvpspec` the recode, its scale and its rules."""
+        for recode in self.low.recodes.values():
+            scale = self.lists.get(("scale", recode.source))
+            rules = _rules(recode)
+            if not recode.source_is_scale or scale is None or rules is None:
+                continue
+            name = self._choices(("scale-recode", recode.name), _rule_options(recode), recode)
+            for row in self.form.choices:
+                if row["list_name"] == name:
+                    fact = f"recode {recode.name} {scale}; rules {rules}"
+                    row["kvpspec"] = f"{row['kvpspec']}; {fact}" if row.get("kvpspec") else fact
+
     def _recode_facts(self, name: str) -> dict[str, str]:
         """A recode's table for `kvpspec import xlsform` (the calculate carries only its value):
         ``recode SOURCE LIST; rules ..24=1 25..35=2 else=9`` in `kvpspec`, the codes' labels and
         missing kinds a choice list LIST."""
         var = self.low.variables.get(name)
         recode = self.low.recodes.get(var.recode or "") if var is not None else None
-        if var is None or recode is None or not var.source:
+        rules = _rules(recode) if recode is not None else None
+        if var is None or recode is None or not var.source or rules is None:
             return {}
-        rules = []
-        for rule in recode.rules:
-            items = []
-            for v in rule.values:
-                lo = number_literal(v.low) if v.low is not None else ""
-                hi = number_literal(v.high) if v.high is not None else ""
-                if v.kind == "string":
-                    return {}  # a text value has no place among space-separated rules
-                items.append({"single": lo, "range": f"{lo}..{hi}", "upto": f"..{hi}", "from": f"{lo}..",
-                              "else": "else"}[v.kind])
-            rules.append(",".join(items) + f"={rule.code}")
-        options: dict[int, m.Option] = {}
-        for rule in recode.rules:
-            options.setdefault(rule.code, m.Option.build(code=rule.code, label=rule.label, missing=rule.missing,
-                                                         specify=None, goto=None, end=None, exclusive=False))
-        lst = self._choices(("recode", name), tuple(options.values()), recode)
-        return {"kvpspec": f"recode {var.source} {lst}; rules {' '.join(rules)}"}
+        lst = self._choices(("recode", name), _rule_options(recode), recode)
+        return {"kvpspec": f"recode {var.source} {lst}; rules {rules}"}
 
     def _extreme(self, name: str, e: m.Call, r: XPathRenderer) -> None:
         """``min``/``max`` of several values: XPath 1.0's have no way past an empty
@@ -829,6 +830,32 @@ class _Builder:
                 row["kvpspec"] = f"step {name}"  # a step of `name`'s chain, for the import to pass over
             rows.append(row)
             previous = step
+
+
+def _rules(recode: m.Recode) -> str | None:
+    """A recode's rules as the `kvpspec` column writes them: ``..24=1 25..35=2 1,2=3 else=9``
+    (None when a rule takes a text value, which has no place among space-separated rules)."""
+    rules = []
+    for rule in recode.rules:
+        items = []
+        for v in rule.values:
+            if v.kind == "string":
+                return None
+            lo = number_literal(v.low) if v.low is not None else ""
+            hi = number_literal(v.high) if v.high is not None else ""
+            items.append({"single": lo, "range": f"{lo}..{hi}", "upto": f"..{hi}", "from": f"{lo}..",
+                          "else": "else"}[v.kind])
+        rules.append(",".join(items) + f"={rule.code}")
+    return " ".join(rules)
+
+
+def _rule_options(recode: m.Recode) -> tuple[m.Option, ...]:
+    """A recode's codes as options (labels, missing kinds), once per code."""
+    options: dict[int, m.Option] = {}
+    for rule in recode.rules:
+        options.setdefault(rule.code, m.Option.build(code=rule.code, label=rule.label, missing=rule.missing,
+                                                     specify=None, goto=None, end=None, exclusive=False))
+    return tuple(options.values())
 
 
 def _join(texts: tuple[m.Text, ...]) -> m.Text | None:

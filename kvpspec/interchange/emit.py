@@ -276,6 +276,15 @@ class _Importer:
             self.settings = {k: v for k, v in settings.rows[0].cells.items() if v}
         self._languages()
         self.lists = self._read_choices()
+        #: the export's recodes over a scale: recode name -> (its codes' list, the scale's list, rules)
+        self.scale_recodes: dict[str, tuple[str, str, list[str]]] = {}
+        for lst in self.lists.values():
+            facts = [kvpspec_facts(c.row.get("kvpspec")) for c in lst.choices]
+            head = facts[0].get("recode", []) if facts else []
+            if (len(head) == 2 and head[1] in self.lists and all(f.get("recode") == head for f in facts)
+                    and facts[0].get("rules")):
+                self.scale_recodes.setdefault(head[0], (lst.name, head[1], facts[0]["rules"]))
+        self.recode_scales = {scale for _, scale, _ in self.scale_recodes.values()}
         self.root = self._tree()
 
     # -- languages
@@ -670,6 +679,15 @@ class _Writer:
         if self.samples or dispositions is not None:
             self.emit(0, "}")
         self.scales()
+        for name, (codes, scale, rules) in self.imp.scale_recodes.items():
+            key = ("scale-recode", name)
+            lines = self._recode_lines(name, f"scale {self.imp.lists[scale].spec_name}", codes, rules)
+            if key in self.degraded or lines is None or not self.imp.lists[scale].spec_name or name in self.names.used:
+                self.emit(0, f"# not carried: the recode `{name}` over the scale `{scale}`", key)
+                continue
+            self.names.used.add(name)
+            for line in lines:
+                self.emit(0, line, key)
         self.emit(0, "interview {")
         self.items(imp.root.children, 1, ())
         self.emit(0, "}")
@@ -749,6 +767,7 @@ class _Writer:
         parent = self.vars[words[0]].item
         lst = self.imp.lists.get(parent.list_name or "")
         if (parent.kind not in ("single", "multiple") or lst is None or lst.uses >= 2 or parent.or_other
+                or lst.name in self.imp.recode_scales
                 or words[1] not in lst.codes or words[1] in self.specifies.get(parent.xname, {})):
             return False
         child.kind = "specify"
@@ -757,7 +776,7 @@ class _Writer:
 
     def scales(self) -> None:
         for lst in self.imp.lists.values():
-            if lst.uses >= 2 and lst.choices:
+            if (lst.uses >= 2 or lst.name in self.imp.recode_scales) and lst.choices:
                 lst.spec_name = self.names.new(lst.name)
                 self.emit(0, f"scale {lst.spec_name} {quote(lst.name)} {{", ("scale", lst.name))
                 self.options(lst, 1)
@@ -998,13 +1017,18 @@ class _Writer:
         if len(head) != 2 or head[1] not in self.imp.lists or not rules:
             return None
         source = self.vars[head[0]].var.spec_name if head[0] in self.vars else head[0]
-        lst = self.imp.lists[head[1]]
-        value = r"(-?\d+(\.\d+)?|\.\.-?\d+(\.\d+)?|-?\d+(\.\d+)?\.\.(-?\d+(\.\d+)?)?|else)"
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", source):
             return None
         label = self.imp.texts(item.row, "label")
         lab = f" {self.label(item, label, False, (), None)}" if label[None] else ""
-        lines = [f"recode {item.name}{lab} from {source} {{"]
+        return self._recode_lines(f"{item.name}{lab}", source, head[1], rules)
+
+    def _recode_lines(self, head: str, source: str, codes: str, rules: list[str]) -> list[str] | None:
+        """``recode HEAD from SOURCE { rules }`` from the `kvpspec` column's rules, the codes' labels from
+        the list ``codes``; None when a rule cannot be read."""
+        lst = self.imp.lists[codes]
+        value = r"(-?\d+(\.\d+)?|\.\.-?\d+(\.\d+)?|-?\d+(\.\d+)?\.\.(-?\d+(\.\d+)?)?|else)"
+        lines = [f"recode {head} from {source} {{"]
         for rule in rules:
             values, _, code = rule.rpartition("=")
             choice = next((c for c in lst.choices if c.name == code), None)

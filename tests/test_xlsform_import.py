@@ -538,3 +538,41 @@ def test_dates_duplicates_and_junk_never_traceback(tmp_path: Path) -> None:
     assert result.spec.endswith("\n")
     assert any("the name `x` is taken by an earlier row" in n for n in notes), notes
     assert any("the choice list `nolist` is not on the choices sheet" in n for n in notes), notes
+
+
+def test_a_wrong_kvpspec_column_never_tracebacks(tmp_path: Path) -> None:
+    """The `kvpspec` column is read only where it fits the form: facts naming no list, no question or
+    no rule, an expression that does not parse, a grid group of mixed rows: the spec still passes check."""
+    form = """
+| survey |
+| | type | name | label | calculation | kvpspec |
+| | hidden | rid | Id | | respondent weird |
+| | hidden | f1 | F | | field single nolist; personal; specify zz 1 |
+| | begin_group | intro | | | intro |
+| | select_one yn | a | A | | end 1=99 2=x; specify |
+| | end_group | intro | | | |
+| | integer | n | N | | missing nolist |
+| | begin_group | g | G | | grid |
+| | select_one yn | gx | X | | |
+| | text | gy | Y | | |
+| | end_group | g | | | |
+| | text | t | T | | specify a 1 |
+| | begin_repeat | r | R | | over nolist |
+| | calculate | r_lab | | 'x' | label r |
+| | end_repeat | r | | | |
+| | calculate | d1 | | 1 | derive ) ( |
+| | calculate | d3 | | 1 | recode n nolist; rules 1=1 |
+| | calculate | d4 | | 1 | recode n yn; rules 1=1 zz=3 |
+| | calculate | d6 | | 1 | fill |
+| choices |
+| | list_name | name | label | kvpspec |
+| | yn | 1 | Yes | missing bogus; aapor |
+| | yn | 2 | No | recode q yn; rules 1=1 |
+| | disp | 1 | Done | aapor 1x |
+"""
+    result = import_xlsform(write_md(tmp_path, form))
+    assert compile_text(result.spec).ok
+    for name in ("d1", "d3", "d4", "d6"):
+        assert f"derive {name} = 1" in result.spec  # read as the calculation, the fact left aside
+    assert "grid" not in result.spec and "dispositions" not in result.spec
+    assert "missing bogus" not in result.spec

@@ -43,10 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kvpspec.compile import Compiled, compile_text
-from kvpspec.diagnostics import InputError
+from kvpspec.diagnostics import InputError, SpecError
 from kvpspec.interchange import xpath as xp
 from kvpspec.interchange.xlsform import Position, Row, Sheet, Workbook, column_letter, read_workbook
 from kvpspec.syntax.formatter import format_spec, quote
+from kvpspec.syntax.parser import parse_expr
 
 
 @dataclass(frozen=True)
@@ -636,7 +637,8 @@ class _Writer:
                       ("sample", it.xname))
         # the export's dispositions: a choice list whose every choice has its AAPOR class (`aapor I`)
         dispositions = next((lst for lst in imp.lists.values() if lst.choices and not lst.numbered and all(
-            len(kvpspec_facts(c.row.get("kvpspec")).get("aapor", [])) == 1 for c in lst.choices)), None)
+            re.fullmatch(r"[A-Za-z_]\w*", (kvpspec_facts(c.row.get("kvpspec")).get("aapor") or [""])[0])
+            for c in lst.choices)), None)
         if self.samples or dispositions is not None:
             self.emit(0, "fieldwork {")
         # a sample field's specify text (`specify FIELD CODE`): on that field's option
@@ -671,7 +673,7 @@ class _Writer:
         if dispositions is not None:
             self.emit(1, "dispositions {")
             for c in dispositions.choices:
-                aapor = _NAME_BAD.sub("_", kvpspec_facts(c.row.get("kvpspec"))["aapor"][0])
+                aapor = kvpspec_facts(c.row.get("kvpspec"))["aapor"][0]
                 texts: dict[str | None, str] = c.labels if c.labels.get(None) else {None: c.name}
                 self.emit(2, f"{dispositions.codes[c.name]} {self.label(None, texts, False, (), None)} aapor {aapor}",
                           ("scale", dispositions.name))
@@ -990,15 +992,21 @@ class _Writer:
             self.derives.append((recode, key))
             return
         facts = kvpspec_facts(item.cell("kvpspec"))
-        if "step" in facts and facts["step"] and facts["step"][0] in self.calc_items:
+        last = self.calc_items.get((facts.get("step") or [""])[0])
+        if last is not None and "derive" in kvpspec_facts(last.cell("kvpspec")):
             return  # a step of the export's min/max chain: the last row carries the expression
-        if "fill" in facts:
+        if facts.get("fill") and text.startswith("indexed-repeat("):
             return  # the export's holder of one iteration's answer for a fill: the fill reads the column
-        if facts.get("derive"):
+        text = next((p.strip()[len("derive"):].strip() for p in item.cell("kvpspec").split(";")
+                     if p.split()[:1] == ["derive"]), "")
+        if text and "\n" not in text:
+            try:
+                parse_expr(text)
+            except SpecError:
+                text = ""
+        if text and "\n" not in text:
             label = self.imp.texts(row, "label")
             lab = f" {self.label(item, label, False, (), None)}" if label[None] else ""
-            text = next(p.strip()[len("derive"):].strip() for p in item.cell("kvpspec").split(";")
-                        if p.split()[:1] == ["derive"])
             self.derives.append(([f"derive {item.name}{lab} = {text}"], key))
             return
         expr = self.expr(item, "calculation", (), kind="value")

@@ -20,6 +20,12 @@ not carry over, is in docs/xlsform.md. In short:
   language) for the fill ``{roster}``;
 - recodes and derived variables become ``calculate`` rows.
 
+What the codebook needs and XLSForm has no column for (missing kinds, a numeric
+question's missing codes, the intro, ``end`` dispositions, specify texts, grids,
+the respondent id, sample fields, recodes, ...) goes into a ``kvpspec`` column
+(pyxform ignores it on the survey sheet and keeps it as a choice attribute),
+for ``kvpspec import xlsform`` to read back (docs/xlsform.md).
+
 Anything not carried goes through ``report(message, node)``: the CLI prints it
 with the construct's line (``unsupported``), and the form is still written.
 """

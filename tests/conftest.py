@@ -20,6 +20,11 @@ SEED = Path(
     os.environ.get("KVPSPEC_SEED", ROOT.parent / "shared" / "seed" / "kvp2009-brukerundersokelse.txt")
 )
 
+# The browser fixtures (one Chromium per xdist worker) are registered here, once:
+# a session fixture imported into two test modules would be two fixtures, and two
+# Playwright instances in one process refuse each other.
+pytest_plugins = ["browser"]
+
 settings.register_profile(
     "ci",
     derandomize=True,

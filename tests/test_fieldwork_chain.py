@@ -28,7 +28,6 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from browser import browser  # noqa: F401
 from conftest import KVP
 
 from kvpspec import compile_file
@@ -226,7 +225,7 @@ def wait_for_interviews(eng: sa.Engine, case: str, timeout: float = 15) -> int:
         time.sleep(0.1)
 
 
-def test_kvp_fieldwork_from_registration_to_tabell1(server: dict[str, Any], browser: Any) -> None:  # noqa: F811
+def test_kvp_fieldwork_from_registration_to_tabell1(server: dict[str, Any], browser: Any) -> None:
     c = compile_file(KVP)
     eng, base, folder = server["engine"], server["base"], server["folder"]
     rules = cases.rules_for(c.spec, max_attempts=MAX_ATTEMPTS, no_answer=1)

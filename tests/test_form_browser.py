@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import RANDOM_INTERVIEWS_JS, answer_domains, browser, forms, missing, open_form, page  # noqa: F401
+from browser import RANDOM_INTERVIEWS_JS, answer_domains, missing, open_form
 from conftest import CASES, HOUSEHOLD, KVP
 
 from kvpspec.compile import Compiled, compile_file
@@ -197,7 +197,7 @@ def validate_records(c: Compiled, records: list[dict[str, Any]], folder: Path) -
 
 
 @pytest.mark.parametrize("index", range(12), ids=lambda i: f"route{i}")
-def test_keyboard_interview_follows_each_route(page, forms, tmp_path, index: int) -> None:  # noqa: F811
+def test_keyboard_interview_follows_each_route(page, forms, tmp_path, index: int) -> None:
     """A KVP interview by keyboard only along each route of the spec: the same
     questions in the same order as routing.Walk, the record of the answers given
     (skipped questions null), its disposition, and validate accepts it."""
@@ -237,7 +237,7 @@ def test_keyboard_interview_follows_each_route(page, forms, tmp_path, index: int
     assert report.error_count == 0, report.text()
 
 
-def test_keyboard_interview_in_web_mode(page, forms, tmp_path) -> None:  # noqa: F811
+def test_keyboard_interview_in_web_mode(page, forms, tmp_path) -> None:
     """The keys work in web mode too (no codes on screen; digits still pick
     them): the longest KVP route, with its specify texts, by keyboard."""
     c = compiled(KVP)
@@ -256,7 +256,7 @@ def test_keyboard_interview_in_web_mode(page, forms, tmp_path) -> None:  # noqa:
     assert validate_records(c, [result], tmp_path).error_count == 0
 
 
-def test_pageup_goes_back_and_keeps_answers(page, forms) -> None:  # noqa: F811
+def test_pageup_goes_back_and_keeps_answers(page, forms) -> None:
     """PageUp (and Alt+Left) go to the previous question with its answer kept;
     Enter goes on with it; the record counts the backs."""
     c = compiled(KVP)
@@ -287,7 +287,7 @@ def test_pageup_goes_back_and_keeps_answers(page, forms) -> None:  # noqa: F811
     assert result["paradata"]["backs"] == 2
 
 
-def test_skipped_answers_are_cleared(page, forms) -> None:  # noqa: F811
+def test_skipped_answers_are_cleared(page, forms) -> None:
     """An answer to a question the final route skips is not in the record:
     q4 = 2 asks q4_other; going back and answering q4 = 1 skips it."""
     c = compiled(KVP)
@@ -334,7 +334,7 @@ def drive(pg: Any, answers: dict[str, Any], until: str | None = None, confirm: b
 # ---------------------------------------------------------------- dispositions
 
 
-def test_screener_end_sets_the_disposition(page, forms) -> None:  # noqa: F811
+def test_screener_end_sets_the_disposition(page, forms) -> None:
     """The intro's `end` routes: rett_person = 2 ends with disposition 3,
     samtykke = 2 with 6, through the API too."""
     open_form(page, forms.url(KVP))
@@ -345,7 +345,7 @@ def test_screener_end_sets_the_disposition(page, forms) -> None:  # noqa: F811
     assert api(page, "record")["paradata"]["disposition"] == 6
 
 
-def test_end_call_button_by_keyboard(page, forms) -> None:  # noqa: F811
+def test_end_call_button_by_keyboard(page, forms) -> None:
     """An end-call button is reached with Tab and pressed with Enter: the call
     ends with that disposition."""
     open_form(page, forms.url(KVP, mode="cati"))
@@ -389,7 +389,7 @@ def alerts(pg: Any, kind: str) -> list[str]:
     return [t for t in pg.locator(alert_selector(kind)).all_text_contents() if t.strip()]
 
 
-def test_soft_check_stops_and_can_be_confirmed(page, forms) -> None:  # noqa: F811
+def test_soft_check_stops_and_can_be_confirmed(page, forms) -> None:
     """hjemmekontor (a `warn`, hjemme > 5): the first next() stops with the
     filled message, a second goes on; by keyboard, Escape stays to fix it."""
     answers = household_answers(hjemme=6)
@@ -420,7 +420,7 @@ def test_soft_check_stops_and_can_be_confirmed(page, forms) -> None:  # noqa: F8
     assert api(page, "record")["record"]["hjemme"] == 2
 
 
-def test_soft_check_confirmed_by_enter_on_a_number(page, forms) -> None:  # noqa: F811
+def test_soft_check_confirmed_by_enter_on_a_number(page, forms) -> None:
     """The keyboard's confirmation (docs/fielding.md: on a soft-check message
     Enter confirms) on a number question: type 6 in hjemme, Enter shows the
     check, a second Enter goes on with the answer kept."""
@@ -434,7 +434,7 @@ def test_soft_check_confirmed_by_enter_on_a_number(page, forms) -> None:  # noqa
     assert api(page, "state")["answers"]["hjemme"] == 6
 
 
-def test_hard_check_cannot_be_passed(page, forms) -> None:  # noqa: F811
+def test_hard_check_cannot_be_passed(page, forms) -> None:
     """for_mange_timer (an `error`, timer_1_1 + timer_1_2 > 100): next() refuses,
     again and again, by API and by Enter, until the answer changes."""
     answers = household_answers(timer_1_1=60, timer_1_2=50)
@@ -462,7 +462,7 @@ PWNED = "() => window.__pwned === undefined ? null : String(window.__pwned)"
 
 
 @pytest.mark.parametrize("mode", ["cati", "web"])
-def test_hostile_labels_show_as_text(page, forms, mode: str) -> None:  # noqa: F811
+def test_hostile_labels_show_as_text(page, forms, mode: str) -> None:
     """Labels with <script>, markup, {{ }} and quotes reach the page as text:
     shown literally, nothing runs, no element is injected."""
     open_form(page, forms.url(HOSTILE, mode=mode))
@@ -524,7 +524,7 @@ def serious_violations(pg: Any) -> list[str]:
 
 
 @pytest.mark.parametrize("mode", ["cati", "web"])
-def test_axe_finds_no_serious_violation(page, forms, mode: str) -> None:  # noqa: F811
+def test_axe_finds_no_serious_violation(page, forms, mode: str) -> None:
     """axe-core on a choice (q1), a number (q3) and a check message (the soft
     check erfaring_alder on q11) of the KVP form: no serious or critical violation."""
     c = compiled(KVP)
@@ -591,7 +591,7 @@ def check_against_walker(c: Compiled, done: list[dict[str, Any]]) -> None:
 
 
 @pytest.mark.parametrize("part", range(4))
-def test_thousand_random_kvp_interviews_validate(page, forms, tmp_path, part: int) -> None:  # noqa: F811
+def test_thousand_random_kvp_interviews_validate(page, forms, tmp_path, part: int) -> None:
     """1,000 seeded random KVP interviews, in four parts of 250 (so that xdist
     runs them side by side), each part in one page with a fresh interview
     between them: asked as the walker asks, and validate finds 0 errors in
@@ -609,7 +609,7 @@ def test_thousand_random_kvp_interviews_validate(page, forms, tmp_path, part: in
     assert page.errors == []
 
 
-def test_random_household_interviews_validate(page, forms, tmp_path) -> None:  # noqa: F811
+def test_random_household_interviews_validate(page, forms, tmp_path) -> None:
     """60 random household interviews: rosters, soft and hard checks, specify texts."""
     c = compiled(HOUSEHOLD)
     open_form(page, forms.url(HOUSEHOLD))
@@ -625,7 +625,7 @@ def test_random_household_interviews_validate(page, forms, tmp_path) -> None:  #
 # ---------------------------------------------------------------- languages
 
 
-def test_language_switch_changes_the_question_text(page, forms) -> None:  # noqa: F811
+def test_language_switch_changes_the_question_text(page, forms) -> None:
     """The household study has nb and en: the switch changes the text read aloud;
     ?lang=en opens in English."""
     open_form(page, forms.url(HOUSEHOLD))
@@ -650,7 +650,7 @@ def test_language_switch_changes_the_question_text(page, forms) -> None:  # noqa
 # ---------------------------------------------------------------- standalone
 
 
-def test_page_fetches_nothing(page, forms) -> None:  # noqa: F811
+def test_page_fetches_nothing(page, forms) -> None:
     """One self-contained file: a whole KVP interview requests nothing but the page."""
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
@@ -662,7 +662,7 @@ def test_page_fetches_nothing(page, forms) -> None:  # noqa: F811
     assert [u for u in requests if u.split("?")[0] != url.split("?")[0]] == []
 
 
-def test_unfinished_interview_resumes_after_reload(page, forms) -> None:  # noqa: F811
+def test_unfinished_interview_resumes_after_reload(page, forms) -> None:
     """Standalone, an unfinished interview is kept in local storage: opened again,
     the page offers to resume it, and resuming goes on where it stopped with the
     answers and the interview's id kept."""
@@ -681,7 +681,7 @@ def test_unfinished_interview_resumes_after_reload(page, forms) -> None:  # noqa
     assert api(page, "state")["answers"]["q2"] == answers["q2"]
 
 
-def test_the_unfinished_interview_is_saved_when_the_page_is_hidden(page, forms) -> None:  # noqa: F811
+def test_the_unfinished_interview_is_saved_when_the_page_is_hidden(page, forms) -> None:
     """Saving is deferred (at most every 300 ms), not done inside next(); when the
     page is hidden (another tab, the phone's home button) a pending save is
     written at once. After a move the focus reaches the new screen's answer in
@@ -702,7 +702,7 @@ def test_the_unfinished_interview_is_saved_when_the_page_is_hidden(page, forms) 
     assert current(page) == "h2"
 
 
-def test_reset_starts_a_new_interview_in_the_page(page, forms) -> None:  # noqa: F811
+def test_reset_starts_a_new_interview_in_the_page(page, forms) -> None:
     """reset() starts a new interview in the same page and API object: a new id,
     no answers, fresh paradata, the language on screen; a pending two-digit
     code and a pending save of the old interview do not reach the new one, and
@@ -737,7 +737,7 @@ def test_reset_starts_a_new_interview_in_the_page(page, forms) -> None:  # noqa:
     assert page.locator("#download").count() == 0
 
 
-def test_finished_interview_downloads_its_record(page, forms) -> None:  # noqa: F811
+def test_finished_interview_downloads_its_record(page, forms) -> None:
     """Standalone, the end screen's download button gives the record as JSON."""
     c = compiled(KVP)
     open_form(page, forms.url(KVP))
@@ -750,7 +750,7 @@ def test_finished_interview_downloads_its_record(page, forms) -> None:  # noqa: 
     assert saved == api(page, "record")
 
 
-def test_web_mode_skips_the_telephone_intro(page, forms) -> None:  # noqa: F811
+def test_web_mode_skips_the_telephone_intro(page, forms) -> None:
     """Web mode is for respondents: the intro is the telephone call's opening
     (its screener questions route the call and are not data; the core's walk
     of an interview starts after it), so a web respondent starts at the first
@@ -764,7 +764,7 @@ def test_web_mode_skips_the_telephone_intro(page, forms) -> None:  # noqa: F811
     assert current(page) == first
 
 
-def test_multiple_choice_by_keyboard(page, forms) -> None:  # noqa: F811
+def test_multiple_choice_by_keyboard(page, forms) -> None:
     """Digits toggle the codes of a multiple choice: a code that cannot grow is
     taken at once, two digits make 12 or 97, an exclusive option clears the
     others and is cleared by them, a pending digit is taken after a second;
@@ -795,7 +795,7 @@ def test_multiple_choice_by_keyboard(page, forms) -> None:  # noqa: F811
     assert api(page, "record")["record"]["h4"] == [3]
 
 
-def test_a_digit_on_an_option_with_a_specify_text_moves_to_its_box(page, forms) -> None:  # noqa: F811
+def test_a_digit_on_an_option_with_a_specify_text_moves_to_its_box(page, forms) -> None:
     """The digit of an option that asks for a specify text moves the focus to its
     box: digits typed then are text in the box, and Enter goes on with it."""
     c = compiled(KVP)
@@ -819,7 +819,7 @@ def test_a_digit_on_an_option_with_a_specify_text_moves_to_its_box(page, forms) 
     assert page.evaluate("() => document.activeElement.id") == "option-q4-1"
 
 
-def test_answers_the_form_refuses(page, forms) -> None:  # noqa: F811
+def test_answers_the_form_refuses(page, forms) -> None:
     """answer() names the question on screen or throws; a value out of range or
     not a code is refused with a message, and next() does not go on."""
     open_form(page, forms.url(HOUSEHOLD))

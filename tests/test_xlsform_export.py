@@ -600,3 +600,42 @@ def test_cli_export_xlsform(tmp_path: Path) -> None:
     result = runner.invoke(main, ["export", "xlsform", str(bad), "-o", str(out2)])
     assert result.exit_code == 1
     assert not out2.exists()
+
+
+def test_cli_export_refuses_to_overwrite_its_input_or_a_non_xlsx_output(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kvpspec.cli import cli as main
+
+    runner = CliRunner()
+    spec = tmp_path / "k.survey"
+    spec.write_bytes(HOUSEHOLD.read_bytes())
+    before = spec.read_bytes()
+    for fmt in ("xlsform", "codebook"):
+        result = runner.invoke(main, ["export", fmt, str(spec), "-o", str(spec)])
+        assert result.exit_code == 2, result.output
+        assert "would overwrite its input" in result.stderr
+        assert spec.read_bytes() == before
+    # the same file by another name (relative path) is the same file
+    result = runner.invoke(main, ["export", "xlsform", str(spec), "-o", str(tmp_path / "." / "k.survey")])
+    assert result.exit_code == 2 and spec.read_bytes() == before
+    # an output that is not .xlsx: refused, nothing written
+    csv = tmp_path / "x.csv"
+    result = runner.invoke(main, ["export", "xlsform", str(spec), "-o", str(csv)])
+    assert result.exit_code == 2 and "ending in .xlsx" in result.stderr
+    assert not csv.exists()
+
+
+def test_cli_export_unknown_language_names_the_study_languages(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from kvpspec.cli import cli as main
+
+    runner = CliRunner()
+    for args in (["xlsform", str(HOUSEHOLD), "-o", str(tmp_path / "h.xlsx")], ["codebook", str(HOUSEHOLD)]):
+        result = runner.invoke(main, ["export", *args, "--language", "zz"])
+        assert result.exit_code == 2, result.output
+        assert "--language zz" in result.stderr and "nb, en" in result.stderr
+    assert not (tmp_path / "h.xlsx").exists()
+    result = runner.invoke(main, ["export", "codebook", str(HOUSEHOLD), "--language", "en"])
+    assert result.exit_code == 0, result.output

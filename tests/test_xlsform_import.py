@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from kvpspec.cli import cli
 from kvpspec.compile import compile_file, compile_text
-from kvpspec.interchange import xpath as xp
 from kvpspec.diagnostics import InputError
+from kvpspec.interchange import xpath as xp
 from kvpspec.interchange.emit import import_xlsform
 from kvpspec.semantics.expr import Evaluator
 from kvpspec.semantics.lower import lower
@@ -215,6 +215,16 @@ def test_bad_input_is_a_message_not_a_traceback(tmp_path: Path, content: str, na
     assert "Traceback" not in result.output
     with pytest.raises(InputError):
         import_xlsform(path)
+
+
+def test_cli_import_refuses_to_overwrite_the_form(tmp_path: Path) -> None:
+    form = tmp_path / "self.xlsx"
+    form.write_bytes((CORPUS / "translations_russian_kyrgyz.xlsx").read_bytes())
+    before = form.read_bytes()
+    result = run("import", "xlsform", str(form), "-o", str(form))
+    assert result.exit_code == 2, result.output
+    assert "would overwrite its input" in result.stderr
+    assert form.read_bytes() == before
 
 
 def test_missing_file(tmp_path: Path) -> None:

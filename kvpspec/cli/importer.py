@@ -24,7 +24,10 @@ def xlsform(form: str, output: str | None, quiet: bool) -> None:
     with its sheet, row and column. Exit 0 with a spec that passes `check`;
     2 when FORM is not an XLSForm or holds an expression that is not XPath.
     """
+    from kvpspec.cli.export import refuse_overwriting_input
     from kvpspec.interchange.emit import import_xlsform
+
+    refuse_overwriting_input(output, [form], "`import xlsform`")
 
     result = import_xlsform(form)
     write_output(result.spec, output, "import xlsform")

@@ -330,3 +330,58 @@ def test_no_name_or_phone_number_in_the_logs(server: dict[str, Any], caplog: pyt
         secrets += [v + str(i) for v in PERSONAL.values()]
     for s in secrets:
         assert s not in text, s
+
+
+# ---------------------------------------------------------------- fresh-eyes findings (FX1)
+
+
+def _web_post(c: TestClient, link: str, record: dict[str, Any], paradata: Any) -> Any:
+    import uuid
+
+    token = link.rsplit("/", 1)[1]
+    return c.post("/api/interviews", headers={"Authorization": f"Bearer {token}"},
+                  json={"id": str(uuid.uuid4()), "record": record, "paradata": paradata})
+
+
+def test_a_web_link_cannot_make_its_case_complete_with_hostile_paradata(server: dict[str, Any]) -> None:
+    """H2: a disposition that is no code, or a string `complete`, is 422; an interview the
+    intro ended (or marked not complete) never gets the complete disposition."""
+    c, links = client(server), server["links"]
+    for paradata in ({"complete": False, "disposition": "<b>x</b>"}, {"complete": "false"},
+                     {"disposition": 99}, {"complete": False, "disposition": 7}, {"disposition": True}):
+        r = _web_post(c, links["1"], {"rett_person": 2}, paradata)
+        assert r.status_code == 422, (paradata, r.text)
+        assert any(e["rule"] == "paradata" for e in r.json()["errors"]), r.json()
+    with server["engine"].connect() as conn:
+        row = cases.get_case(conn, "1")
+        assert row is not None and row.status == "open" and row.disposition is None
+    # the intro ended it (rett_person 2 → disposition 3) without a disposition in the paradata
+    r = _web_post(c, links["1"], {"rett_person": 2}, {"complete": False})
+    assert r.status_code == 201, r.text
+    r = _web_post(c, links["2"], {"rett_person": 2}, {})
+    assert r.status_code == 201, r.text
+    # not complete and no disposition at all: a call outcome, the case stays open
+    r = _web_post(c, links["3"], {}, {"complete": False, "disposition": None})
+    assert r.status_code == 201, r.text
+    with server["engine"].connect() as conn:
+        got = {i: (cases.get_case(conn, i).status, cases.get_case(conn, i).disposition)  # type: ignore[union-attr]
+               for i in ("1", "2", "3")}
+    assert got == {"1": ("final", 3), "2": ("final", 3), "3": ("open", None)}
+
+
+def test_deeply_nested_json_is_refused_without_a_traceback(server: dict[str, Any],
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """H3: 20,000 '[' → 422 quarantined (interviews), 400 (partials); no RecursionError."""
+    c = client(server)
+    deep = b"[" * 20000
+    token = server["tokens"]["anna"]
+    with caplog.at_level(logging.DEBUG):
+        r = c.post("/api/interviews", content=deep, headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"][0]["rule"] == "body"
+        web = server["links"]["1"].rsplit("/", 1)[1]
+        r = c.post("/api/partials", content=b'{"answers": ' + deep, headers={"Authorization": f"Bearer {web}"})
+        assert r.status_code == 400, r.text
+    assert "RecursionError" not in caplog.text and "Traceback" not in caplog.text
+    with server["engine"].connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.quarantine)).scalar_one() == 1

@@ -60,8 +60,16 @@ class Server:
 
             rules = self.rules
 
+            checker = self.checker
+
             def hook(conn: sa.Connection, s: store.Submission) -> None:
-                cases.interview_stored(conn, s.principal, s.id, s.paradata, rules)
+                paradata = dict(s.paradata)
+                ended = store.ended_in_intro(s.record, checker.ends)
+                if ended is not None:  # the intro ended it: not complete, whatever the paradata say
+                    paradata["complete"] = False
+                    if paradata.get("disposition") is None:
+                        paradata["disposition"] = ended
+                cases.interview_stored(conn, s.principal, s.id, paradata, rules)
 
             self.writer = store.Writer(self.eng, self.checker, hook)
 

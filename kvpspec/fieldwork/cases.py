@@ -262,12 +262,19 @@ def interview_stored(conn: sa.Connection, principal: Principal, interview_id: st
         raise CaseConflict("the link's case no longer exists")
     if row.status == "final":
         raise CaseConflict("this link's interview has already been completed")
-    code: Any = (paradata or {}).get("disposition")
-    if rules is not None:
-        if not (isinstance(code, int) and not isinstance(code, bool) and code in rules.dispositions):
-            code = rules.complete
-    elif not (isinstance(code, int) and not isinstance(code, bool)):
-        code = None
+    paradata = paradata or {}
+    code: Any = paradata.get("disposition")
+    valid = isinstance(code, int) and not isinstance(code, bool) and (rules is None or code in rules.dispositions)
+    incomplete = paradata.get("complete") is not True and paradata.get("complete") is not None
+    complete_code = rules.complete if rules is not None else None
+    if incomplete and (not valid or code == complete_code):
+        # not completed and no (other) final disposition: a call outcome; the case stays open
+        # (never the complete code for an interview that did not complete)
+        conn.execute(sa.insert(db.attempts).values(case_id=row.id, account_id=None, at=db.now(), outcome="web"))
+        conn.execute(sa.update(db.cases).where(db.cases.c.id == row.id).values(attempts=row.attempts + 1))
+        return
+    if not valid:
+        code = complete_code
     now = db.now()
     conn.execute(sa.insert(db.attempts).values(case_id=row.id, account_id=None, at=now,
                                                outcome=str(code) if code is not None else "web"))

@@ -433,7 +433,7 @@ class Site:
                     return 401
                 try:
                     data = json.loads(body)
-                except (ValueError, UnicodeDecodeError):
+                except (ValueError, UnicodeDecodeError, RecursionError):
                     return 400
                 answers = data.get("answers") if isinstance(data, dict) else None
                 if not isinstance(answers, dict):

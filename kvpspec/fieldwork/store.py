@@ -285,6 +285,29 @@ class RecordChecker:
         self.ends = intro_ends(compiled)
         fw = compiled.spec.fieldwork
         self.complete = next((d.code for d in fw.dispositions if d.aapor == "I"), None) if fw else None
+        self.dispositions = {d.code for d in fw.dispositions} if fw else set()
+
+    def check_paradata(self, record: Mapping[str, Any], paradata: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+        """Findings on the paradata fields the server acts on: ``complete`` (a boolean),
+        ``disposition`` (a disposition code of the spec), and never the complete code
+        for an interview that did not complete or that the intro ended."""
+        paradata = paradata or {}
+        errors = []
+        complete = paradata.get("complete")
+        if complete is not None and not isinstance(complete, bool):
+            errors.append(finding("paradata", "`paradata.complete` must be true or false",
+                                  "paradata.complete", canonical(complete)[:40]))
+        d = paradata.get("disposition")
+        if d is not None:
+            if not (isinstance(d, int) and not isinstance(d, bool)) or d not in self.dispositions:
+                codes = ", ".join(str(c) for c in sorted(self.dispositions)) or "none"
+                errors.append(finding("paradata", f"`paradata.disposition` must be a disposition code of the spec "
+                                      f"({codes})", "paradata.disposition", canonical(d)[:40]))
+            elif d == self.complete and (complete is False or ended_in_intro(record, self.ends) is not None):
+                errors.append(finding("paradata", f"`paradata.disposition` {d} is the complete disposition, but the "
+                                      f"interview did not complete (paradata.complete false or ended in the intro)",
+                                      "paradata.disposition", str(d)))
+        return errors
 
     def strip_personal(self, record: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         """The record without personal sample fields, and the names removed."""
@@ -328,8 +351,11 @@ class RecordChecker:
         errors: list[list[dict[str, Any]]] = [[] for _ in range(n)]
         warnings: list[list[dict[str, Any]]] = [[] for _ in range(n)]
         cells: dict[str, list[str | None]] = {name: [None] * n for name in self.kinds}
+        paras = paradata if paradata is not None else [None] * n
         for i, record in enumerate(records):
             errors[i].extend(self._keys(record))
+            if paradata is not None:
+                errors[i].extend(self.check_paradata(record, paras[i]))
             for name, kind in self.kinds.items():
                 if name not in record:
                     continue
@@ -352,7 +378,6 @@ class RecordChecker:
 
         source = _Records("record", list(self.kinds), "records")
         result = Validator(self.compiled, source).run()
-        paras = paradata if paradata is not None else [None] * n
         ended = [call_outcome(r, pd, self.ends, self.complete) for r, pd in zip(records, paras)]
         for f in result.errors + result.warnings:
             i = f.row - 2
@@ -404,6 +429,8 @@ def parse_body(body: bytes) -> tuple[str | None, dict[str, Any] | None, dict[str
         return None, None, None, [finding("body", "the body is not UTF-8 text")]
     except json.JSONDecodeError as e:
         return None, None, None, [finding("body", f"the body is not JSON: {e.msg} at line {e.lineno}, column {e.colno}")]
+    except RecursionError:
+        return None, None, None, [finding("body", "the body is nested too deeply to be read")]
     if not isinstance(data, dict):
         return None, None, None, [finding("body", 'the body must be a JSON object {"id", "record", "paradata"}')]
     errors = []

@@ -339,6 +339,33 @@ def test_cli_password_and_links(tmp_path: Path) -> None:
     token = rows[1].split(",")[1].rsplit("/", 1)[1]
     with eng.connect() as conn:
         assert auth.web_case(conn, token) == "0001"
-    r = run(cli, ["fieldwork", "links", "--db", url, "--base", "https://x", "-o", str(tmp_path / "no" / "l.csv")])
+    r = run(cli, ["fieldwork", "links", "--db", url, "--base", "https://x", "--replace",
+                  "-o", str(tmp_path / "no" / "l.csv")])
     assert r.exit_code == 2 and "cannot write" in r.output
     eng.dispose()
+
+
+def test_cli_links_never_overwrites_the_only_copy(tmp_path: Path) -> None:
+    """H1: links run again keeps links.csv (exists: refused without --force) and writes
+    nothing when no new link was made."""
+    from click.testing import CliRunner
+
+    from kvpspec.cli import cli
+
+    url = f"sqlite:///{tmp_path / 'f.db'}"
+    make_db(url, 2).dispose()
+    run = CliRunner().invoke
+    out = tmp_path / "links.csv"
+    args = ["fieldwork", "links", "--db", url, "--base", "https://survey.example", "-o", str(out)]
+    assert run(cli, args).exit_code == 0
+    first = out.read_text()
+    assert len(first.splitlines()) == 3
+    r = run(cli, args)
+    assert r.exit_code == 2 and "--force" in r.output and out.read_text() == first
+    r = run(cli, [*args, "--force"])
+    assert r.exit_code == 2 and "no new links" in r.output and out.read_text() == first
+    other = tmp_path / "other.csv"
+    r = run(cli, [*args[:-1], str(other)])
+    assert r.exit_code == 2 and "no new links" in r.output and not other.exists()
+    r = run(cli, [*args, "--force", "--replace"])
+    assert r.exit_code == 0 and "2 link(s)" in r.output and out.read_text() != first

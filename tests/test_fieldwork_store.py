@@ -465,3 +465,55 @@ def test_cli_serve_refuses_an_incompatible_spec(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "cannot read them" in done.stderr and "`q12` loses the code(s) 1" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# ---------------------------------------------------------------- fresh-eyes findings (FX1)
+
+
+def test_serve_refuses_a_database_with_cases_of_another_survey(tmp_path: Path, registration: Path) -> None:
+    """M1: cases (links, resume state) of one survey are not taken over by another spec."""
+    url = f"sqlite:///{tmp_path / 'fw.db'}"
+    assert kvpspec("fieldwork", "load", str(KVP), str(registration), "--db", url).returncode == 0
+    renamed = tmp_path / "other.survey"
+    text = KVP.read_text(encoding="utf-8")
+    name = kvp().spec.name
+    renamed.write_text(text.replace(name, "annen", 1), encoding="utf-8")
+    assert compile_file(renamed).spec.name == "annen"
+    done = kvpspec("serve", str(renamed), "--db", url, "--port", "1")
+    assert done.returncode == 2 and "the survey is `kvp2009` there, `annen` here" in done.stderr, done.stderr
+    fields = store._sample_fields(kvp())
+    other = kvp().lowered.variables[fields[0][0]]
+    eng = db.engine(url)
+    with eng.begin() as conn:  # as if loaded by a spec with other sample fields
+        db.set_meta(conn, "sample_fields", store.canonical([[other.name + "x", other.type, False]]))
+    eng.dispose()
+    done = kvpspec("serve", str(KVP), "--db", url, "--port", "1")
+    assert done.returncode == 2 and "the sample fields differ" in done.stderr, done.stderr
+    # no cases: any spec
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    store.open_database(empty, kvp())[0].dispose()
+    store.open_database(empty, compile_file(renamed))[0].dispose()
+
+
+def test_db_that_is_not_a_database_or_in_memory_is_refused(tmp_path: Path) -> None:
+    """M5, M6: a file that is no SQLite database, and an in-memory URL (keeps nothing)."""
+    notdb = tmp_path / "notdb.db"
+    notdb.write_bytes(b"this is not a database, just text\n" * 100)
+    done = kvpspec("fieldwork", "token", "--db", str(notdb), "--name", "a", "--role", "interviewer")
+    assert done.returncode == 2 and f"--db {notdb}: not an SQLite database" in done.stderr, done.stderr
+    for url in ("sqlite:///", "sqlite://", "sqlite:///:memory:", ""):
+        done = kvpspec("fieldwork", "token", "--db", url, "--name", "a", "--role", "interviewer")
+        assert done.returncode == 2 and "in-memory database keeps nothing" in done.stderr, (url, done.stderr)
+        assert done.stdout == ""
+
+
+def test_purge_needs_yes_when_it_cannot_ask(tmp_path: Path, registration: Path) -> None:
+    """M8: stdin not a terminal (CliRunner) and no --yes: refused, nothing deleted."""
+    url = f"sqlite:///{tmp_path / 'fw.db'}"
+    assert kvpspec("fieldwork", "load", str(KVP), str(registration), "--db", url).returncode == 0
+    done = kvpspec("fieldwork", "purge", "--db", url)
+    assert done.returncode == 2 and "give --yes" in done.stderr, done.stderr
+    eng = db.engine(url)
+    with eng.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(db.persons)).scalar_one() == 4
+    eng.dispose()

@@ -138,10 +138,12 @@ def engine(url: str = DEFAULT_URL, **kw: Any) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database or ""
-        if database and database != ":memory:":
-            parent = Path(database).parent
-            if not parent.is_dir():
-                raise InputError(f"--db {url}: the folder {parent} does not exist")
+        if not database or database == ":memory:" or database.startswith("file::memory:") or "mode=memory" in full:
+            raise InputError(f"--db {url}: give a database file (sqlite:///FILE); an in-memory database "
+                             f"keeps nothing")
+        parent = Path(database).parent
+        if not parent.is_dir():
+            raise InputError(f"--db {url}: the folder {parent} does not exist")
         eng = sa.create_engine(full, connect_args={"timeout": 30, "check_same_thread": False},
                                json_serializer=_dumps, **kw)
 

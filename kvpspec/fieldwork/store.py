@@ -117,6 +117,23 @@ def bind_spec(eng: Engine, compiled: Compiled, *, source: str = "spec") -> list[
         stored_text = db.get_meta(conn, "signature")
         version = db.get_meta(conn, "version")
         held = conn.execute(sa.select(sa.func.count()).select_from(db.interviews)).scalar_one()
+        n_cases = conn.execute(sa.select(sa.func.count()).select_from(db.cases)).scalar_one()
+        sample_fields = _sample_fields(compiled)
+        if n_cases:  # cases (links, resume state) belong to one survey and its sample fields
+            differs = []
+            survey = db.get_meta(conn, "survey")
+            if survey is not None and survey != compiled.spec.name:
+                differs.append(f"the survey is `{survey}` there, `{compiled.spec.name}` here")
+            stored_sample = db.get_meta(conn, "sample_fields")
+            if stored_sample is not None and json.loads(stored_sample) != sample_fields:
+                old_names = [f[0] for f in json.loads(stored_sample)]
+                new_names = [f[0] for f in sample_fields]
+                differs.append(f"the sample fields differ (there: {', '.join(old_names) or 'none'}; "
+                               f"here: {', '.join(new_names) or 'none'}; names, types or `personal`)")
+            if differs:
+                raise IncompatibleSpec(
+                    f"{source}: the database holds {n_cases} case(s) of another survey:\n  - "
+                    + "\n  - ".join(differs) + "\nServe the spec the cases were loaded with, or a new database (--db).")
         if stored_text is not None and version != compiled.version:
             problems = incompatibilities(json.loads(stored_text), new)
             if problems and held:
@@ -135,7 +152,13 @@ def bind_spec(eng: Engine, compiled: Compiled, *, source: str = "spec") -> list[
         db.set_meta(conn, "versions", canonical(versions))
         db.set_meta(conn, "signature", canonical(new))
         db.set_meta(conn, "fields", canonical(export_fields(compiled)))
+        db.set_meta(conn, "sample_fields", canonical(sample_fields))
     return notes
+
+
+def _sample_fields(compiled: Compiled) -> list[list[Any]]:
+    """Every sample field of the spec: [name, type, personal], in the spec's order."""
+    return [[v.name, v.type, bool(v.personal)] for v in compiled.lowered.variables.values() if v.role == "sample"]
 
 
 def export_fields(compiled: Compiled) -> dict[str, Any]:
@@ -198,8 +221,10 @@ def open_database(url: str, compiled: Compiled | None = None, *, source: str = "
     eng = db.engine(url)
     try:
         db.migrate(eng)
-    except sa.exc.OperationalError as e:
+    except sa.exc.DatabaseError as e:
         eng.dispose()
+        if "file is not a database" in _short(e):
+            raise InputError(f"--db {url}: not an SQLite database") from None
         raise InputError(f"--db {url}: cannot open the database: {_short(e)}") from None
     notes: list[str] = []
     if compiled is not None:

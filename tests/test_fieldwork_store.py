@@ -517,3 +517,14 @@ def test_purge_needs_yes_when_it_cannot_ask(tmp_path: Path, registration: Path) 
     with eng.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(db.persons)).scalar_one() == 4
     eng.dispose()
+
+
+def test_export_unresolved_must_be_a_disposition_code(tmp_path: Path, registration: Path) -> None:
+    """LOW: --unresolved 99 (no disposition of the spec) is refused; a code is taken."""
+    url = f"sqlite:///{tmp_path / 'fw.db'}"
+    assert kvpspec("fieldwork", "load", str(KVP), str(registration), "--db", url).returncode == 0
+    out = ["-o", str(tmp_path / "d.csv"), "--sample", str(tmp_path / "s.csv")]
+    done = kvpspec("fieldwork", "export", "--db", url, *out, "--unresolved", "99")
+    assert done.returncode == 2 and "--unresolved 99: not a disposition code of the spec (1, 2, 3" in done.stderr
+    done = kvpspec("fieldwork", "export", "--db", url, *out, "--unresolved", "1")
+    assert done.returncode == 0, done.stderr

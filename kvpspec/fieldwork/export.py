@@ -73,6 +73,10 @@ def export(eng: Engine, data: str | Path, sample: str | Path | None = None, *,
         names = [c[0] for c in columns]
         id_name = fields.get("id")
         complete = fields.get("complete")
+        codes = fields.get("dispositions")
+        if unresolved is not None and codes is not None and unresolved not in codes:
+            raise InputError(f"--unresolved {unresolved}: not a disposition code of the spec "
+                             f"({', '.join(str(c) for c in codes) or 'none'})")
         id_kind = next((c[1] for c in columns if c[0] == id_name), None)
         rows, ids = [], []
         for r in conn.execute(sa.select(db.interviews.c.id, db.interviews.c.record, db.interviews.c.paradata)

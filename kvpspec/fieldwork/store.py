@@ -171,7 +171,8 @@ def export_fields(compiled: Compiled) -> dict[str, Any]:
     complete = next((d.code for d in fw.dispositions if d.aapor == "I"), None) if fw else None
     respondent = compiled.spec.respondent
     return {"id": respondent.name if respondent is not None else None, "sample": sample, "complete": complete,
-            "ends": {name: {str(code): end for code, end in codes.items()} for name, codes in ends.items()}}
+            "ends": {name: {str(code): end for code, end in codes.items()} for name, codes in ends.items()},
+            "dispositions": sorted(d.code for d in fw.dispositions) if fw else []}
 
 
 def intro_ends(compiled: Compiled) -> dict[str, dict[int, int]]:

@@ -43,9 +43,13 @@ class Problem:
     row: int
     column: str
     message: str
+    sheet: str | None = None
 
     def text(self) -> str:
-        return f"row {self.row}, column {self.column}: {self.message}"
+        where = f"sheet {self.sheet}, " if self.sheet is not None else ""
+        if self.column:
+            return f"{where}row {self.row}, column {self.column}: {self.message}"
+        return f"{where}row {self.row}: {self.message}"
 
 
 @dataclass
@@ -55,6 +59,8 @@ class Loaded:
     final: int = 0
     problems: list[Problem] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    sheet: str | None = None
 
 
 class SampleInvalid(InputError):
@@ -64,8 +70,9 @@ class SampleInvalid(InputError):
         self.loaded = loaded
         lines = [p.text() for p in loaded.problems[:50]]
         more = len(loaded.problems) - len(lines)
+        where = f" (sheet {loaded.sheet})" if loaded.sheet is not None else ""
         super().__init__(
-            f"{loaded.file}: {len(loaded.problems)} problem(s); nothing was loaded\n  "
+            f"{loaded.file}{where}: {len(loaded.problems)} problem(s); nothing was loaded\n  "
             + "\n  ".join(lines) + (f"\n  ... and {more} more" if more > 0 else "")
         )
 
@@ -95,54 +102,155 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
-def _read_rows(path: Path, compiled: Compiled) -> tuple[list[tuple[int, list[str | None]]], list[str | None]]:
-    """(row number, cells) for every row after the header, and the header's cells."""
-    fields = _fields(compiled)
-    names = {f.name for f in fields} | {_norm(f.label.text) for f in fields}
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
-        try:
-            from openpyxl import load_workbook
+_LISTS_SHEET = "Lister"  # the hidden sheet of the dropdowns' options that `build` writes
+_EXCEL_ERRORS = {"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA"}
 
-            wb = load_workbook(path, read_only=True, data_only=True)
-        except Exception as e:  # noqa: BLE001 (openpyxl raises many kinds for a broken file)
-            raise DataError(f"{path}: not a readable XLSX workbook ({type(e).__name__}: {e})") from None
-        try:
-            sheet = next((ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"), None)
-            if sheet is None:
-                raise DataError(f"{path}: the workbook has no visible sheet")
-            rows = [(i, [_text(v) for v in row]) for i, row in enumerate(sheet.iter_rows(values_only=True), 1)]
-        finally:
-            wb.close()
-        header_at = None
-        for i, cells in rows:
-            hits = sum(1 for c in cells if c is not None and (c in names or _norm(c) in names))
-            if hits >= 2 or (hits == 1 and len(fields) == 1):
-                header_at = i
-                break
-        if header_at is None:
-            raise DataError(f"{path}: no row holds the sample fields' labels or names; "
-                            f"is this the registration form of this spec?")
-        header = rows[header_at - 1][1]
-        tallies = _tallies(compiled.spec)
-        body = []
-        for i, cells in rows[header_at:]:
-            first = next((c for c in cells if c is not None), None)
-            if first is not None and _norm(first) in tallies:
-                break
-            body.append((i, cells))
-        return body, header
+
+@dataclass
+class _Table:
+    """What a sample file holds: the header (and its row), the rows below it, and what is odd."""
+
+    header_row: int
+    header: list[str | None]
+    body: list[tuple[int, list[str | None]]]
+    xlsx: bool
+    odd: dict[tuple[int, int], str] = field(default_factory=dict)  # (row, column index) -> what the cell holds
+    problems: list[Problem] = field(default_factory=list)
+    sheet: str | None = None
+
+
+def _odd(value: Any) -> str | None:
+    """What an XLSX cell holds when it is no text nor whole number (a date, 3.5, TRUE), else None."""
+    import datetime as dt
+
+    if isinstance(value, bool):
+        return f"a truth value ({'TRUE' if value else 'FALSE'})"
+    if isinstance(value, (dt.datetime, dt.date, dt.time, dt.timedelta)):
+        shown = value.date().isoformat() if isinstance(value, dt.datetime) and value.time() == dt.time() else str(value)
+        return f"a date or time ({shown}), not text; format the column as text and type the value again"
+    if isinstance(value, float) and not value.is_integer():
+        return f"the number {value!r}"
+    return None
+
+
+def _read_xlsx(path: Path, compiled: Compiled, names: set[str]) -> _Table:
+    fields = _fields(compiled)
+    try:
+        from openpyxl import load_workbook
+
+        wb = load_workbook(path, read_only=True, data_only=True)
+        wf = load_workbook(path, read_only=True, data_only=False)
+    except Exception as e:  # noqa: BLE001 (openpyxl raises many kinds for a broken file)
+        raise DataError(f"{path}: not a readable XLSX workbook ({type(e).__name__}: {e})") from None
+    problems: list[Problem] = []
+    try:
+        sheet = next((ws for ws in wb.worksheets if getattr(ws, "sheet_state", "visible") == "visible"), None)
+        if sheet is None:
+            raise DataError(f"{path}: the workbook has no visible sheet")
+        values = [list(row) for row in sheet.iter_rows(values_only=True)]
+        formulas = [list(row) for row in wf[sheet.title].iter_rows(values_only=True)]
+        for ws in wb.worksheets:
+            if ws.title == sheet.title or (ws.title == _LISTS_SHEET and ws.sheet_state != "visible"):
+                continue
+            for i, row in enumerate(ws.iter_rows(values_only=True), 1):
+                j = next((j for j, v in enumerate(row) if _text(v) is not None), None)
+                if j is not None:
+                    problems.append(Problem(i, _letter(j), f"this sheet holds data, but only the first sheet "
+                                                           f"({sheet.title}) is read; move the rows there",
+                                            sheet=ws.title))
+                    break
+    finally:
+        wb.close()
+        wf.close()
+    rows = [(i, [_text(v) for v in row]) for i, row in enumerate(values, 1)]
+    header_at = None
+    for i, cells in rows:
+        hits = sum(1 for c in cells if c is not None and (c in names or _norm(c) in names))
+        if hits >= 2 or (hits == 1 and len(fields) == 1):
+            header_at = i
+            break
+    if header_at is None:
+        raise DataError(f"{path}: no row holds the sample fields' labels or names; "
+                        f"is this the registration form of this spec?")
+    table = _Table(header_at, rows[header_at - 1][1], [], True, problems=problems, sheet=sheet.title)
+    tallies = _tallies(compiled.spec)
+    totals: int | None = None
+    for i, cells in rows[header_at:]:
+        first = next((c for c in cells if c is not None), None)
+        if first is not None and _norm(first) in tallies:
+            totals = totals or i
+            continue
+        for j, raw in enumerate(values[i - 1]):
+            formula = formulas[i - 1][j] if i - 1 < len(formulas) and j < len(formulas[i - 1]) else None
+            is_formula = (isinstance(formula, str) and formula.startswith("=")) or type(formula).__name__ == "ArrayFormula"
+            if raw is None and is_formula:
+                shown = formula if isinstance(formula, str) else getattr(formula, "text", "")
+                table.problems.append(Problem(i, _letter(j), f"a formula (`{str(shown)[:40]}`) with no saved value; "
+                                                             "open and save the file in Excel, or type the value"))
+            elif isinstance(raw, str) and raw.strip() in _EXCEL_ERRORS:
+                table.odd[(i, j)] = f"the error value {raw.strip()}"
+            else:
+                odd = _odd(raw)
+                if odd is not None:
+                    table.odd[(i, j)] = odd
+        if totals is not None:
+            if any(c is not None for c in cells) or any(raw is not None for raw in formulas[i - 1] if i - 1 < len(formulas)):
+                table.problems.append(Problem(i, "", f"this row is below the totals row {totals}; "
+                                                     f"move it above the totals"))
+            continue
+        table.body.append((i, cells))
+    return table
+
+
+def _read_csv(path: Path) -> _Table:
+    problems: list[Problem] = []
+    body: list[tuple[int, list[str | None]]] = []
+    header: list[str | None] | None = None
     try:
         with path.open(encoding="utf-8-sig", newline="") as f:
             sample = f.read(4096)
             f.seek(0)
             delimiter = max((",", ";", "\t"), key=lambda d: sample.splitlines()[0].count(d) if sample else 0)
-            reader = csv.reader(f, delimiter=delimiter)
-            all_rows = [[_text(c) for c in row] for row in reader]
+            reader = csv.reader(f, delimiter=delimiter, strict=True)
+            last = 0
+            while True:
+                start = last + 1
+                try:
+                    raw = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as e:
+                    problems.append(Problem(start, "", f"the CSV cannot be read from here on ({e}); "
+                                                       f"is a quote left open?"))
+                    break
+                last = reader.line_num
+                if header is None:
+                    header = [_text(c) for c in raw]
+                    continue
+                if not raw:  # a blank line
+                    continue
+                for j, c in enumerate(raw):
+                    if "\n" in c or "\r" in c:
+                        problems.append(Problem(start, str(j + 1), f"the cell runs over lines {start}-{last}; "
+                                                                   f"is a quote left open?"))
+                body.append((start, [_text(c) for c in raw]))
     except UnicodeDecodeError:
         raise DataError(f"{path}: the file is not UTF-8 text") from None
-    if not all_rows:
+    if header is None:
+        if problems:
+            return _Table(1, [], [], False, problems=problems)
         raise DataError(f"{path}: the file is empty; expected a header row with the sample fields")
-    return [(i, r) for i, r in enumerate(all_rows[1:], 2)], all_rows[0]
+    for row, cells in body:
+        if len(cells) < len(header):
+            problems.append(Problem(row, "", f"the row has {len(cells)} cell(s), the header {len(header)}; "
+                                             f"is a separator missing?"))
+    return _Table(1, header, body, False, problems=problems)
+
+
+def _required(fields: list[m.SampleField]) -> list[m.SampleField]:
+    """The fields whose column must be in the file: the personal ones the file gives (names, phone
+    numbers: a case cannot be called without them). Coded and other fields may be left out."""
+    return [f for f in fields if f.personal and f.formula is None]
 
 
 def read_sample(compiled: Compiled, path: str | Path) -> tuple[list[tuple[int, dict[str, Any], dict[str, Any],
@@ -151,6 +259,8 @@ def read_sample(compiled: Compiled, path: str | Path) -> tuple[list[tuple[int, d
     from kvpspec.semantics.expr import Evaluator
 
     p = Path(path)
+    if p.is_dir():
+        raise DataError(f"{p}: is a directory, not a sample file (give the XLSX or CSV file)")
     if not p.is_file():
         raise DataError(f"{p}: no such file")
     loaded = Loaded(str(p))
@@ -159,33 +269,64 @@ def read_sample(compiled: Compiled, path: str | Path) -> tuple[list[tuple[int, d
     for f in fields:
         by_key[f.name.casefold()] = f
         by_key.setdefault(_norm(f.label.text), f)
-    body, header = _read_rows(p, compiled)
+    xlsx = p.suffix.lower() in (".xlsx", ".xlsm")
+    names = {f.name for f in fields} | {_norm(f.label.text) for f in fields}
+    table = _read_xlsx(p, compiled, names) if xlsx else _read_csv(p)
+    loaded.sheet = table.sheet
+    loaded.problems.extend(table.problems)
+    header, hrow = table.header, table.header_row
     columns: dict[int, m.SampleField] = {}
     shown: dict[int, str] = {}
+    refused: set[int] = set()  # columns whose header is already a problem
+    where: dict[str, str] = {}
     for j, cell in enumerate(header):
         if cell is None:
             continue
+        letter = _letter(j) if xlsx else cell
         found = by_key.get(cell.casefold()) or by_key.get(_norm(cell))
-        letter = _letter(j) if p.suffix.lower() in (".xlsx", ".xlsm") else cell
+        refused.add(j)
         if found is None:
-            loaded.problems.append(Problem(1, letter, f"`{cell[:60]}` is not a sample field of the spec"))
+            loaded.problems.append(Problem(hrow, letter, f"`{cell[:60]}` is not a sample field of the spec"))
             continue
         if found.formula is not None:
-            loaded.problems.append(Problem(1, letter, f"`{found.name}` is computed by the spec; leave it out"))
+            loaded.problems.append(Problem(hrow, letter, f"`{found.name}` is computed by the spec; leave it out"))
             continue
+        label = _letter(j) if xlsx else str(j + 1)
+        if found.name in where:
+            loaded.problems.append(Problem(hrow, f"{label} ({cell[:40]})" if xlsx else label,
+                                           f"`{found.name}` is also column {where[found.name]}; give each field once"))
+            continue
+        where[found.name] = label
+        refused.discard(j)
         columns[j] = found
         shown[j] = f"{letter} ({found.name})" if letter != cell else found.name
+    if header:
+        for f in _required(fields):
+            if f.name not in where:
+                loaded.problems.append(Problem(hrow, "", f"no column for `{f.name}` ({f.label.text[:40]}); "
+                                                         f"the sample needs it"))
     variables = compiled.lowered.variables
     evaluator = Evaluator(variables)
     personal = {f.name for f in fields if f.personal}
+    specified: dict[str, list[int]] = {}
     out = []
-    for row, cells in body:
+    for row, cells in table.body:
         values: dict[str, Any] = {}
+        for j, c in enumerate(cells):
+            if c is not None and j not in columns and j not in refused:
+                loaded.problems.append(Problem(row, _letter(j) if xlsx else str(j + 1),
+                                               f"`{c[:40]}` is in a column with no header; "
+                                               f"give the column a sample field's name or clear it"))
         if all(c is None for j, c in enumerate(cells) if j in columns):
             continue
         for j, f in columns.items():
             cell = cells[j] if j < len(cells) else None
             if cell is None:
+                continue
+            odd = table.odd.get((row, j))
+            kind = variables[f.name].type if f.name in variables else (f.kind or "text")
+            if odd is not None and not (kind == "decimal" and odd.startswith("the number")):
+                loaded.problems.append(Problem(row, shown[j], f"`{f.name}` is {kind}; the cell holds {odd}"))
                 continue
             value, problem = _value(f, cell, variables.get(f.name))
             if problem is not None:
@@ -195,6 +336,7 @@ def read_sample(compiled: Compiled, path: str | Path) -> tuple[list[tuple[int, d
                 code, specify, text = value
                 values[f.name] = code
                 values[specify] = text
+                specified.setdefault(f.name, []).append(row)
             else:
                 values[f.name] = value
         for f in fields:
@@ -208,8 +350,21 @@ def read_sample(compiled: Compiled, path: str | Path) -> tuple[list[tuple[int, d
         private = {k: v for k, v in values.items() if k in personal}
         public = {k: v for k, v in values.items() if k not in personal}
         out.append((row, public, private, disposition))
-    if not columns:
-        loaded.problems.append(Problem(1, "", "the header holds no sample field of the spec"))
+    if header and not columns:
+        loaded.problems.append(Problem(hrow, "", "the header holds no sample field of the spec"))
+    for name, rows in specified.items():
+        f = next(f for f in fields if f.name == name)
+        other = next(o for o in f.options if o.specify is not None)
+        assert other.specify is not None
+        listed = ", ".join(str(r) for r in rows[:10]) + (", ..." if len(rows) > 10 else "")
+        loaded.notes.append(f"{len(rows)} row(s) give text that is no option of `{name}`; kept as "
+                            f"{other.code} `{other.label.text}` with the text in `{other.specify.name}` "
+                            f"(row(s) {listed})")
+    required = {f.name for f in _required(fields)}
+    left_out = [f.name for f in fields if f.formula is None and f.name not in where and f.name not in required]
+    if header and columns and left_out:
+        loaded.notes.append(f"no column for {', '.join(f'`{n}`' for n in left_out)}: blank for every case")
+    loaded.problems.sort(key=lambda p: (p.sheet is not None, p.sheet or "", p.row))
     return out, loaded
 
 

@@ -108,8 +108,13 @@ def purge(url: str, yes: bool) -> None:
     """Delete the personal data (names, phone numbers) once fieldwork is over."""
     from kvpspec.fieldwork.store import purge as run
 
+    from kvpspec.diagnostics import InputError
+
+    if not yes and not sys.stdin.isatty():
+        raise InputError("purge deletes personal data for good and cannot ask here (standard input is not a "
+                         "terminal): give --yes")
     eng = _open(url)
-    if not yes and sys.stdin.isatty():
+    if not yes:
         click.confirm("Delete every person's personal data for good?", abort=True)
     counts = run(eng)
     click.echo(f"purged: {counts['persons']} person(s)' personal data deleted; "
@@ -146,8 +151,9 @@ def password(url: str, name: str, role: str | None) -> None:
 @click.option("--base", required=True, metavar="URL", help="The server's address as respondents reach it.")
 @click.option("-o", "--output", required=True, metavar="LINKS.csv", help="Where to write case,link rows.")
 @click.option("--replace", is_flag=True, help="New links also for cases that have one (the old ones stop working).")
+@click.option("--force", is_flag=True, help="Overwrite LINKS.csv when it exists (it may be the only copy of links).")
 @guard
-def links(url: str, base: str, output: str, replace: bool) -> None:
+def links(url: str, base: str, output: str, replace: bool, force: bool) -> None:
     """Make one web link per case (not final) and write them, once, to LINKS.csv.
 
     Only a hash of each link's token is kept: the file is the only copy.
@@ -163,16 +169,24 @@ def links(url: str, base: str, output: str, replace: bool) -> None:
 
     if not base.startswith(("http://", "https://")):
         raise InputError(f"--base {base}: give the address with http:// or https://")
+    if os.path.exists(output) and not force:
+        raise InputError(f"-o {output}: the file exists and may be the only copy of links made before; "
+                         f"give another file, or --force to overwrite it")
     eng = _open(url)
-    try:  # the file first, and the links kept only once they are written
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as e:
-        raise InputError(f"-o {output}: cannot write: {e.strerror}") from None
-    with open(fd, "w", newline="", encoding="utf-8") as f, eng.begin() as conn:
+    with eng.begin() as conn:  # the links are kept only once they are written
         made = cases.issue_web_links(conn, base, replace=replace)
-        w = csv.writer(f)
-        w.writerow(["case", "link"])
-        w.writerows([csv_text(case), link] for case, link in made)
-        f.flush()
-        os.fsync(f.fileno())
+        if not made:
+            raise InputError("no new links: every case that is not final has one (--replace makes new ones; "
+                             "the old ones then stop working); nothing written")
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if force else os.O_EXCL)
+        try:
+            fd = os.open(output, flags, 0o600)
+        except OSError as e:
+            raise InputError(f"-o {output}: cannot write: {e.strerror}") from None
+        with open(fd, "w", newline="", encoding="utf-8") as f:  # written and on disk before the commit
+            w = csv.writer(f)
+            w.writerow(["case", "link"])
+            w.writerows([csv_text(case), link] for case, link in made)
+            f.flush()
+            os.fsync(f.fileno())
     click.echo(f"{output}: {len(made)} link(s)" + ("" if replace else "; cases that had a link keep it"))

@@ -385,3 +385,33 @@ def test_deeply_nested_json_is_refused_without_a_traceback(server: dict[str, Any
     assert "RecursionError" not in caplog.text and "Traceback" not in caplog.text
     with server["engine"].connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(db.quarantine)).scalar_one() == 1
+
+
+def test_paradata_case_must_be_the_tokens_or_an_existing_case(server: dict[str, Any]) -> None:
+    """LOW: a link's token with paradata.case of another case, or an API token with a
+    case that does not exist: 422 (quarantined); the right case is taken."""
+    import uuid
+
+    c, links = client(server), server["links"]
+    assert _web_post(c, links["1"], {"rett_person": 2}, {"case": "2"}).status_code == 422
+    api = {"Authorization": f"Bearer {server['tokens']['anna']}"}
+    r = c.post("/api/interviews", headers=api,
+               json={"id": str(uuid.uuid4()), "record": {"rett_person": 2}, "paradata": {"case": "no-such"}})
+    assert r.status_code == 422 and r.json()["errors"][0]["column"] == "paradata.case", r.text
+    assert _web_post(c, links["1"], {"rett_person": 2}, {"case": "1"}).status_code == 201
+    r = c.post("/api/interviews", headers=api,
+               json={"id": str(uuid.uuid4()), "record": {"rett_person": 2}, "paradata": {"case": "2"}})
+    assert r.status_code == 201, r.text
+
+
+def test_partials_hold_only_the_specs_questions(server: dict[str, Any]) -> None:
+    """LOW: unknown names, __proto__, values a question cannot hold: 400, nothing kept."""
+    c = client(server)
+    web = {"Authorization": "Bearer " + server["links"]["1"].rsplit("/", 1)[1]}
+    for answers in ({"__proto__": {"x": 1}}, {"nope": 1}, {"rett_person": {"a": 1}}, {"rett_person": True},
+                    {"etternavn": "Nordmann"}):
+        r = c.post("/api/partials", json={"answers": answers}, headers=web)
+        assert r.status_code == 400, (answers, r.text)
+    with server["engine"].connect() as conn:
+        assert cases.load_partial(conn, "1") is None
+    assert c.post("/api/partials", json={"answers": {"rett_person": 1}}, headers=web).status_code == 204

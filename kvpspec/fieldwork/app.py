@@ -163,6 +163,8 @@ class Server:
             return 413, {"error": f"the body is larger than {self.max_body} bytes", **rep}, {}
         sid, record, paradata, errors = store.parse_body(body)
         text = body.decode("utf-8", errors="replace")
+        if not errors and paradata is not None and paradata.get("case") is not None:
+            errors = await run_in_threadpool(self._check_case, who, paradata["case"])
         if errors or sid is None or record is None or paradata is None:
             rep = store.report(f"interview {sid}" if sid else "request body", errors)
             row = store.quarantine_row(self.checker, text, sid, who.account_id, rep)
@@ -174,6 +176,23 @@ class Server:
         assert self.writer is not None
         answer = await self.writer.submit(sub)
         return answer.status, answer.body, {}
+
+    def _check_case(self, who: auth.Principal, case: Any) -> list[dict[str, Any]]:
+        """``paradata.case``: the case of a link's or form's token, or (an API token)
+        a case that exists."""
+        shown = store.canonical(case)[:40]
+        if not isinstance(case, (str, int)) or isinstance(case, bool):
+            return [store.finding("paradata", "`paradata.case` must be a case id", "paradata.case", shown)]
+        if who.case_id is not None:
+            if str(case) != who.case_id:
+                return [store.finding("paradata", f"`paradata.case` is not the case of this token ({who.case_id})",
+                                      "paradata.case", shown)]
+            return []
+        with db.reading(self.eng) as conn:
+            found = conn.execute(sa.select(db.cases.c.id).where(db.cases.c.id == str(case))).first()
+        if found is None:
+            return [store.finding("paradata", "`paradata.case` is not a case of the sample", "paradata.case", shown)]
+        return []
 
     async def _read(self, length: str | None, chunks: AsyncIterator[bytes]) -> tuple[bytes, bool]:
         """The body, and whether it is whole (False: over the limit; the start is given)."""

@@ -123,6 +123,9 @@ class Site:
         self.env = _environment()
         fw = self.spec.fieldwork
         self.personal = {f.name for f in fw.sample if f.personal} if fw else set()
+        #: what resume state may hold: the form's answers, by name, with their type
+        self.answer_kinds = {v.name: v.type for v in compiled.lowered.variables.values()
+                             if v.role in ("id", "question", "specify", "screener")}
 
     # ------------------------------------------------------------ plumbing
 
@@ -419,6 +422,11 @@ class Site:
                   "resume": partial or None}
         return self.form_page(config, extra_script=SAVE_SCRIPT)
 
+    def answers_fit(self, answers: dict[str, Any]) -> bool:
+        """Resume state holds the spec's questions only, each with a value it can hold."""
+        return all(name in self.answer_kinds and _fits(value, self.answer_kinds[name])
+                   for name, value in answers.items())
+
     async def save_partial(self, request: Request) -> Response:
         """``POST /api/partials`` (bearer: a web link's token or a CATI form token):
         ``{"answers": {...}}``, the resume state of the token's case."""
@@ -436,7 +444,7 @@ class Site:
                 except (ValueError, UnicodeDecodeError, RecursionError):
                     return 400
                 answers = data.get("answers") if isinstance(data, dict) else None
-                if not isinstance(answers, dict):
+                if not isinstance(answers, dict) or not self.answers_fit(answers):
                     return 400
                 row = cases.get_case(conn, principal.case_id)
                 if row is None or row.status == "final":
@@ -447,8 +455,19 @@ class Site:
         status = await run_in_threadpool(store)
         if status == 204:
             return Response(status_code=204)
-        return JSONResponse({"error": {400: "the body is {\"answers\": {...}}", 401: "no valid token",
+        return JSONResponse({"error": {400: "the body is {\"answers\": {...}} with the spec's questions and "
+                                            "values they can hold", 401: "no valid token",
                                        409: "the case is final"}[status]}, status_code=status)
+
+
+def _fits(value: Any, kind: str) -> bool:
+    from kvpspec.fieldwork.store import _cell
+
+    try:
+        _cell(value, kind)
+    except ValueError:
+        return False
+    return True
 
 
 def routes(compiled: Compiled, engine: sa.Engine, secret: bytes, *, https: bool = False,

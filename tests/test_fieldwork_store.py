@@ -528,3 +528,16 @@ def test_export_unresolved_must_be_a_disposition_code(tmp_path: Path, registrati
     assert done.returncode == 2 and "--unresolved 99: not a disposition code of the spec (1, 2, 3" in done.stderr
     done = kvpspec("fieldwork", "export", "--db", url, *out, "--unresolved", "1")
     assert done.returncode == 0, done.stderr
+
+
+def test_serve_on_a_port_in_use_says_so_without_serving(tmp_path: Path) -> None:
+    """LOW: the port is taken: exit 2 with the reason, no "serving ..." line first."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = kvpspec("serve", str(KVP), "--db", str(tmp_path / "fw.db"), "--port", str(port))
+    assert done.returncode == 2 and "cannot listen there" in done.stderr, done.stderr
+    assert "serving" not in done.stderr

@@ -106,9 +106,8 @@ def export(url: str, output: str, sample: str | None, unresolved: int | None) ->
 @guard
 def purge(url: str, yes: bool) -> None:
     """Delete the personal data (names, phone numbers) once fieldwork is over."""
-    from kvpspec.fieldwork.store import purge as run
-
     from kvpspec.diagnostics import InputError
+    from kvpspec.fieldwork.store import purge as run
 
     if not yes and not sys.stdin.isatty():
         raise InputError("purge deletes personal data for good and cannot ask here (standard input is not a "

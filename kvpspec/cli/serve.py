@@ -45,8 +45,19 @@ def serve(spec: str, url: str, host: str, port: int, max_body: int, https: bool,
         click.echo(f"kvpspec: {note}", err=True)
     app = create_app(compiled, eng, max_body=max_body, https=https, rules=rules)
 
+    import socket
+
     import uvicorn
 
+    try:  # a port in use: said before anything claims to serve
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as e:
+        app.state.server.stop()
+        eng.dispose()
+        raise InputError(f"--host {host} --port {port}: cannot listen there: {e.strerror}") from None
     click.echo(f"kvpspec: serving {compiled.spec.name} (version {compiled.version}) on http://{host}:{port}",
                err=True)
     # no access log: paths may hold a web link's token

@@ -586,3 +586,65 @@ def test_a_wrong_kvpspec_column_never_tracebacks(tmp_path: Path) -> None:
         assert f"derive {name} = 1" in result.spec  # read as the calculation, the fact left aside
     assert "grid" not in result.spec and "dispositions" not in result.spec
     assert "missing bogus" not in result.spec
+
+
+# ---------------------------------------------------------------- what the import changes is a note
+
+
+def _xlsx(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for r in rows:
+            ws.append(r)
+    wb.save(path)  # openpyxl saves a formula without a computed value
+    return path
+
+
+def test_changes_and_drops_are_notes_with_their_cell(tmp_path: Path) -> None:
+    form = _xlsx(tmp_path / "f.xlsx", {
+        "survey": [["type", "name", "label", "type"],
+                   ["text", "a", "A", "integer"],
+                   ["select_one yn", "名前", "=1+1"],
+                   ["text", "ab c", "x"], ["text", "ab_c", "y"], ["text", "question", "q"],
+                   ["select_one l", "s", "S"]],
+        "choices": [["list_name", "name", "label"], ["yn", "1", "Y"], ["yn", "1", "Y2"], ["yn", "", "empty"],
+                    ["yn", "=1+2", "formula"], ["l", "x", "X"], ["l", "y", "Y"]],
+        "settings": [["form_id"], ["my form"]],
+    })
+    notes = [str(n) for n in import_xlsform(form).notes]
+    text = "\n".join(notes)
+    assert "survey sheet, row 1, column D (type): the header `type` repeats column A" in text
+    assert "survey sheet, row 2, column D (type): `integer` is left out" in text
+    assert "survey sheet, row 3, column C (label): the formula `=1+1` has no value saved" in text
+    assert "choices sheet, row 3, column B (name): the choice name `1` repeats an earlier choice of `yn`" in text
+    assert "choices sheet, row 4, column B (name): a choice of `yn` without a name" in text
+    assert "choices sheet, row 5, column B (name): the formula `=1+2` has no value saved" in text
+    assert "survey sheet, row 3, column B (name): the name `名前` becomes `__`" in text
+    assert "survey sheet, row 4, column B (name): the name `ab c` becomes `ab_c`" in text
+    assert "survey sheet, row 5, column B (name): the name `ab_c` becomes `ab_c_2`" in text
+    assert "survey sheet, row 6, column B (name): the name `question` becomes `question_`" in text
+    assert "settings sheet, row 2, column A (form_id): the form id `my form` becomes `my_form`" in text
+    assert "choices sheet, row 6, column B (name): the choice names of `l` are not all whole numbers: they become the codes 1 = x, 2 = y" in text
+
+
+def test_a_formula_name_without_value_is_said_to_be_a_formula(tmp_path: Path) -> None:
+    form = _xlsx(tmp_path / "f.xlsx", {"survey": [["type", "name", "label"], ["text", "=B3", "A"]]})
+    result = run("import", "xlsform", str(form))
+    assert result.exit_code == 2
+    assert "row 2, column B: its name is a formula with no value saved" in result.stderr
+
+
+def test_constraint_bounds_stay_exact_and_beyond_2_53_are_refused(tmp_path: Path) -> None:
+    big = tmp_path / "big.md"
+    big.write_text("| survey |\n| | type | name | label | constraint |\n"
+                   "| | integer | d | D | . >= 1 and . <= 99999999999999999999999 |\n"
+                   "| | integer | e | E | . >= 1 and . <= 9007199254740991 |\n", encoding="utf-8")
+    result = import_xlsform(big)
+    assert "range 1..9007199254740991" in result.spec  # exact: a float would give ...992
+    assert "99999999999999991611392" not in result.spec and "range 1..9999" not in result.spec
+    assert any("row 3, column E (constraint)" in str(n) and "beyond 2^53" in str(n) for n in result.notes)
+    assert compile_text(result.spec, "big.survey").ok

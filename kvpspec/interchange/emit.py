@@ -263,6 +263,8 @@ class _Importer:
     def __init__(self, wb: Workbook, stem: str):
         self.wb = wb
         self.stem = stem
+        #: what reading changed (repeated headers, formulas without a value, dropped choices)
+        self.notes: list[Note] = [Note(pos, msg) for sheet in wb.sheets.values() for pos, msg in sheet.notes]
         survey = wb.sheet("survey")
         if survey is None:
             found = ", ".join(sorted(s.name for s in wb.sheets.values())) or "none"
@@ -351,7 +353,12 @@ class _Importer:
             if not lname:
                 continue
             lst = lists.setdefault(lname, ChoiceList(lname, []))
-            if not name or any(c.name == name for c in lst.choices):
+            if not name:
+                if "name" not in row.formulas:  # a formula without a value has its own note
+                    self.notes.append(Note(row.at("name"), f"a choice of `{lname}` without a name ({_one_line(row.get('label')) or 'no label'}); left out"))
+                continue
+            if any(c.name == name for c in lst.choices):
+                self.notes.append(Note(row.at("name"), f"the choice name `{name}` repeats an earlier choice of `{lname}`; this row is left out"))
                 continue
             facts = kvpspec_facts(row.get("kvpspec"))
             kind = facts.get("missing", [""])[0]
@@ -421,7 +428,9 @@ class _Importer:
             else:
                 item = Item(row, "unsupported", xname, note=f"the type `{raw}` is not known to the import")
             if item.kind not in ("unsupported", "note") and not xname:
-                raise ImportError_(f"{self.wb.path}: survey sheet, row {row.number}, column {row.letters.get('name', 'B')}: a `{raw}` without a name")
+                what = ("its name is a formula with no value saved (open and save the workbook in a spreadsheet program)"
+                        if "name" in row.formulas else f"a `{raw}` without a name")
+                raise ImportError_(f"{self.wb.path}: survey sheet, row {row.number}, column {row.letters.get('name', 'B')}: {what}")
             stack[-1].children.append(item)
         if len(stack) > 1:
             open_ = stack[-1]
@@ -474,6 +483,15 @@ class _Writer:
 
     def note(self, pos: Position, message: str) -> None:
         self.notes.append(Note(pos, message))
+
+    def rename(self, wanted: str, pos: Position, key: str | None = None, what: str = "the name") -> str:
+        """``names.new``, with a note when the spec name differs (a data column's name changes)."""
+        name = self.names.new(wanted, key)
+        if name != wanted:
+            where = "in the spec" if what == "the form id" else "in the spec and in its data's column names"
+            self.note(pos, f"{what} `{wanted}` becomes `{name}` {where} "
+                      "(a spec name has letters, digits and _, is no keyword and is unique)")
+        return name
 
     def emit(self, indent: int, text: str, tag: tuple[str, str] | None = None) -> None:
         self.lines.append(("  " * indent + text, tag))
@@ -597,7 +615,10 @@ class _Writer:
         form_id = imp.settings.get("form_id") or imp.stem
         title = imp.settings.get("form_title") or form_id
         self.emit(0, f"# Imported from the XLSForm {Path(imp.wb.path).name} by `kvpspec import xlsform`.")
-        self.emit(0, f"survey {self.names.new(form_id)} {quote(title)}")
+        settings = imp.wb.sheet("settings")
+        id_pos = (settings.rows[0].at("form_id") if settings is not None and settings.rows and imp.settings.get("form_id")
+                  else Position("settings" if settings is not None else "survey", 1, "(form_id)"))
+        self.emit(0, f"survey {self.rename(form_id, id_pos, what='the form id')} {quote(title)}")
         study = []
         if imp.main_code and imp.translations:
             study.append("languages " + ", ".join([imp.main_code, *imp.translations.values()]))
@@ -712,7 +733,8 @@ class _Writer:
         for child in item.children:
             child.rosters = rosters
             if child.kind == "repeat":
-                child.name = self.names.new(child.xname or "roster", None)
+                child.name = (self.rename(child.xname, child.row.at("name"), None, "the repeat's name") if child.xname
+                              else self.names.new("roster", None))
                 if ("roster", child.xname) in self.degraded:
                     self.prepare(child, rosters)
                 else:
@@ -731,7 +753,7 @@ class _Writer:
                 child.kind = "unsupported"
                 child.note = f"the name `{child.xname}` is taken by an earlier row (XLSForm names are unique)"
                 continue
-            child.name = self.names.new(child.xname, child.xname)
+            child.name = self.rename(child.xname, child.row.at("name"), child.xname)
             if child.kind == "sample":
                 self.samples.append(child)
                 self.vars[child.xname] = _Var(child, xp.Var(child.name, "text"))
@@ -789,6 +811,8 @@ class _Writer:
         if lst.numbered:
             pairs = ", ".join(f"{lst.codes[c.name]} = {c.name}" for c in lst.choices)
             self.comment(indent, f"choice names of `{lst.name}` as codes: {pairs}")
+            self.note(lst.choices[0].row.at("name"), f"the choice names of `{lst.name}` are not all whole numbers: "
+                      f"they become the codes {pairs}")
         for c in lst.choices:
             texts = dict(c.labels)
             if not texts.get(None):
@@ -882,7 +906,7 @@ class _Writer:
                     or suffix in KEYWORDS or ("item", kid.xname) in self.degraded
                     or any(kid.cell(c) for c in ("relevant", "constraint", "hint", "guidance_hint", "calculation"))):
                 return False
-        name = self.names.new(item.xname)
+        name = self.rename(item.xname, item.row.at("name"))
         tag = ("block", item.xname)
         label = self.imp.texts(item.row, "label")
         head = f" {self.label(item, label, True, rosters, item.row.at('label'))}" if label[None] else ""
@@ -1076,6 +1100,11 @@ class _Writer:
         # the export names a numeric question's missing codes (labels, kinds) as a choice list in `kvpspec`
         missing_list = kvpspec_facts(item.cell("kvpspec")).get("missing", [""])
         own_missing = self.imp.lists.get(missing_list[0]) if missing_list else None
+        if constraint and item.kind in ("integer", "decimal") and _too_big(constraint):
+            self.note(row.at("constraint"), f"the constraint `{_one_line(constraint)}` has a number beyond 2^53 "
+                      f"({2**53}), which a form cannot hold exactly; left out")
+            self.checks.append(([f"# constraint of {item.xname} not carried: {_one_line(constraint)}"], ("check", item.xname)))
+            constraint = ""
         if constraint and item.kind in ("integer", "decimal"):
             whole = item.kind == "integer"
             bounds = _bounds(constraint, whole)
@@ -1211,16 +1240,16 @@ def _bounds_tree(tree: xp.Node, whole: bool) -> tuple[float, float] | None:
         if value is None:
             return None
         if op in (">", ">="):
-            if op == ">" and not (whole and value.is_integer()):
+            if op == ">" and not (whole and float(value).is_integer()):
                 return None
             lo = value + 1 if op == ">" else value
         else:
-            if op == "<" and not (whole and value.is_integer()):
+            if op == "<" and not (whole and float(value).is_integer()):
                 return None
             hi = value - 1 if op == "<" else value
     if lo is None or hi is None or lo > hi:
         return None
-    if whole and not (lo.is_integer() and hi.is_integer()):
+    if whole and not (float(lo).is_integer() and float(hi).is_integer()):
         return None
     return (lo, hi)
 
@@ -1275,11 +1304,35 @@ def _bounds_and_codes_tree(tree: xp.Node, whole: bool) -> tuple[tuple[float, flo
 
 
 def _const(n: xp.Node) -> float | None:
+    """A number as written: whole numbers stay exact ints (a float would round beyond 2^53)."""
     if isinstance(n, xp.Num):
-        return float(n.value)
+        return n.value
     if isinstance(n, xp.Neg) and isinstance(n.operand, xp.Num):
-        return -float(n.operand.value)
+        return -n.operand.value
     return None
+
+
+#: the largest whole number a form (a double in XPath, JavaScript) holds exactly
+EXACT_LIMIT = 2**53
+
+
+def _too_big(text: str) -> bool:
+    """Whether an expression has a number a form cannot hold exactly (beyond 2^53)."""
+    try:
+        tree = xp.parse(text)
+    except xp.XPathError:
+        return False
+    stack: list[object] = [tree]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, xp.Num):
+            if abs(n.value) > EXACT_LIMIT:
+                return True
+        elif hasattr(n, "__dataclass_fields__"):
+            for f in n.__dataclass_fields__:
+                v = getattr(n, f)
+                stack.extend(v if isinstance(v, (list, tuple)) else [v])
+    return False
 
 
 # ---------------------------------------------------------------- the loop
@@ -1317,7 +1370,7 @@ def import_workbook(wb: Workbook, stem: str = "form") -> Imported:
     formatted = format_spec(compiled.result)
     if not formatted.endswith("\n"):  # the formatter leaves a comment after the last block without one
         formatted += "\n"
-    notes = sorted(set(writer.notes), key=lambda n: (n.position.sheet != "survey", n.position.sheet, n.position.row, n.position.column, n.message))
+    notes = sorted(set(writer.notes) | set(imp.notes), key=lambda n: (n.position.sheet != "survey", n.position.sheet, n.position.row, n.position.column, n.message))
     return Imported(formatted, tuple(notes))
 
 

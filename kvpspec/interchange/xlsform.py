@@ -39,6 +39,8 @@ class Row:
     number: int
     cells: dict[str, str]
     letters: dict[str, str]
+    #: columns whose cell is a formula without a value saved with it (read as empty)
+    formulas: set[str] = field(default_factory=set)
 
     def get(self, column: str) -> str:
         return self.cells.get(column, "")
@@ -59,6 +61,8 @@ class Sheet:
     name: str
     headers: list[str]
     rows: list[Row] = field(default_factory=list)
+    #: what reading changed: a repeated header, a formula without a value
+    notes: list[tuple[Position, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -124,31 +128,67 @@ def _cell_text(value: object) -> str:
 
 
 def _sheet_from_grid(name: str, grid: list[list[str]], first_row: int = 1, first_col: int = 0,
-                     row_numbers: list[int] | None = None) -> Sheet:
-    """A sheet from its rows of cell texts; the first non-empty row is the header."""
+                     row_numbers: list[int] | None = None,
+                     formulas: dict[tuple[int, int], str] | None = None) -> Sheet:
+    """A sheet from its rows of cell texts; the first non-empty row is the header.
+
+    ``formulas``: (row number, column index) of the cells that hold a formula
+    without a saved value, with the formula; each is a note, and is read as empty.
+    """
     numbers = row_numbers or [first_row + i for i in range(len(grid))]
+    formulas = formulas or {}
     headers: list[str] = []
     sheet = Sheet(name, headers)
     header_seen = False
+    first_of: dict[str, int] = {}
     for values, number in zip(grid, numbers, strict=True):
-        if not any(values):
+        if not any(values) and not any((number, i) in formulas for i in range(len(values))):
             continue
         if not header_seen:
             headers.extend(normalise_header(v) for v in values)
             header_seen = True
+            for i, h in enumerate(headers):
+                if not h:
+                    continue
+                if h in first_of:
+                    sheet.notes.append((Position(name, number, f"{column_letter(i + first_col)} ({h})"),
+                                        f"the header `{h}` repeats column {column_letter(first_of[h] + first_col)}; "
+                                        "a cell of this column is read only where that column's cell is empty"))
+                else:
+                    first_of[h] = i
             continue
         cells: dict[str, str] = {}
         letters: dict[str, str] = {}
+        row_formulas: set[str] = set()
         for i, value in enumerate(values):
             if i >= len(headers) or not headers[i]:
                 continue
             key = headers[i]
+            formula = formulas.get((number, i + first_col))
+            if formula is not None:
+                letter = column_letter(i + first_col)
+                sheet.notes.append((Position(name, number, f"{letter} ({key})"),
+                                    f"the formula `{formula}` has no value saved with it (open and save the "
+                                    "workbook in a spreadsheet program to compute it); read as empty"))
             if cells.get(key):
+                if value and value != cells[key]:
+                    sheet.notes.append((Position(name, number, f"{column_letter(i + first_col)} ({key})"),
+                                        f"`{_short(value)}` is left out: column {letters[key].split()[0]} "
+                                        f"of the same header `{key}` gives `{_short(cells[key])}`"))
                 continue
             cells[key] = value
             letters[key] = column_letter(i + first_col)
-        sheet.rows.append(Row(name, number, cells, letters))
+            if formula is not None:
+                row_formulas.add(key)
+            else:
+                row_formulas.discard(key)
+        sheet.rows.append(Row(name, number, cells, letters, row_formulas))
     return sheet
+
+
+def _short(text: str, limit: int = 40) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -191,6 +231,7 @@ def _read_xlsx_fast(path: Path) -> dict[str, Sheet] | None:
                 if member not in names:
                     return None
                 grid: dict[int, dict[int, str]] = {}
+                formulas: dict[tuple[int, int], str] = {}
                 for row in ET.fromstring(z.read(member)).iter(f"{_NS}row"):
                     for c in row.iter(f"{_NS}c"):
                         mt = _CELL_REF.match(c.get("r") or "")
@@ -208,6 +249,9 @@ def _read_xlsx_fast(path: Path) -> dict[str, Sheet] | None:
                             text = v.text or "" if v is not None else ""
                         else:
                             text = _cell_text(float(v.text)) if v is not None and v.text else ""
+                        f = c.find(f"{_NS}f")
+                        if f is not None and (v is None or not v.text) and kind != "inlineStr":
+                            formulas[(int(mt.group(2)), _column_index(mt.group(1)))] = "=" + (f.text or "")
                         grid.setdefault(int(mt.group(2)), {})[_column_index(mt.group(1))] = text.strip()
                 if not grid:
                     sheets.setdefault(title.lower(), Sheet(title, []))
@@ -215,7 +259,7 @@ def _read_xlsx_fast(path: Path) -> dict[str, Sheet] | None:
                 width = max(max(cols) for cols in grid.values()) + 1
                 numbers = sorted(grid)
                 rows = [[grid[r].get(i, "") for i in range(width)] for r in numbers]
-                sheets.setdefault(title.lower(), _sheet_from_grid(title, rows, row_numbers=numbers))
+                sheets.setdefault(title.lower(), _sheet_from_grid(title, rows, row_numbers=numbers, formulas=formulas))
             return sheets
     except (KeyError, ValueError, IndexError, ET.ParseError, zipfile.BadZipFile, OSError):
         return None

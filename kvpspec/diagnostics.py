@@ -53,6 +53,7 @@ CODES: dict[str, str] = {
     "roster-start": "a roster that does not count from 1",
     "roster-count": "a roster's count that is not an integer question asked before it",
     "roster-max": "a roster without `max`, or whose count can pass it",
+    "roster-size": "a roster that unrolls to too many columns (10,000 per roster, 100,000 in all)",
     "roster-name": "a roster named like a variable or another roster",
     "roster-column": "a declared name that is also a column unrolled from a roster",
     "roster-scope": "a roster's variable used outside it without an aggregate",

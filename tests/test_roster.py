@@ -403,3 +403,31 @@ def test_nested_aggregates_agree_in_the_interpreter_the_vector_evaluator_and_ana
     run = _kvpspec("analyze", spec, data, "-o", tmp_path / "out")
     assert run.returncode == 0, run.stdout + run.stderr
     assert _kvpspec("validate", spec, data).returncode == 0
+
+
+def _size_errors(source: str) -> list[str]:
+    compiled = compile_text(source, "size.survey")
+    return [f"{d.line}: {d.message}" for d in compiled.errors if d.code == "roster-size"]
+
+
+def test_an_unbounded_roster_is_an_error_before_unrolling() -> None:
+    import time
+
+    start = time.perf_counter()
+    huge = 'survey s "S"\ninterview {\n  roster r "R" for 1..100000000 {\n    question a integer "A"\n  }\n}\n'
+    errors = _size_errors(huge)
+    assert errors == ["3: the roster `r` unrolls to 100,000,000 columns (its iterations times the columns of its body), "
+                      "more than 10,000; loop over fewer iterations"]
+    # a count question's `max`, and a nested roster, count too
+    nested = ('survey s "S"\ninterview {\n  question n integer "N" { range 0..200 }\n'
+              '  roster r "R" for 1..n max 200 {\n    question a integer "A"\n'
+              '    roster q "Q" for 1..60 {\n      question b integer "B"\n    }\n  }\n}\n')
+    assert [e.split(":")[0] for e in _size_errors(nested)] == ["4"]
+    # the total over rosters each within the limit
+    many = 'survey s "S"\ninterview {\n' + "".join(
+        f'  roster r{k} "R" for 1..1000 {{\n    question a{k} integer "A"\n  }}\n' for k in range(101)) + "}\n"
+    assert _size_errors(many) == ["303: the rosters unroll to more than 100,000 columns in all "
+                                  "(101,000 up to the roster `r100`); loop over fewer iterations"]
+    assert time.perf_counter() - start < 30  # before: 1..100000 alone took ~10 s, 1..100000000 never ended
+    # at the limit: no error
+    assert _size_errors(huge.replace("100000000", "10000")) == []

@@ -648,3 +648,20 @@ def test_constraint_bounds_stay_exact_and_beyond_2_53_are_refused(tmp_path: Path
     assert "99999999999999991611392" not in result.spec and "range 1..9999" not in result.spec
     assert any("row 3, column E (constraint)" in str(n) and "beyond 2^53" in str(n) for n in result.notes)
     assert compile_text(result.spec, "big.survey").ok
+
+
+def test_a_huge_repeat_count_is_cut_with_a_note(tmp_path: Path) -> None:
+    form = write_md(tmp_path, "| survey |\n| | type | name | label | repeat_count |\n"
+                              "| | begin repeat | r | R | 100000000 |\n| | text | a | A | |\n| | end repeat | | | |\n")
+    result = import_xlsform(form)
+    assert "roster r \"R\" for 1..1000 {" in result.spec
+    assert any("row 3, column E (repeat_count): the repeat count 100000000 is cut to 1000" in str(n) for n in result.notes)
+    assert compile_text(result.spec, "r.survey").ok
+
+
+def test_circular_calculates_name_the_cycle(tmp_path: Path) -> None:
+    form = write_md(tmp_path, "| survey |\n| | type | name | label | calculation |\n"
+                              "| | calculate | a | | ${b}+1 |\n| | calculate | b | | ${a}+1 |\n")
+    notes = [str(n) for n in import_xlsform(form).notes]
+    assert any("row 3, column E (calculation)" in n and "cycle: `b` → `a` → `b`" in n for n in notes), notes
+    assert not any("refers to itself" in n for n in notes)

@@ -952,7 +952,12 @@ class _Writer:
             self.emit(indent, "}", tag)
             return
         if re.fullmatch(r"\d+", count) and int(count) >= 1:
-            source = f"for 1..{int(count)}"
+            n = int(count)
+            if n > REPEAT_LIMIT:
+                self.note(row.at("repeat_count"), f"the repeat count {n} is cut to {REPEAT_LIMIT} (a roster unrolls "
+                          "to one column per question and iteration; see `roster-size`)")
+                n = REPEAT_LIMIT
+            source = f"for 1..{n}"
         elif count:
             ref, capped = _count_ref(count)
             v = self.vars.get(ref) if ref else None
@@ -962,6 +967,10 @@ class _Writer:
                     hi = capped if hi is None else min(hi, capped)
                 if hi is None:
                     self.note(row.at("repeat_count"), f"the count `{count}` has no upper bound in the form; the roster is `max 20`")
+                if hi is not None and hi > REPEAT_LIMIT:
+                    self.note(row.at("repeat_count"), f"`{_one_line(count)}` can be up to {_num(hi, 'integer')}; the roster "
+                              f"is cut to `max {REPEAT_LIMIT}` (see `roster-size`)")
+                    hi = REPEAT_LIMIT
                 source = f"for 1..{v.var.spec_name} max {int(hi) if hi is not None and hi >= 1 else 20}"
             else:
                 self.note(row.at("repeat_count"), f"the repeat count `{_one_line(count)}` is not an integer question asked before; a question `{item.name}_count` asks it (0..20)")
@@ -1301,6 +1310,10 @@ def _bounds_and_codes_tree(tree: xp.Node, whole: bool) -> tuple[tuple[float, flo
     if bounds is None or any(bounds[0] <= c <= bounds[1] for c in codes):
         return None
     return bounds, codes
+
+
+#: the most iterations an imported roster gets (a larger repeat_count is cut, with a note)
+REPEAT_LIMIT = 1000
 
 
 def _const(n: xp.Node) -> float | None:

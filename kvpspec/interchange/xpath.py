@@ -542,7 +542,10 @@ class Translator:
 
     def _inlined(self, name: str, render: Callable[[Node], _R]) -> _R:
         if name in self._inlining:
-            raise Unsupported(f"the calculate `{name}` refers to itself")
+            cycle = [*self._inlining[self._inlining.index(name):], name]
+            if len(cycle) == 2:
+                raise Unsupported(f"the calculate `{name}` refers to itself")
+            raise Unsupported(f"the calculates refer to each other in a cycle: {' → '.join(f'`{c}`' for c in cycle)}")
         tree = self.inline(name)
         assert tree is not None
         self._inlining.append(name)

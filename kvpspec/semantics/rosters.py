@@ -94,12 +94,74 @@ def renames(items: tuple[m.Item, ...] | None, i: int) -> dict[str, str]:
 def unroll(items: tuple[m.Item, ...]) -> Unrolled:
     """The items with every roster replaced by its iterations (see the module docstring)."""
     result = Unrolled(())
-    items = bounded(items)
+    items = clamped(bounded(items))
     top = outer_rosters(items)
     hidden = {name: path for name, path in enclosing(items).items() if path}
     expanded = tuple(_Rewriter({}, None, None, top, hidden).item(it) for it in items)
     result.items = _unroll(expanded, (), result)
     return result
+
+
+#: The most columns one roster may unroll to (its iterations times the columns of its
+#: body, nested rosters unrolled; a body without columns counts one per iteration) ...
+ROSTER_COLUMN_LIMIT = 10_000
+#: ... and all the rosters of a spec together. ``check`` reports a roster past either
+#: (``roster-size``) before unrolling it; unrolling then takes one iteration of it.
+TOTAL_COLUMN_LIMIT = 100_000
+
+
+def unrolled_size(r: m.Roster) -> int:
+    """How many columns the roster unrolls to (at least one per iteration), without unrolling it."""
+    per = 0
+    for it in _walk_flat(r.items):
+        per += unrolled_size(it) if isinstance(it, m.Roster) else len(_columns(it))
+    return r.size * max(1, per)
+
+
+def oversized(items: tuple[m.Item, ...]) -> list[tuple[m.Roster, int, str]]:
+    """The rosters past a limit: (roster, its unrolled size, "roster" or "total")."""
+    out: list[tuple[m.Roster, int, str]] = []
+    for r in m.walk_items(items):
+        if isinstance(r, m.Roster) and (size := unrolled_size(r)) > ROSTER_COLUMN_LIMIT:
+            out.append((r, size, "roster"))
+    total = 0
+    for r in outer_rosters(items).values():
+        total += unrolled_size(r)
+        if total > TOTAL_COLUMN_LIMIT:
+            out.append((r, total, "total"))
+            break
+    return out
+
+
+def clamped(items: tuple[m.Item, ...]) -> tuple[m.Item, ...]:
+    """The items with each roster past a limit (``oversized``) cut to one iteration."""
+    if not any(isinstance(r, m.Roster) and r.size > 1 for r in m.walk_items(items)):
+        return items
+    state = {"total": 0}
+    return tuple(_clamp(item, state, True) for item in items)
+
+
+def _clamp(item: m.Item, state: dict[str, int], outer: bool) -> m.Item:
+    if isinstance(item, m.Roster):
+        r = item.model_copy(update={"items": tuple(_clamp(i, state, False) for i in item.items)})
+        size = unrolled_size(r)
+        if size > ROSTER_COLUMN_LIMIT or (outer and state["total"] + size > TOTAL_COLUMN_LIMIT):
+            if isinstance(r.count, int):
+                r = r.model_copy(update={"count": 1})
+            elif r.count is not None or r.max is not None:
+                r = r.model_copy(update={"max": 1})
+            size = unrolled_size(r)
+        if outer:
+            state["total"] += size
+        return r
+    if isinstance(item, (m.Section, m.Intro, m.Closing)):
+        return item.model_copy(update={"items": tuple(_clamp(i, state, outer) for i in item.items)})
+    if isinstance(item, m.IfBlock):
+        update: dict[str, Any] = {"then": tuple(_clamp(i, state, outer) for i in item.then)}
+        if item.otherwise is not None:
+            update["otherwise"] = tuple(_clamp(i, state, outer) for i in item.otherwise)
+        return item.model_copy(update=update)
+    return item
 
 
 #: At most this many iterations stand in for a roster without ``max`` (see ``bounded``).

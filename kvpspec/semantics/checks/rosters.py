@@ -73,6 +73,21 @@ def check_rosters(ctx: Context) -> None:
                 f"`{r.count}` can be up to {q.range.high}, past the roster's `max {r.max}`",
                 where,
             )
+    for r, size, which in rosters.oversized(rosters.bounded(items)):
+        if which == "roster":
+            ctx.error(
+                "roster-size",
+                f"the roster `{r.name}` unrolls to {size:,} columns (its iterations times the columns of "
+                f"its body), more than {rosters.ROSTER_COLUMN_LIMIT:,}; loop over fewer iterations",
+                r,
+            )
+        else:
+            ctx.error(
+                "roster-size",
+                f"the rosters unroll to more than {rosters.TOTAL_COLUMN_LIMIT:,} columns in all "
+                f"({size:,} up to the roster `{r.name}`); loop over fewer iterations",
+                r,
+            )
     for name, (roster, _) in ctx.low.columns.items():
         if name in declared:
             node, what = declared[name]

@@ -279,6 +279,14 @@ class _Builder:
 
     # ------------------------------------------------------------ texts
 
+    def _hints(self, row: dict[str, str], item: m.Question | m.Grid, place: tuple[str, ...],
+               iteration: tuple[int, ...]) -> None:
+        """An item's notes as `hint` and its interviewer instructions as `guidance_hint`."""
+        for column, parts in (("hint", item.notes), ("guidance_hint", item.instructions)):
+            text = _join(parts)
+            if text is not None:
+                row.update(self.texts(column, text, place, iteration, item))
+
     def texts(self, column: str, text: m.Text | None, place: tuple[str, ...], iteration: tuple[int, ...],
               node: m.Node | None) -> dict[str, str]:
         if text is None:
@@ -562,12 +570,7 @@ class _Builder:
                 # the missing codes' labels and kinds: a choice list no select uses, named in `kvpspec`
                 row["kvpspec"] = f"missing {self._choices(('missing', q.name), options, q)}"
         row.update(self.texts("label", q.label, chain, it, q))
-        hint = _join(q.notes)
-        if hint is not None:
-            row.update(self.texts("hint", hint, chain, it, q))
-        guidance = _join(q.instructions)
-        if guidance is not None:
-            row.update(self.texts("guidance_hint", guidance, chain, it, q))
+        self._hints(row, q, chain, it)
         rel = self._guard_relevant(step, chain, q)
         if rel != TRUE:
             row["relevant"] = rel
@@ -643,12 +646,7 @@ class _Builder:
         list_name = self._choices(("scale", g.scale), options, g)
         head = {"type": "begin_group", "name": g.name, "appearance": "field-list", "kvpspec": "grid"}
         head.update(self.texts("label", g.label, chain, it, g))
-        hint = _join(g.notes)
-        if hint is not None:
-            head.update(self.texts("hint", hint, chain, it, g))
-        guidance = _join(g.instructions)
-        if guidance is not None:
-            head.update(self.texts("guidance_hint", guidance, chain, it, g))
+        self._hints(head, g, chain, it)
         if g.items:
             rel = self._guard_relevant(self._grid_step(g, g.items[0], chain), chain, g)
             if rel != TRUE:

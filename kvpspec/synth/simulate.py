@@ -436,12 +436,7 @@ def _avoid_soft_checks(rng: np.random.Generator, key: list[int], low: Lowered, v
             p_ok = 1.0 - float(cflag.mean())
             take = np.flatnonzero(~cflag)[:k]
             rows = bad[: take.size]
-            for name, col in data.items():
-                col[rows] = cdata[name][take]
-            disposition[rows] = cdisp[take]
-            for name, col in sample.items():
-                if name in cand_sample:
-                    col[rows] = cand_sample[name][take]
+            _replace_rows(rows, take, data, disposition, sample, cdata, cdisp, cand_sample)
             flagged[rows] = False
         if wbad.size and free:
             # WITNESS_TRIES fresh draws of the free values per witness; the first that passes wins
@@ -458,6 +453,19 @@ def _avoid_soft_checks(rng: np.random.Generator, key: list[int], low: Lowered, v
             for step in free:
                 data[step.name][wbad[found]] = sub[step.name][pick]
             flagged[wbad[found]] = False
+
+
+def _replace_rows(rows: np.ndarray, take: np.ndarray, data: dict[str, Any], disposition: np.ndarray,
+                  sample: dict[str, Any], cdata: dict[str, Any], cdisp: np.ndarray,
+                  cand_sample: dict[str, Any]) -> None:
+    """Rows ``rows`` of the interviews (answers, disposition, sample) become the
+    candidate interviews ``take``."""
+    for name, col in data.items():
+        col[rows] = cdata[name][take]
+    disposition[rows] = cdisp[take]
+    for name, col in sample.items():
+        if name in cand_sample:
+            col[rows] = cand_sample[name][take]
 
 
 #: rounds of redrawing the rows that trip a hard check before giving up
@@ -481,13 +489,7 @@ def _avoid_hard_checks(key: list[int], low: Lowered, ve: VectorEvaluator, data_s
         )
         cdata, cdisp, _ = _interviews(rng, low, ve, data_steps, size, cand_sample, {})
         take = np.flatnonzero(~_flagged(ve, hard, cdata, shown, size))[: bad.size]
-        rows = bad[: take.size]
-        for name, col in data.items():
-            col[rows] = cdata[name][take]
-        disposition[rows] = cdisp[take]
-        for name, col in sample.items():
-            if name in cand_sample:
-                col[rows] = cand_sample[name][take]
+        _replace_rows(bad[: take.size], take, data, disposition, sample, cdata, cdisp, cand_sample)
         bad = bad[take.size:]
     if bad.size:
         names = ", ".join(f"`{w.name}`" for w in hard)

@@ -32,6 +32,8 @@ from urllib.parse import urlencode
 import pytest
 
 from kvpspec.compile import Compiled, compile_file
+from kvpspec.semantics.expr import Evaluator
+from kvpspec.semantics.routing import Walk, steps
 
 #: Chromium's flags: headless, no sandbox (containers), nothing that reaches the network.
 CHROMIUM_ARGS = [
@@ -275,3 +277,19 @@ RANDOM_INTERVIEWS_JS = r"""
   return out;
 }
 """
+
+
+def evaluator(c: Compiled) -> Evaluator:
+    return Evaluator(c.lowered.variables, c.lowered.recodes, c.spec.derives)
+
+
+def expected_interview(c: Compiled, answers: dict[str, Any]) -> tuple[list[str], int | None, dict[str, Any]]:
+    """What the core's walker asks given ``answers`` (every step's answer), with
+    which disposition it ends, and the answers of the questions it asks."""
+    scope: dict[str, Any] = {}
+    walk = Walk(steps(c.lowered), scope, evaluator(c))
+    for step, asked in walk:
+        if asked:
+            value = answers[step.name]
+            scope[step.name] = frozenset(value) if isinstance(value, list) else value
+    return walk.path, walk.end, {n: answers[n] for n in walk.path}

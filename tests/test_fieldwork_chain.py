@@ -28,14 +28,14 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from browser import expected_interview
 from conftest import KVP
 
 from kvpspec import compile_file
 from kvpspec.compile import Compiled
 from kvpspec.data.reader import cell_value
 from kvpspec.fieldwork import auth, cases, db, rates
-from kvpspec.semantics.expr import Evaluator
-from kvpspec.semantics.routing import Walk, enumerate_routes, steps
+from kvpspec.semantics.routing import enumerate_routes, steps
 from kvpspec.synth.simulate import cells, simulate
 
 PASSWORD = "correct horse battery"
@@ -61,10 +61,6 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def evaluator(c: Compiled) -> Evaluator:
-    return Evaluator(c.lowered.variables, c.lowered.recodes, c.spec.derives)
-
-
 def full_interview(c: Compiled) -> tuple[list[str], dict[str, Any]]:
     """A complete KVP interview (a route without `end`): the questions the core's
     walker asks and an answer for each, chosen so no code is the first digit of
@@ -85,14 +81,9 @@ def full_interview(c: Compiled) -> tuple[list[str], dict[str, Any]]:
         else:
             answers[s.name] = "tekst"
     answers.update(dict(route.witness))
-    scope: dict[str, Any] = {}
-    walk = Walk(steps(c.lowered), scope, evaluator(c))
-    for step, asked in walk:
-        if asked:
-            value = answers[step.name]
-            scope[step.name] = frozenset(value) if isinstance(value, list) else value
-    assert walk.end is None
-    return walk.path, answers
+    path, end, _ = expected_interview(c, answers)
+    assert end is None
+    return path, answers
 
 
 class Frame:

@@ -35,11 +35,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import RANDOM_INTERVIEWS_JS, answer_domains, missing, open_form
+from browser import (
+    RANDOM_INTERVIEWS_JS,
+    answer_domains,
+    evaluator,
+    expected_interview,
+    missing,
+    open_form,
+)
 from conftest import CASES, HOUSEHOLD, KVP
 
 from kvpspec.compile import Compiled, compile_file
-from kvpspec.semantics.expr import Evaluator
 from kvpspec.semantics.routing import Route, Walk, enumerate_routes, steps
 
 HOSTILE = CASES / "hostile_form.survey"
@@ -51,10 +57,6 @@ def compiled(spec: Path) -> Compiled:
     c = compile_file(spec)
     assert c.ok, [str(d) for d in c.errors]
     return c
-
-
-def evaluator(c: Compiled) -> Evaluator:
-    return Evaluator(c.lowered.variables, c.lowered.recodes, c.spec.derives)
 
 
 def api(pg: Any, call: str, *args: Any) -> Any:
@@ -88,18 +90,6 @@ def plain_answer(c: Compiled, name: str, salt: int) -> Any:
         hi = lo + 50 if v.max is None else int(v.max)
         return lo + h % (hi - lo + 1)
     return f"tekst {h % 100}"
-
-
-def expected_interview(c: Compiled, answers: dict[str, Any]) -> tuple[list[str], int | None, dict[str, Any]]:
-    """What the core's walker asks given ``answers`` (every step's answer), with
-    which disposition it ends, and the answers of the questions it asks."""
-    scope: dict[str, Any] = {}
-    walk = Walk(steps(c.lowered), scope, evaluator(c))
-    for step, asked in walk:
-        if asked:
-            value = answers[step.name]
-            scope[step.name] = frozenset(value) if isinstance(value, list) else value
-    return walk.path, walk.end, {n: answers[n] for n in walk.path}
 
 
 def route_answers(c: Compiled, route: Route, salt: int) -> dict[str, Any]:

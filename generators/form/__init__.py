@@ -34,7 +34,6 @@ from generators.form.jscompile import compile_program, js_value, runtime_js
 from kvpspec import model as m
 from kvpspec.semantics.checkpoints import checkpoints
 from kvpspec.semantics.routing import flatten, steps, text_guards
-from kvpspec.semantics.variables import Variable
 
 if TYPE_CHECKING:
     from kvpspec.compile import Compiled
@@ -132,11 +131,7 @@ def _text(t: m.Text | None) -> Any:
     return [t.text, dict(sorted(t.translations.items()))]
 
 
-def _plain(text: str) -> m.Text:
-    return m.Text.build(text=text, translations={})
-
-
-def _options(low: Any, q: m.Question | m.Grid, var: Variable | None) -> list[dict[str, Any]]:
+def _options(low: Any, q: m.Question | m.Grid) -> list[dict[str, Any]]:
     read_marking = low.read_marking(q)
     read = low.read_codes(q)
     out = []
@@ -178,8 +173,7 @@ def questionnaire(ctx: Context) -> tuple[dict[str, Any], list[m.Expr]]:
     for f in flatten(low.items):
         item = f.item
         if isinstance(item, (m.Say, m.Instruction, m.Heading)):
-            kind = {"say": "say", "instruction": "instruction", "heading": "heading"}[item.node]
-            entry = {"kind": kind, "text": _text(item.text)}
+            entry = {"kind": item.node, "text": _text(item.text)}
             cond = text_when.get(f.index)
             if cond is not None:
                 # a text is read by the questions' rule: inside `if` blocks only when
@@ -197,7 +191,7 @@ def questionnaire(ctx: Context) -> tuple[dict[str, Any], list[m.Expr]]:
                 "name": item.name,
                 "kind": kind,
                 "label": _text(item.label),
-                "options": _options(low, item, var),
+                "options": _options(low, item),
             }
             _common(screen, item, low, lead, f.in_intro)
             if item.range is not None:
@@ -207,7 +201,7 @@ def questionnaire(ctx: Context) -> tuple[dict[str, Any], list[m.Expr]]:
             screens.append(screen)
             lead = []
         elif isinstance(item, m.Grid):
-            options = _options(low, item, None)
+            options = _options(low, item)
             for gi in item.items:
                 screen = {
                     "name": item.name + gi.name,

@@ -64,9 +64,9 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
-def for_language(table: dict[str, dict[str, str]], language: str) -> dict[str, str]:
-    """A language's entry in a table of words: its own, its base language's, else ``nb``."""
-    return table.get(language) or table.get(language.split("-")[0]) or table["nb"]
+def for_language(table: dict[str, dict[str, str]], language: str, default: str = "nb") -> dict[str, str]:
+    """A language's entry in a table of words: its own, its base language's, else ``default``'s."""
+    return table.get(language) or table.get(language.split("-")[0]) or table[default]
 
 
 def words(language: str) -> dict[str, str]:

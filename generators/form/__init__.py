@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from generators.base import Context, Generator, GeneratorError, jinja_env
-from generators.common import text_of
+from generators.common import for_language, text_of
 from generators.form.jscompile import compile_program, js_value, runtime_js
 from kvpspec import model as m
 from kvpspec.semantics.checkpoints import checkpoints
@@ -82,7 +82,7 @@ UI_WORDS["no"] = UI_WORDS["nb"]
 
 
 def ui_words(language: str) -> dict[str, str]:
-    return UI_WORDS.get(language) or UI_WORDS.get(language.split("-")[0]) or UI_WORDS["en"]
+    return for_language(UI_WORDS, language, "en")
 
 
 class FormGenerator(Generator):

@@ -109,7 +109,7 @@ def render(ctx: Context, config: dict[str, Any] | None, report: Any = None) -> s
     program = compile_program(ctx.lowered, exprs, report)
     env = jinja_env(TEMPLATES)
     main = ctx.main_language
-    title = text_of(ctx.spec.study.title if ctx.spec.study and ctx.spec.study.title else ctx.spec.title, main)
+    title = text_of(_title(ctx.spec), main)
     return env.get_template("page.html").render(
         language=main,
         title=title,
@@ -120,6 +120,11 @@ def render(ctx: Context, config: dict[str, Any] | None, report: Any = None) -> s
         program=program,
         form=FORM_JS.read_text(encoding="utf-8"),
     )
+
+
+def _title(spec: m.Spec) -> m.Text | None:
+    """The study's title, else the spec's."""
+    return spec.study.title if spec.study and spec.study.title else spec.title
 
 
 def _text(t: m.Text | None) -> Any:
@@ -258,7 +263,7 @@ def questionnaire(ctx: Context) -> tuple[dict[str, Any], list[m.Expr]]:
     study = spec.study
     data = {
         "survey": spec.name,
-        "title": _text(study.title if study and study.title else spec.title),
+        "title": _text(_title(spec)),
         "languages": list(ctx.languages),
         "words": {lang: ui_words(lang) for lang in ctx.languages},
         "screens": screens,

@@ -30,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from kvpspec.data.records import cell_text
 from kvpspec.diagnostics import InputError
 from kvpspec.fieldwork import db
 from kvpspec.fieldwork.store import call_outcome
@@ -46,15 +47,8 @@ class Exported:
 
 
 def cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(int(value))
-    if isinstance(value, list):
-        return " ".join(str(x) for x in value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    return str(value)
+    """A value as a CSV cell, as ``records.cell_text`` writes the form's records (a truth value as 0/1)."""
+    return str(int(value)) if isinstance(value, bool) else cell_text(value)
 
 
 def _meta(conn: sa.Connection) -> tuple[list[list[Any]], dict[str, Any]]:

@@ -168,11 +168,17 @@ def export_fields(compiled: Compiled) -> dict[str, Any]:
     fw = compiled.spec.fieldwork
     sample = [[v.name, v.type] for v in low.variables.values() if v.role == "sample" and not v.personal]
     ends = intro_ends(compiled)
-    complete = next((d.code for d in fw.dispositions if d.aapor == "I"), None) if fw else None
     respondent = compiled.spec.respondent
-    return {"id": respondent.name if respondent is not None else None, "sample": sample, "complete": complete,
+    return {"id": respondent.name if respondent is not None else None, "sample": sample,
+            "complete": complete_code(compiled),
             "ends": {name: {str(code): end for code, end in codes.items()} for name, codes in ends.items()},
             "dispositions": sorted(d.code for d in fw.dispositions) if fw else []}
+
+
+def complete_code(compiled: Compiled) -> int | None:
+    """The spec's disposition code of a complete interview (AAPOR ``I``), or None."""
+    fw = compiled.spec.fieldwork
+    return next((d.code for d in fw.dispositions if d.aapor == "I"), None) if fw else None
 
 
 def intro_ends(compiled: Compiled) -> dict[str, dict[int, int]]:
@@ -310,7 +316,7 @@ class RecordChecker:
         self.id_name = respondent.name if respondent is not None else None
         self.ends = intro_ends(compiled)
         fw = compiled.spec.fieldwork
-        self.complete = next((d.code for d in fw.dispositions if d.aapor == "I"), None) if fw else None
+        self.complete = complete_code(compiled)
         self.dispositions = {d.code for d in fw.dispositions} if fw else set()
 
     def check_paradata(self, record: Mapping[str, Any], paradata: Mapping[str, Any] | None) -> list[dict[str, Any]]:

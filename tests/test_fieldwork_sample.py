@@ -172,3 +172,11 @@ def test_cli_notes_free_text_kept_as_the_specify_option_and_refuses_a_directory(
             "with the text in `sprak_annet` (row(s) 2, 4)") in done.stderr
     with pytest.raises(DataError, match="is a directory"):
         read_sample(kvp(), tmp_path / "dir.xlsx")
+
+
+def test_a_code_by_the_readers_number_rules(tmp_path: Path) -> None:
+    # `²` passes str.isdigit but is no code: it used to reach int() and end in a traceback
+    found = problems(csv_file(tmp_path, "etternavn,fornavn,telefon,disposition\nHansen,Kari,1,²\n"))
+    assert len(found) == 1 and "`²` is neither a code nor an option of `disposition`" in found[0], found
+    rows, loaded = read_sample(kvp(), csv_file(tmp_path, "etternavn,fornavn,telefon,disposition\nHansen,Kari,1, 6\n"))
+    assert loaded.problems == [] and len(rows) == 1

@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 
 from kvpspec import model as m
 from kvpspec.compile import Compiled
-from kvpspec.data.reader import DataError
+from kvpspec.data.reader import DataError, number
 from kvpspec.diagnostics import InputError
 from kvpspec.fieldwork import db
 
@@ -379,20 +379,21 @@ def _value(f: m.SampleField, cell: str, var: Any) -> tuple[Any, str | None]:
     if kind == "text":
         return cell, None
     if kind in ("integer", "decimal"):
-        try:
-            x = float(cell.replace(",", ".")) if kind == "decimal" else int(cell)
-        except ValueError:
+        # the reader's number rules (ASCII digits, finite, 15 digits for whole numbers)
+        x = number(cell.replace(",", ".") if kind == "decimal" else cell, kind == "decimal")
+        if x is None:
             return None, f"`{f.name}` must be a {'number' if kind == 'decimal' else 'whole number'}; found `{cell[:40]}`"
-        return x, None
+        return (x if kind == "decimal" else int(x)), None
     codes = dict(var.values) if var is not None else {o.code: o.label for o in f.options}
-    if cell.isdigit() and int(cell) in codes:
-        return int(cell), None
+    given = number(cell, False)
+    if given is not None and int(given) in codes:
+        return int(given), None
     wanted = _norm(cell)
     for code, label in codes.items():
         if _norm(label.text) == wanted or any(_norm(t) == wanted for t in label.translations.values()):
             return code, None
     other = next((o for o in f.options if o.specify is not None), None)
-    if other is not None and not cell.isdigit():
+    if other is not None and given is None:
         assert other.specify is not None
         return (other.code, other.specify.name, cell), None
     listed = ", ".join(f"{c} {lab.text}" for c, lab in list(codes.items())[:6])
